@@ -1,0 +1,46 @@
+# One entry point for habits: people and CI use the same targets.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(HOME)/.local/bin/uv
+endif
+RUN := $(UV) run --frozen
+BUNDLE ?= examples/bundle
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: setup services run test test-fast lint fmt bench clean
+
+setup: ## install the pinned toolchain and dependencies into .venv
+	@test -x "$(UV)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+	@$(UV) sync --frozen --quiet
+
+services: ## start PostgreSQL, Redis and NATS on loopback if they are not running
+	@bash scripts/services.sh
+
+run: setup ## serve the example bundle on the embedded default (no services needed)
+	@$(RUN) tenantry up --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+
+test: setup services ## lint, types, import contracts and the whole test suite
+	@$(MAKE) --no-print-directory lint
+	@$(RUN) pytest
+
+test-fast: setup ## the suite without the real services
+	@$(RUN) pytest -m "not postgres"
+
+lint: setup ## ruff, formatting, mypy --strict and the import-linter contracts
+	@$(RUN) ruff check src tests bench
+	@$(RUN) ruff format --check src tests bench
+	@$(RUN) mypy
+	@$(RUN) lint-imports
+
+fmt: setup ## format and auto-fix
+	@$(RUN) ruff format src tests bench
+	@$(RUN) ruff check --fix src tests bench
+
+bench: setup services ## the benchmarks, each against its anchor; figures go to docs/benchmarks.md
+	@$(RUN) python -m bench
+
+clean:
+	rm -rf .tenantry .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The innermost layer: ids, context, name builders, errors, clock and logging."""

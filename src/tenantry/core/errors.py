@@ -1,0 +1,77 @@
+"""Error kinds and stable codes.
+
+Every error Tenantry raises on purpose is a :class:`TenantryError` with a *kind* (which decides
+the HTTP status, the CLI exit code and whether a retry may help) and a stable dotted *code*
+(``tenant.not_found``) that clients may match on. The two tables that map kinds outward live
+with their adapters (``api/problems.py``, ``cli/exit_codes.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+
+class ErrorKind(enum.Enum):
+    INVALID = "invalid"  # the caller sent something malformed; retrying the same input fails
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # the input is fine but clashes with the current state
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    UNAVAILABLE = "unavailable"  # a dependency is down; a retry may succeed (transient)
+    INTERNAL = "internal"
+
+    @property
+    def transient(self) -> bool:
+        return self is ErrorKind.UNAVAILABLE
+
+
+class TenantryError(Exception):
+    """Base of every deliberate Tenantry error."""
+
+    kind: ErrorKind = ErrorKind.INTERNAL
+    code: str = "internal.error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class InvalidInput(TenantryError):
+    kind = ErrorKind.INVALID
+    code = "input.invalid"
+
+
+class NotFound(TenantryError):
+    kind = ErrorKind.NOT_FOUND
+    code = "resource.not_found"
+
+
+class Conflict(TenantryError):
+    kind = ErrorKind.CONFLICT
+    code = "resource.conflict"
+
+
+class Unauthenticated(TenantryError):
+    kind = ErrorKind.UNAUTHENTICATED
+    code = "auth.unauthenticated"
+
+
+class Forbidden(TenantryError):
+    kind = ErrorKind.FORBIDDEN
+    code = "auth.forbidden"
+
+
+class Unavailable(TenantryError):
+    kind = ErrorKind.UNAVAILABLE
+    code = "dependency.unavailable"

@@ -1,0 +1,276 @@
+"""The only builders of derived names (DESIGN.md sections 2 and 3).
+
+Each builder validates its ids again, is injective over valid ids, and has a parser where the name
+is ever read back. SQL names map ``-`` to ``_`` and join with ``__``: the grammar forbids ``_`` in
+tenant and env ids and forbids doubled separators, so the mapping stays reversible. A context
+without a team is the ``default`` team (:data:`tenantry.core.ids.DEFAULT_TEAM`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Final
+
+from tenantry.core import ids
+from tenantry.core.errors import InvalidInput
+
+POSTGRES_NAME_LIMIT: Final = 63
+DEFAULT_SUBJECT_PREFIX: Final = "greentic.messaging"
+OBJECT_KEY_LIMIT: Final = 1024
+
+_SQL_SCHEMA = "t_"
+_SQL_DATABASE = "tenant_"
+_SQL_ROLE = "tr_"
+_STREAM = "tenantry_"
+_PREFIX_TOKEN = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
+_BUCKET_PREFIX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_BUCKET_PREFIX_LIMIT: Final = 12  # 12 + 1 + 32 + 2 + 16 = 63, the S3 bucket name limit
+
+
+class UnparseableName(InvalidInput):
+    code = "name.unparseable"
+
+
+def _sql_pair(prefix: str, tenant: str, env: str) -> str:
+    name = f"{prefix}{ids.tenant_id(tenant)}__{ids.env_id(env)}".replace("-", "_")
+    if len(name.encode()) > POSTGRES_NAME_LIMIT:  # unreachable with the grammar's limits
+        raise AssertionError(f"SQL name {name!r} exceeds {POSTGRES_NAME_LIMIT} bytes")
+    return name
+
+
+def _parse_sql_pair(prefix: str, name: str, what: str) -> tuple[ids.TenantId, ids.EnvId]:
+    body = name.removeprefix(prefix) if name.startswith(prefix) else None
+    parts = body.split("__") if body is not None else []
+    if len(parts) != 2 or "-" in name:
+        raise UnparseableName(f"{ids.show(name)} is not a Tenantry {what} name")
+    try:
+        return ids.tenant_id(parts[0].replace("_", "-")), ids.env_id(parts[1].replace("_", "-"))
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(name)} is not a Tenantry {what} name") from error
+
+
+def sql_schema(tenant: str, env: str) -> str:
+    """``t_{tenant}__{env}``: the tenant environment's schema on the shared database."""
+    return _sql_pair(_SQL_SCHEMA, tenant, env)
+
+
+def parse_sql_schema(name: str) -> tuple[ids.TenantId, ids.EnvId]:
+    return _parse_sql_pair(_SQL_SCHEMA, name, "schema")
+
+
+def sql_database(tenant: str, env: str) -> str:
+    """``tenant_{tenant}__{env}``: the tenant environment's dedicated database."""
+    return _sql_pair(_SQL_DATABASE, tenant, env)
+
+
+def parse_sql_database(name: str) -> tuple[ids.TenantId, ids.EnvId]:
+    return _parse_sql_pair(_SQL_DATABASE, name, "database")
+
+
+def sql_role(tenant: str, env: str) -> str:
+    """``tr_{tenant}__{env}``: the role that owns the tenant environment's schema or database."""
+    return _sql_pair(_SQL_ROLE, tenant, env)
+
+
+def parse_sql_role(name: str) -> tuple[ids.TenantId, ids.EnvId]:
+    return _parse_sql_pair(_SQL_ROLE, name, "role")
+
+
+def _team(team: str | None) -> ids.TeamId:
+    return ids.DEFAULT_TEAM if team is None else ids.team_id(team)
+
+
+def session_path(tenant: str, env: str, team: str | None, session: str) -> str:
+    """``sessions/{tenant}/{env}/{team}/{session}.cbor``, relative to the session root."""
+    parts = (ids.tenant_id(tenant), ids.env_id(env), _team(team), ids.session_id(session))
+    return "sessions/{}/{}/{}/{}.cbor".format(*parts)
+
+
+def parse_session_path(path: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.SessionId]:
+    parts = path.split("/")
+    if len(parts) != 5 or parts[0] != "sessions" or not parts[4].endswith(".cbor"):
+        raise UnparseableName(f"{ids.show(path)} is not a session path")
+    try:
+        return (
+            ids.tenant_id(parts[1]),
+            ids.env_id(parts[2]),
+            ids.team_id(parts[3]),
+            ids.session_id(parts[4].removesuffix(".cbor")),
+        )
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(path)} is not a session path: {error}") from error
+
+
+def state_key(tenant: str, env: str, team: str | None, session: str) -> str:
+    """``state:{tenant}:{env}:{team|default}:{session}``."""
+    parts = (ids.tenant_id(tenant), ids.env_id(env), _team(team), ids.session_id(session))
+    return "state:{}:{}:{}:{}".format(*parts)
+
+
+def parse_state_key(key: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.SessionId]:
+    parts = key.split(":")
+    if len(parts) != 5 or parts[0] != "state":
+        raise UnparseableName(f"{ids.show(key)} is not a state key")
+    try:
+        return (
+            ids.tenant_id(parts[1]),
+            ids.env_id(parts[2]),
+            ids.team_id(parts[3]),
+            ids.session_id(parts[4]),
+        )
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(key)} is not a state key: {error}") from error
+
+
+class Direction(enum.Enum):
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+def check_subject_prefix(prefix: str) -> str:
+    tokens = prefix.split(".")
+    if len(tokens) != 2 or not all(_PREFIX_TOKEN.fullmatch(token) for token in tokens):
+        raise InvalidInput(
+            f"subject prefix {ids.show(prefix)} must be two dot-separated lowercase tokens",
+            code="setting.invalid",
+        )
+    return prefix
+
+
+def subject(
+    direction: Direction,
+    tenant: str,
+    env: str,
+    team: str | None,
+    channel: str,
+    *,
+    prefix: str = DEFAULT_SUBJECT_PREFIX,
+) -> str:
+    """``{prefix}.{ingress|egress}.{env}.{tenant}.{team}.{channel}``."""
+    return ".".join(
+        (
+            check_subject_prefix(prefix),
+            direction.value,
+            ids.env_id(env),
+            ids.tenant_id(tenant),
+            _team(team),
+            ids.channel_id(channel),
+        )
+    )
+
+
+def parse_subject(
+    value: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX
+) -> tuple[Direction, ids.TenantId, ids.EnvId, ids.TeamId, ids.ChannelId]:
+    head = check_subject_prefix(prefix) + "."
+    tokens = value.removeprefix(head).split(".") if value.startswith(head) else []
+    directions = {d.value: d for d in Direction}
+    if len(tokens) != 5 or tokens[0] not in directions:
+        raise UnparseableName(f"{ids.show(value)} is not a messaging subject under {prefix}")
+    try:
+        return (
+            directions[tokens[0]],
+            ids.tenant_id(tokens[2]),
+            ids.env_id(tokens[1]),
+            ids.team_id(tokens[3]),
+            ids.channel_id(tokens[4]),
+        )
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(value)} is not a messaging subject: {error}") from error
+
+
+def stream_name(tenant: str, env: str) -> str:
+    """``tenantry_{tenant}__{env}``: the JetStream stream of a dedicated tenant environment."""
+    return _sql_pair(_STREAM, tenant, env)
+
+
+def parse_stream_name(name: str) -> tuple[ids.TenantId, ids.EnvId]:
+    return _parse_sql_pair(_STREAM, name, "stream")
+
+
+def object_prefix(tenant: str, env: str) -> str:
+    """``tenants/{tenant}/{env}/``: the tenant environment's space in a shared bucket."""
+    return f"tenants/{ids.tenant_id(tenant)}/{ids.env_id(env)}/"
+
+
+def check_relative_key(key: object) -> str:
+    """A relative object key: ``/``-separated, no empty, ``.`` or ``..`` segment, no control."""
+    problem = _relative_key_problem(key)
+    if problem is not None:
+        raise InvalidInput(f"object key {ids.show(key)} {problem}", code="object_key.invalid")
+    assert isinstance(key, str)
+    return key
+
+
+def _relative_key_problem(key: object) -> str | None:
+    if not isinstance(key, str) or not key:
+        return "must be a non-empty string"
+    if len(key.encode()) > OBJECT_KEY_LIMIT:
+        return f"is longer than {OBJECT_KEY_LIMIT} bytes"
+    if key.startswith("/"):
+        return "must be relative (no leading '/')"
+    if any(ord(c) < 0x20 or c in "\x7f\\" for c in key):
+        return "must not contain control characters or backslashes"
+    if any(segment in {"", ".", ".."} for segment in key.split("/")):
+        return "must not contain empty, '.' or '..' segments"
+    return None
+
+
+def object_key(tenant: str, env: str, key: str) -> str:
+    """The full key of a tenant object in a shared bucket."""
+    return object_prefix(tenant, env) + check_relative_key(key)
+
+
+def bucket_name(prefix: str, tenant: str, env: str) -> str:
+    """``{prefix}-{tenant}--{env}``: a dedicated tenant environment's bucket.
+
+    ``--`` joins tenant and env because S3 bucket names allow no ``_``; the grammar forbids
+    doubled separators inside ids, so the join stays injective.
+    """
+    if len(prefix) > _BUCKET_PREFIX_LIMIT or _BUCKET_PREFIX.fullmatch(prefix) is None:
+        raise InvalidInput(
+            f"bucket prefix {ids.show(prefix)} must be at most {_BUCKET_PREFIX_LIMIT} "
+            "lowercase letters, digits and single hyphens",
+            code="setting.invalid",
+        )
+    return f"{prefix}-{ids.tenant_id(tenant)}--{ids.env_id(env)}"
+
+
+def parse_bucket_name(prefix: str, name: str) -> tuple[ids.TenantId, ids.EnvId]:
+    body = name.removeprefix(prefix + "-") if name.startswith(prefix + "-") else ""
+    parts = body.split("--")
+    if len(parts) != 2:
+        raise UnparseableName(f"{ids.show(name)} is not a bucket name under {prefix}")
+    try:
+        return ids.tenant_id(parts[0]), ids.env_id(parts[1])
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(name)} is not a bucket name: {error}") from error
+
+
+def secret_path(name: str, *, tenant: str | None = None, team: str | None = None) -> str:
+    """``global/{name}``, ``{tenant}/{name}`` or ``{tenant}/teams/{team}/{name}``."""
+    secret = ids.secret_name(name)
+    if tenant is None:
+        if team is not None:
+            raise InvalidInput("a team secret needs its tenant", code="secret.scope_invalid")
+        return f"global/{secret}"
+    owner = ids.tenant_id(tenant)
+    return f"{owner}/{secret}" if team is None else f"{owner}/teams/{ids.team_id(team)}/{secret}"
+
+
+def parse_secret_path(
+    path: str,
+) -> tuple[ids.TenantId | None, ids.TeamId | None, ids.SecretName]:
+    """The inverse of :func:`secret_path`: ``(tenant, team, name)``; ``None`` for global."""
+    parts = path.split("/")
+    try:
+        if len(parts) == 2 and parts[0] == "global":
+            return None, None, ids.secret_name(parts[1])
+        if len(parts) == 2:
+            return ids.tenant_id(parts[0]), None, ids.secret_name(parts[1])
+        if len(parts) == 4 and parts[1] == "teams":
+            return ids.tenant_id(parts[0]), ids.team_id(parts[2]), ids.secret_name(parts[3])
+    except ids.InvalidId as error:
+        raise UnparseableName(f"{ids.show(path)} is not a secret path: {error}") from error
+    raise UnparseableName(f"{ids.show(path)} is not a secret path")

@@ -1,0 +1,1 @@
+"""Declarative manifests: tenant, team, flow and bundle definitions, loaded from YAML."""

@@ -1,0 +1,192 @@
+"""The manifest models, exactly as in the specification's examples plus the bundle extensions.
+
+Four documents: a tenant definition (``tenant:`` + ``environments:``), a team definition
+(``team:`` + ``channels:``), a flow definition (``name:``, ``version:``, ``nodes:``) and a bundle
+(``tenants:`` keyed by id). A bundle entry may also carry ``profile``, ``plan``, ``settings``,
+``environments`` and flow bindings on teams and channels. Unknown keys are errors everywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any
+
+from collections.abc import Callable
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from tenantry.core import ids
+
+
+def _grammar(check: Callable[[object], str]) -> AfterValidator:
+    """Run an id validator inside Pydantic, which only collects ``ValueError``s."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except ids.InvalidId as error:
+            raise ValueError(error.message) from error
+
+    return AfterValidator(validate)
+
+
+TenantIdField = Annotated[str, _grammar(ids.tenant_id)]
+EnvIdField = Annotated[str, _grammar(ids.env_id)]
+TeamIdField = Annotated[str, _grammar(ids.team_id)]
+ChannelIdField = Annotated[str, _grammar(ids.channel_id)]
+FlowNameField = Annotated[str, _grammar(ids.flow_name)]
+NodeIdField = Annotated[str, _grammar(ids.node_id)]
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Provider = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+PlanName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=32)]
+NodeType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$", max_length=64)]
+FlowVersion = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$", max_length=32)
+]
+Settings = dict[str, Any]
+
+DEFAULT_ENVIRONMENT = "prod"
+DEFAULT_PLAN = "standard"
+
+
+class Profile(enum.StrEnum):
+    """How a tenant is isolated (DESIGN.md section 4)."""
+
+    MT_STANDARD = "mt-standard"
+    ST_DEDICATED = "st-dedicated"
+    ST_BYOC = "st-byoc"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Channel(Strict):
+    provider: Provider
+    config: Settings = Field(default_factory=dict)
+    flow: FlowNameField | None = None
+
+
+class Team(Strict):
+    name: DisplayName | None = None
+    flow: FlowNameField | None = None
+    channels: dict[ChannelIdField, Channel] = Field(default_factory=dict)
+
+
+class Environment(Strict):
+    id: EnvIdField
+    name: DisplayName | None = None
+
+
+class Node(Strict):
+    id: NodeIdField
+    type: NodeType
+    config: Settings = Field(default_factory=dict)
+
+
+def _unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+class Flow(Strict):
+    """A flow definition, as in ``acme_support_flow.yaml``."""
+
+    name: FlowNameField
+    version: FlowVersion
+    description: str | None = None
+    nodes: list[Node] = Field(min_length=1)
+
+    @field_validator("nodes")
+    @classmethod
+    def _unique_nodes(cls, nodes: list[Node]) -> list[Node]:
+        _unique("node id", [node.id for node in nodes])
+        return nodes
+
+
+class _WithEnvironments(Strict):
+    @field_validator("environments", check_fields=False)
+    @classmethod
+    def _unique_environments(cls, environments: list[Environment]) -> list[Environment]:
+        _unique("environment id", [env.id for env in environments])
+        return environments
+
+
+class Tenant(_WithEnvironments):
+    """A tenant as a bundle holds it; the desired state stored in the registry."""
+
+    name: DisplayName
+    profile: Profile = Profile.MT_STANDARD
+    plan: PlanName = DEFAULT_PLAN
+    settings: Settings = Field(default_factory=dict)
+    environments: list[Environment] = Field(
+        default_factory=lambda: [Environment(id=DEFAULT_ENVIRONMENT)], min_length=1
+    )
+    teams: dict[TeamIdField, Team] = Field(default_factory=dict)
+
+
+class TenantSpec(Tenant):
+    """The whole desired state of one tenant: its manifest plus the flows its teams bind."""
+
+    flows: dict[FlowNameField, Flow] = Field(default_factory=dict)
+
+    def bound_flows(self) -> set[str]:
+        bound = {team.flow for team in self.teams.values() if team.flow}
+        for team in self.teams.values():
+            bound.update(c.flow for c in team.channels.values() if c.flow)
+        return bound
+
+
+class Bundle(Strict):
+    """What ``apply`` stores: every tenant's complete spec, keyed by id."""
+
+    tenants: dict[TenantIdField, TenantSpec] = Field(default_factory=dict)
+
+
+class BundleFile(Strict):
+    """``bundle.yaml``: tenants keyed by id, and optionally flow definitions."""
+
+    tenants: dict[TenantIdField, Tenant] = Field(default_factory=dict)
+    flows: list[Flow] = Field(default_factory=list)
+
+
+class TenantHeader(Strict):
+    id: TenantIdField
+    name: DisplayName
+    profile: Profile = Profile.MT_STANDARD
+    plan: PlanName = DEFAULT_PLAN
+    settings: Settings = Field(default_factory=dict)
+
+
+class TenantFile(_WithEnvironments):
+    """``tenant.yaml``: one tenant and its environments."""
+
+    tenant: TenantHeader
+    environments: list[Environment] = Field(
+        default_factory=lambda: [Environment(id=DEFAULT_ENVIRONMENT)], min_length=1
+    )
+
+
+class TeamHeader(Strict):
+    id: TeamIdField
+    tenant_id: TenantIdField
+    name: DisplayName | None = None
+    flow: FlowNameField | None = None
+
+
+class TeamFile(Strict):
+    """``team.yaml``: one team of one tenant and its channels."""
+
+    team: TeamHeader
+    channels: dict[ChannelIdField, Channel] = Field(default_factory=dict)
