@@ -37,7 +37,7 @@ class IdKind(enum.Enum):
     TEAM = "team id"
     CHANNEL = "channel id"
     SESSION = "session id"
-    SECRET = "secret name"
+    SECRET = "secret name"  # noqa: S105 - a label, not a secret
     FLOW = "flow name"
     NODE = "node id"
 

@@ -197,9 +197,8 @@ def object_prefix(tenant: str, env: str) -> str:
 def check_relative_key(key: object) -> str:
     """A relative object key: ``/``-separated, no empty, ``.`` or ``..`` segment, no control."""
     problem = _relative_key_problem(key)
-    if problem is not None:
+    if problem is not None or not isinstance(key, str):
         raise InvalidInput(f"object key {ids.show(key)} {problem}", code="object_key.invalid")
-    assert isinstance(key, str)
     return key
 
 

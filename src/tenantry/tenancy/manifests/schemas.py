@@ -9,9 +9,8 @@ Four documents: a tenant definition (``tenant:`` + ``environments:``), a team de
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
-
 from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,

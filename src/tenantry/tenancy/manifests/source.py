@@ -52,7 +52,7 @@ class Document:
 class _Refusal(Exception):
     def __init__(self, node: yaml.Node | yaml.Event | None, message: str) -> None:
         super().__init__(message)
-        self.mark = node.start_mark if node is not None else None
+        self.mark: Any = node.start_mark if node is not None else None
 
 
 class _Composer(yaml.SafeLoader):
@@ -62,15 +62,15 @@ class _Composer(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _Refusal(event, "anchors and aliases are not allowed in manifests")
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _Refusal(event, f"nesting deeper than {MAX_DEPTH} levels")
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return,arg-type]
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self._depth -= 1
 
@@ -119,7 +119,7 @@ def _compose(loader: _Composer, name: str) -> Document | list[Issue]:
     return builder.problems or Document(data, builder.positions)
 
 
-def _issue_at(name: str, mark: yaml.Mark | None, message: str) -> Issue:
+def _issue_at(name: str, mark: Any, message: str) -> Issue:
     if mark is None:
         return Issue(name, 0, 0, message)
     return Issue(name, mark.line + 1, mark.column + 1, message)

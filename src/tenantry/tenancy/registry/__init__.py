@@ -1,0 +1,1 @@
+"""The tenant registry: the control database and the use cases over it."""

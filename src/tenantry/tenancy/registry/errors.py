@@ -1,0 +1,45 @@
+"""Registry errors, and the one place database driver errors are translated (at the seam)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tenantry.core.errors import Conflict, NotFound, Unavailable
+
+
+class TenantNotFound(NotFound):
+    code = "tenant.not_found"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} not found", details={"tenant_id": tenant_id})
+
+
+class FlowVersionConflict(Conflict):
+    code = "flow.version_conflict"
+
+
+class ControlDatabaseUnavailable(Unavailable):
+    code = "control_db.unavailable"
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Turn a lost or refused database connection into :class:`ControlDatabaseUnavailable`."""
+    try:
+        yield
+    except (OperationalError, OSError) as error:
+        raise ControlDatabaseUnavailable(
+            f"the control database is unavailable: {_first_line(error)}"
+        ) from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise ControlDatabaseUnavailable("lost the control database connection") from error
+        raise
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -1,0 +1,128 @@
+"""What applying a bundle would change, decided purely from desired and stored state."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class Action(enum.StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    REMOVED = "removed"  # marked for deletion (only with --prune)
+    RETAINED = "retained"  # absent from the bundle, kept because --prune was not given
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The part of a stored tenant that planning needs."""
+
+    spec: Mapping[str, Any]
+    spec_hash: str
+    generation: int
+    marked_for_deletion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TenantChange:
+    tenant_id: str
+    action: Action
+    generation: int  # the generation after applying
+    changes: tuple[FieldChange, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[TenantChange, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action in _WRITING for c in self.changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+
+_WRITING = frozenset({Action.CREATED, Action.CHANGED, Action.REMOVED})
+
+
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """A digest of a spec's canonical JSON: equal specs, equal hashes."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plan(
+    desired: Mapping[str, Mapping[str, Any]], stored: Mapping[str, Stored], *, prune: bool
+) -> Plan:
+    """Compare each desired tenant spec with what is stored, tenant by tenant, in id order."""
+    changes = [_desired_change(tid, desired[tid], stored.get(tid)) for tid in desired]
+    changes += [_absent_change(tid, stored[tid], prune) for tid in stored if tid not in desired]
+    return Plan(tuple(sorted(changes, key=lambda change: change.tenant_id)))
+
+
+def _desired_change(tenant_id: str, spec: Mapping[str, Any], old: Stored | None) -> TenantChange:
+    if old is None:
+        return TenantChange(tenant_id, Action.CREATED, 1)
+    if spec_hash(spec) != old.spec_hash:
+        fields = tuple(diff(old.spec, spec))
+        note = "deletion cancelled" if old.marked_for_deletion else ""
+        return TenantChange(tenant_id, Action.CHANGED, old.generation + 1, fields, note)
+    if old.marked_for_deletion:
+        return TenantChange(tenant_id, Action.CHANGED, old.generation, (), "deletion cancelled")
+    return TenantChange(tenant_id, Action.UNCHANGED, old.generation)
+
+
+def _absent_change(tenant_id: str, old: Stored, prune: bool) -> TenantChange:
+    if old.marked_for_deletion:
+        return TenantChange(tenant_id, Action.UNCHANGED, old.generation, (), "marked for deletion")
+    if prune:
+        return TenantChange(tenant_id, Action.REMOVED, old.generation, (), "marked for deletion")
+    return TenantChange(
+        tenant_id, Action.RETAINED, old.generation, (), "not in the bundle; --prune removes it"
+    )
+
+
+def diff(before: Any, after: Any, path: str = "") -> list[FieldChange]:
+    """Field-level differences between two JSON values; lists of ``id``-ed items match by id."""
+    before, after = _keyed(before), _keyed(after)
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[FieldChange] = []
+        for key in sorted(before.keys() | after.keys(), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            found += diff(before.get(key, _ABSENT), after.get(key, _ABSENT), sub)
+        return found
+    if before == after:
+        return []
+    return [FieldChange(path, _shown(before), _shown(after))]
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_ABSENT = _Absent()
+
+
+def _keyed(value: Any) -> Any:
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
+        return {item["id"]: {k: v for k, v in item.items() if k != "id"} for item in value}
+    return value
+
+
+def _shown(value: Any) -> Any:
+    return None if value is _ABSENT else value

@@ -1,0 +1,210 @@
+"""All control-database queries of the registry; no domain decisions here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.tenancy.manifests.schemas import Flow, TenantSpec
+from tenantry.tenancy.registry import plan as planning
+from tenantry.tenancy.registry.errors import FlowVersionConflict
+from tenantry.tenancy.registry.models import (
+    AppliedManifestRow,
+    ChannelRow,
+    EnvironmentRow,
+    FlowRow,
+    TeamRow,
+    TenantRow,
+)
+
+_APPLY_LOCK = 0x7E4A_0001  # serialises concurrent applies on PostgreSQL
+
+
+async def lock_for_apply(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPLY_LOCK})
+
+
+async def stored_specs(session: AsyncSession) -> dict[str, planning.Stored]:
+    rows = await session.execute(
+        select(
+            TenantRow.id,
+            TenantRow.spec,
+            TenantRow.spec_hash,
+            TenantRow.generation,
+            TenantRow.deletion_requested_at,
+        )
+    )
+    return {
+        row.id: planning.Stored(
+            row.spec, row.spec_hash, row.generation, row.deletion_requested_at is not None
+        )
+        for row in rows
+    }
+
+
+async def tenant_rows(session: AsyncSession, ids: Sequence[str] | None = None) -> list[TenantRow]:
+    query = select(TenantRow).order_by(TenantRow.id)
+    if ids is not None:
+        query = query.where(TenantRow.id.in_(ids))
+    return list((await session.scalars(query)).all())
+
+
+async def environments_by_tenant(
+    session: AsyncSession, ids: Sequence[str] | None = None
+) -> dict[str, list[EnvironmentRow]]:
+    query = select(EnvironmentRow).order_by(EnvironmentRow.tenant_id, EnvironmentRow.position)
+    if ids is not None:
+        query = query.where(EnvironmentRow.tenant_id.in_(ids))
+    return _group(await session.scalars(query))
+
+
+async def teams_by_tenant(
+    session: AsyncSession, ids: Sequence[str] | None = None
+) -> dict[str, list[TeamRow]]:
+    query = select(TeamRow).order_by(TeamRow.tenant_id, TeamRow.id)
+    if ids is not None:
+        query = query.where(TeamRow.tenant_id.in_(ids))
+    return _group(await session.scalars(query))
+
+
+async def channels_of(session: AsyncSession, tenant_id: str) -> list[ChannelRow]:
+    query = select(ChannelRow).where(ChannelRow.tenant_id == tenant_id)
+    return list((await session.scalars(query.order_by(ChannelRow.team_id, ChannelRow.id))).all())
+
+
+def _group(rows: Any) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.tenant_id].append(row)
+    return grouped
+
+
+def add_tenant(
+    session: AsyncSession,
+    tenant_id: str,
+    spec: TenantSpec,
+    *,
+    state: str,
+    conditions: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    document = spec.model_dump(mode="json")
+    session.add(
+        TenantRow(
+            id=tenant_id,
+            name=spec.name,
+            profile=spec.profile.value,
+            plan=spec.plan,
+            settings=document["settings"],
+            spec=document,
+            spec_hash=planning.spec_hash(document),
+            generation=1,
+            observed_generation=0,
+            conditions=conditions,
+            placement=None,
+            resources=[],
+            lifecycle_state=state,
+            deletion_requested_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def update_spec(
+    session: AsyncSession, tenant_id: str, spec: TenantSpec, *, generation: int, now: datetime
+) -> None:
+    row = await session.get_one(TenantRow, tenant_id)
+    document = spec.model_dump(mode="json")
+    row.name, row.profile, row.plan = spec.name, spec.profile.value, spec.plan
+    row.settings, row.spec, row.spec_hash = (
+        document["settings"],
+        document,
+        planning.spec_hash(document),
+    )
+    row.generation, row.deletion_requested_at, row.updated_at = generation, None, now
+
+
+async def mark_for_deletion(session: AsyncSession, tenant_id: str, *, now: datetime) -> None:
+    row = await session.get_one(TenantRow, tenant_id)
+    row.deletion_requested_at, row.updated_at = now, now
+
+
+async def replace_projections(session: AsyncSession, tenant_id: str, spec: TenantSpec) -> None:
+    for table in (ChannelRow, TeamRow, EnvironmentRow):
+        await session.execute(delete(table).where(table.tenant_id == tenant_id))
+    await session.flush()
+    session.add_all(
+        EnvironmentRow(tenant_id=tenant_id, id=env.id, name=env.name, position=position)
+        for position, env in enumerate(spec.environments)
+    )
+    session.add_all(
+        TeamRow(tenant_id=tenant_id, id=tid, name=team.name, flow=team.flow)
+        for tid, team in spec.teams.items()
+    )
+    await session.flush()
+    session.add_all(
+        ChannelRow(
+            tenant_id=tenant_id,
+            team_id=tid,
+            id=cid,
+            provider=channel.provider,
+            config=channel.config,
+            flow=channel.flow,
+        )
+        for tid, team in spec.teams.items()
+        for cid, channel in team.channels.items()
+    )
+
+
+async def add_flow_versions(
+    session: AsyncSession, tenant_id: str, flows: Sequence[Flow], *, now: datetime
+) -> None:
+    """Store each flow version once; a version applied before must not change its content."""
+    for flow in flows:
+        document = flow.model_dump(mode="json")
+        digest = planning.spec_hash(document)
+        existing = await session.get(FlowRow, (tenant_id, flow.name, flow.version))
+        if existing is None:
+            session.add(
+                FlowRow(
+                    tenant_id=tenant_id,
+                    name=flow.name,
+                    version=flow.version,
+                    definition=document,
+                    digest=digest,
+                    created_at=now,
+                )
+            )
+        elif existing.digest != digest:
+            raise FlowVersionConflict(
+                f"flow {flow.name!r} version {flow.version} of tenant {tenant_id!r} was applied "
+                "before with different content; give the changed flow a new version",
+                details={"tenant_id": tenant_id, "flow": flow.name, "version": flow.version},
+            )
+
+
+def record_apply(
+    session: AsyncSession,
+    *,
+    digest: str,
+    source: str,
+    summary: dict[str, Any],
+    bundle: dict[str, Any],
+    now: datetime,
+) -> None:
+    session.add(
+        AppliedManifestRow(
+            digest=digest, source=source, summary=summary, bundle=bundle, applied_at=now
+        )
+    )
+
+
+async def ping(session: AsyncSession) -> None:
+    await session.execute(select(1))

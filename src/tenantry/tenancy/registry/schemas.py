@@ -1,0 +1,89 @@
+"""What the registry answers: tenant views, status conditions and lifecycle states."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tenantry.tenancy.manifests.schemas import Profile
+
+
+class LifecycleState(enum.StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+    MIGRATING = "migrating"
+
+
+ConditionType = Literal["Ready", "Provisioning", "Degraded", "Failed"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Condition(View):
+    type: ConditionType
+    status: ConditionStatus
+    reason: str
+    message: str
+    last_transition_time: datetime
+
+
+class EnvironmentView(View):
+    id: str
+    name: str | None
+
+
+class ChannelView(View):
+    id: str
+    provider: str
+    flow: str | None
+    config: dict[str, Any]
+
+
+class TeamView(View):
+    id: str
+    name: str | None
+    flow: str | None
+    channels: list[ChannelView]
+
+
+class FlowView(View):
+    name: str
+    version: str
+    nodes: int
+
+
+class TenantSummary(View):
+    id: str
+    name: str
+    profile: Profile
+    plan: str
+    lifecycle_state: LifecycleState
+    generation: int
+    observed_generation: int
+    ready: ConditionStatus
+    environments: list[str]
+    teams: list[str]
+    marked_for_deletion: bool
+
+
+class TenantDetail(TenantSummary):
+    settings: dict[str, Any]
+    conditions: list[Condition]
+    environment_details: list[EnvironmentView]
+    team_details: list[TeamView]
+    flows: list[FlowView]
+    placement: dict[str, Any] | None
+    resources: list[Any]
+    deletion_requested_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
