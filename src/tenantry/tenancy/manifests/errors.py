@@ -17,6 +17,14 @@ class Issue:
     column: int
     message: str
 
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         return f"{where}: {self.message}"
@@ -31,14 +39,5 @@ class ManifestError(InvalidInput):
         summary = f"{count} problem{'s' if count != 1 else ''} in the manifests"
         super().__init__(
             summary + ":\n" + "\n".join(f"  {issue}" for issue in self.issues),
-            details={"issues": [_as_dict(issue) for issue in self.issues]},
+            details={"issues": [issue.as_dict() for issue in self.issues]},
         )
-
-
-def _as_dict(issue: Issue) -> dict[str, object]:
-    return {
-        "file": issue.file,
-        "line": issue.line,
-        "column": issue.column,
-        "message": issue.message,
-    }

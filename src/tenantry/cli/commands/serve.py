@@ -1,0 +1,92 @@
+"""``tenantry up``: apply a bundle if given, serve the API and run the worker loop in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import SecretStr
+
+from tenantry.bootstrap import Services
+from tenantry.cli import render, runner
+from tenantry.core.settings import Settings
+from tenantry.tenancy.manifests import loader
+from tenantry.worker import loop
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+def up(
+    ctx: typer.Context,
+    bundle: Annotated[
+        Path | None, typer.Option(help="Apply this bundle (file or directory) before serving.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+) -> None:
+    """The main job: apply the bundle, serve the API and run the worker loop, in one process.
+
+    On the embedded default (no TENANTRY_DATABASE_URL) it needs no service at all: the control
+    database is a SQLite file under TENANTRY_DATA_DIR. Without TENANTRY_ADMIN_TOKEN a random
+    admin token is made for this run and printed.
+    """
+    settings = _with_admin_token(runner.settings_of(ctx))
+    ctx.obj = settings
+    parsed = loader.load([bundle]) if bundle is not None else None
+
+    async def work(services: Services) -> None:
+        if parsed is not None:
+            applied = await services.registry.apply(parsed, source=str(bundle))
+            render.plan_table(applied, applied=True)
+        await _serve(services, host=host, port=port)
+
+    runner.run(ctx, work)
+
+
+def _with_admin_token(settings: Settings) -> Settings:
+    if settings.admin_token is not None:
+        return settings
+    token = secrets.token_urlsafe(24)
+    render.err.print("TENANTRY_ADMIN_TOKEN is not set: made a one-off admin token for this run.")
+    return settings.model_copy(update={"admin_token": SecretStr(token)})
+
+
+async def _serve(services: Services, *, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415 - the server stack loads only for `up`, keeping the CLI quick
+
+    from tenantry.api.app import create_app  # noqa: PLC0415
+
+    app = create_app(services.settings, services=services)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    stop = asyncio.Event()
+    tasks = loop.default_tasks(services)
+    worker = asyncio.create_task(
+        loop.run_forever(tasks, interval=services.settings.resync_seconds, stop=stop)
+    )
+    announce = asyncio.create_task(_announce(server, services.settings, host=host, port=port))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        announce.cancel()
+        await worker
+
+
+async def _announce(server: uvicorn.Server, settings: Settings, *, host: str, port: int) -> None:
+    # uvicorn offers no "listening" event; its `started` flag flips once the socket is bound.
+    while not server.started:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    base = f"http://{host}:{port}"
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    render.out.print(
+        f"\nTenantry is serving on {base}  (API docs: {base}/docs, health: {base}/readyz)\n"
+        "Try:\n"
+        f"  curl -s -H 'Authorization: Bearer {token}' {base}/api/v1/tenants\n"
+        "Press Ctrl+C to stop.",
+        markup=False,
+        highlight=False,
+    )

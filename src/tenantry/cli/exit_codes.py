@@ -1,0 +1,20 @@
+"""The one table from error kinds to process exit codes."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tenantry.core.errors import ErrorKind
+
+OK: Final = 0
+USAGE: Final = 2  # Click's own code for bad command-line usage
+
+BY_KIND: Final[dict[ErrorKind, int]] = {
+    ErrorKind.INVALID: 1,
+    ErrorKind.NOT_FOUND: 3,
+    ErrorKind.CONFLICT: 4,
+    ErrorKind.UNAVAILABLE: 5,
+    ErrorKind.UNAUTHENTICATED: 6,
+    ErrorKind.FORBIDDEN: 6,
+    ErrorKind.INTERNAL: 70,
+}

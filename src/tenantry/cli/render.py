@@ -1,0 +1,182 @@
+"""Rendering for the CLI: Rich tables for people, JSON or YAML for machines."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tenantry.tenancy.manifests.errors import Issue
+from tenantry.tenancy.registry.plan import Action, Plan
+from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Output(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+_ACTION_STYLE = {
+    Action.CREATED: "green",
+    Action.CHANGED: "yellow",
+    Action.REMOVED: "red",
+    Action.UNCHANGED: "dim",
+    Action.RETAINED: "cyan",
+}
+
+
+def emit(data: Any, fmt: Output, table: Callable[[], None]) -> None:
+    """Print ``data`` as JSON or YAML, or call ``table`` to draw it for people."""
+    if fmt is Output.TABLE:
+        table()
+        return
+    plain = _plain(data)
+    if fmt is Output.JSON:
+        out.print_json(json.dumps(plain))
+    else:
+        out.print(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), end="", markup=False)
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list):
+        return [_plain(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _plain(value) for key, value in data.items()}
+    return data
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    return {
+        "changes": [{**asdict(change), "action": change.action.value} for change in plan.changes],
+        "has_changes": plan.has_changes,
+    }
+
+
+def plan_table(plan: Plan, *, applied: bool = False) -> None:
+    table = Table("tenant", "action", "generation", "details", box=None, pad_edge=False)
+    for change in plan.changes:
+        style = _ACTION_STYLE[change.action]
+        lines = [f"{c.path}: {_short(c.before)} -> {_short(c.after)}" for c in change.changes]
+        lines += [change.note] if change.note else []
+        table.add_row(
+            change.tenant_id,
+            Text(change.action.value, style=style),
+            str(change.generation),
+            Text("\n".join(lines)),
+        )
+    if plan.changes:
+        out.print(table)
+    out.print(plan_summary(plan, applied=applied))
+
+
+def plan_summary(plan: Plan, *, applied: bool) -> str:
+    if not plan.has_changes:
+        return "No changes: the registry already matches the bundle."
+    verb = "Applied" if applied else "Plan"
+    return (
+        f"{verb}: {plan.count(Action.CREATED)} created, {plan.count(Action.CHANGED)} changed, "
+        f"{plan.count(Action.REMOVED)} removed, {plan.count(Action.UNCHANGED)} unchanged"
+        + (f", {plan.count(Action.RETAINED)} retained" if plan.count(Action.RETAINED) else "")
+        + "."
+    )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def tenants_table(tenants: Sequence[TenantSummary]) -> None:
+    table = Table("id", "name", "profile", "plan", "state", "ready", "gen", "envs", "teams")
+    for t in tenants:
+        state = t.lifecycle_state.value + (" (deleting)" if t.marked_for_deletion else "")
+        gen = f"{t.observed_generation}/{t.generation}"
+        table.add_row(
+            *_texts(
+                t.id,
+                t.name,
+                t.profile.value,
+                t.plan,
+                state,
+                t.ready,
+                gen,
+                ",".join(t.environments),
+                ",".join(t.teams),
+            )
+        )
+    out.print(table if tenants else "No tenants. Apply a bundle: tenantry apply -f BUNDLE")
+
+
+def tenant_detail(t: TenantDetail) -> None:
+    out.print(Text(t.id, style="bold") + Text(f" {t.name}"))
+    for label, value in (
+        ("profile", t.profile.value),
+        ("plan", t.plan),
+        ("state", t.lifecycle_state.value),
+        ("generation", f"{t.generation} (observed {t.observed_generation})"),
+        ("deletion requested", t.deletion_requested_at),
+        ("settings", json.dumps(t.settings, ensure_ascii=False)),
+    ):
+        if value is not None:
+            out.print(f"  {label}: {value}", markup=False)
+    _sub_table(
+        "environments", ("id", "name"), [(e.id, e.name or "") for e in t.environment_details]
+    )
+    _sub_table(
+        "teams and channels",
+        ("team", "name", "flow", "channel", "provider", "channel flow"),
+        _team_rows(t),
+    )
+    _sub_table(
+        "flows", ("name", "version", "nodes"), [(f.name, f.version, str(f.nodes)) for f in t.flows]
+    )
+    _sub_table(
+        "conditions",
+        ("type", "status", "reason", "message", "since"),
+        [
+            (c.type, c.status, c.reason, c.message, c.last_transition_time.isoformat())
+            for c in t.conditions
+        ],
+    )
+
+
+def _team_rows(t: TenantDetail) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for team in t.team_details:
+        head = (team.id, team.name or "", team.flow or "")
+        rows += [(*head, c.id, c.provider, c.flow or "") for c in team.channels]
+        rows += [(*head, "", "", "")] if not team.channels else []
+    return rows
+
+
+def _sub_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    if not rows:
+        return
+    table = Table(*columns, title=title, title_justify="left", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*_texts(*row))
+    out.print(table)
+
+
+def _texts(*values: str) -> list[Text]:
+    """Cells as plain text: names and settings come from manifests and are never markup."""
+    return [Text(value) for value in values]
+
+
+def issues(found: Sequence[Issue]) -> None:
+    for issue in found:
+        err.print(str(issue), style="red", markup=False, highlight=False)

@@ -1,0 +1,1 @@
+"""Background work: the loop that the controller and job runner plug into."""

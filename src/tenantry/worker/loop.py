@@ -1,0 +1,51 @@
+"""The in-process worker loop: run periodic tasks until asked to stop.
+
+Each task runs once per interval; a task that raises is logged and retried on the next tick, so
+one failing task never stops the others. The controller (reconcile) and lifecycle jobs register
+here as tasks; on this foundation the loop reports how many tenants await reconciliation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from tenantry.bootstrap import Services
+from tenantry.core.errors import TenantryError
+from tenantry.core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    name: str
+    run: Callable[[], Awaitable[None]]
+
+
+async def run_forever(tasks: Sequence[Task], *, interval: float, stop: asyncio.Event) -> None:
+    """Run every task each ``interval`` seconds until ``stop`` is set."""
+    while not stop.is_set():
+        for task in tasks:
+            await _run_once(task)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            continue
+
+
+async def _run_once(task: Task) -> None:
+    try:
+        await task.run()
+    except TenantryError as error:
+        log.warning("worker.task_failed", task=task.name, code=error.code, error=error.message)
+
+
+def default_tasks(services: Services) -> list[Task]:
+    async def report_pending() -> None:
+        pending = await services.registry.awaiting_reconcile()
+        if pending:
+            log.info("worker.awaiting_reconcile", tenants=len(pending), ids=pending[:20])
+
+    return [Task("report-pending", report_pending)]

@@ -1,0 +1,79 @@
+"""Shared fixtures: the control database on SQLite and on the real PostgreSQL.
+
+PostgreSQL tests get one fresh database per test session (dropped at the end) and empty tables
+per test. Point ``TENANTRY_TEST_POSTGRES`` at another server's admin URL to use it instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tenantry.bootstrap import Services, services
+from tenantry.core.settings import Settings
+
+ADMIN_URL = os.environ.get(
+    "TENANTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REPO = Path(__file__).resolve().parents[1]
+SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
+EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
+_TABLES = ("channels", "teams", "environments", "flows", "applied_manifests", "tenants")
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session."""
+    name = f"tenantry_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (run `make services`): {error}")
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield _database_url(ADMIN_URL, name)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _truncate(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        exists = connection.execute("SELECT to_regclass('public.tenants')").fetchone()
+        if exists and exists[0]:
+            tables = sql.SQL(", ").join(sql.Identifier(t) for t in _TABLES)
+            connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The control database URL: a new SQLite file, or the session's emptied PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'control.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, data_dir=tmp_path / "data", admin_token="admin-secret"
+    )
+
+
+@pytest.fixture
+async def wired(settings: Settings) -> AsyncIterator[Services]:
+    async with services(settings) as built:
+        yield built
