@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from tenantry import __version__
-from tenantry.cli import render
+from tenantry.cli import render, runner
 from tenantry.cli.commands import manifests, serve, tenants
 from tenantry.core import logging
-from tenantry.core.settings import Settings
 
 app = typer.Typer(
     name="tenantry",
@@ -57,7 +56,7 @@ def root(
         overrides["database_url"] = database_url
     if data_dir is not None:
         overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)
+    settings = runner.load_settings(overrides)
     logging.configure(level=settings.log_level, fmt=settings.log_format)
     ctx.obj = settings
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from tenantry.tenancy.manifests.errors import Issue
@@ -101,7 +101,19 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def tenants_table(tenants: Sequence[TenantSummary]) -> None:
-    table = Table("id", "name", "profile", "plan", "state", "ready", "gen", "envs", "teams")
+    table = Table(
+        Column("id", no_wrap=True),
+        "name",
+        "profile",
+        "plan",
+        "state",
+        "ready",
+        Column("gen", no_wrap=True),
+        "envs",
+        "teams",
+        box=None,
+        pad_edge=False,
+    )
     for t in tenants:
         state = t.lifecycle_state.value + (" (deleting)" if t.marked_for_deletion else "")
         gen = f"{t.observed_generation}/{t.generation}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from tenantry.bootstrap import Services, services
 from tenantry.cli import exit_codes, render
-from tenantry.core.errors import TenantryError
+from tenantry.core.errors import InvalidInput, TenantryError
 from tenantry.core.settings import Settings
 from tenantry.tenancy.manifests.errors import ManifestError
 
@@ -22,6 +23,17 @@ def settings_of(ctx: typer.Context) -> Settings:
     if not isinstance(settings, Settings):  # the root callback always sets it
         raise TypeError("tenantry commands run under the root command")
     return settings
+
+
+def load_settings(overrides: dict[str, Any]) -> Settings:
+    """Settings from the environment and the root options; a bad value ends the process."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+        fail(InvalidInput(f"invalid settings: {problems}", code="setting.invalid"))
 
 
 def run(ctx: typer.Context, work: Callable[[Services], Awaitable[T]]) -> T:

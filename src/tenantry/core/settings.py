@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tenantry.core import names
+from tenantry.core.errors import InvalidInput
 
 
 class Settings(BaseSettings):
@@ -25,8 +28,16 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
-    subject_prefix: str = "greentic.messaging"
+    subject_prefix: str = names.DEFAULT_SUBJECT_PREFIX
     resync_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("subject_prefix")
+    @classmethod
+    def _two_tokens(cls, prefix: str) -> str:
+        try:
+            return names.check_subject_prefix(prefix)
+        except InvalidInput as error:
+            raise ValueError(error.message) from error
 
     def control_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,1 @@
+"""Benchmarks, each comparing Tenantry against its anchor measured in the same run."""

@@ -1,0 +1,43 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tenantry import __version__, bootstrap
+from tenantry.api import middleware, problems
+from tenantry.api.routes import health, tenants
+from tenantry.bootstrap import Services
+from tenantry.core.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The API app. Given ``services``, it uses them as they are (their owner closes them);
+    otherwise it opens its own for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        async with bootstrap.services(settings) as opened:
+            app.state.services = opened
+            yield
+
+    app = FastAPI(
+        title="Tenantry",
+        version=__version__,
+        summary="The tenancy control plane and tenant-scoped runtime.",
+        lifespan=lifespan,
+    )
+    if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
+        app.state.services = services
+    problems.install(app)
+    app.middleware("http")(middleware.correlation_id)
+    app.include_router(health.router)
+    app.include_router(tenants.router)
+    return app

@@ -1,0 +1,131 @@
+"""RFC 9457 ``application/problem+json`` errors, from the error kinds in one table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from tenantry.core.errors import ErrorKind, TenantryError
+from tenantry.core.ids import show
+from tenantry.core.logging import get_logger
+
+MEDIA_TYPE: Final = "application/problem+json"
+STATUS_BY_KIND: Final[dict[ErrorKind, int]] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.INTERNAL: 500,
+    ErrorKind.UNAVAILABLE: 503,
+}
+_TITLES: Final = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_HTTP_CODES: Final = {404: "route.not_found", 405: "method.not_allowed"}
+
+log = get_logger(__name__)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; ``code`` is Tenantry's stable error code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def problem(
+    request: Request,
+    status: int,
+    *,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=f"urn:tenantry:problem:{code}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the problem documents a route may answer."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _TITLES.get(status, "Error"),
+            "content": {MEDIA_TYPE: {}},
+        }
+        for status in statuses
+    }
+
+
+async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
+    status = STATUS_BY_KIND[error.kind]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(request, status, code=error.code, detail=error.message, headers=headers)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    fields = [
+        {
+            "location": ".".join(str(part) for part in e["loc"]),
+            "message": e["msg"],
+            "input": show(e["input"]) if isinstance(e.get("input"), str) else None,
+        }
+        for e in error.errors()[:20]
+    ]
+    return problem(
+        request, 400, code="request.invalid", detail="the request is not valid", errors=fields
+    )
+
+
+async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(error.status_code, f"http.{error.status_code}")
+    return problem(
+        request, error.status_code, code=code, detail=str(error.detail), headers=error.headers
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("api.unhandled_error", path=request.url.path, error_type=type(error).__name__)
+    return problem(
+        request, 500, code="internal.error", detail="an internal error occurred; see the server log"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.exception_handler(TenantryError)(_tenantry_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(Exception)(_unexpected)
