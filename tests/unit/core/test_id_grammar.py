@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tenantry.core import ids
+from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind
 
 SHORT: list[tuple[ids.IdKind, Callable[[object], str], int]] = [
@@ -123,8 +124,6 @@ def test_message_shows_the_value_escaped_and_truncated() -> None:
 
 
 def test_context_validates_its_ids_and_defaults_the_team() -> None:
-    from tenantry.core.context import TenantCtx
-
     ctx = TenantCtx(tenant_id=ids.TenantId("acme"), env_id=ids.EnvId("prod"))
     assert ctx.team == "default"
     assert ctx.log_fields() == {"tenant_id": "acme", "env": "prod", "team": "default"}
