@@ -118,7 +118,7 @@ class _Assembly:
 
     def _tenant(self, tenant_id: str, tenant: schemas.Tenant, origin: _Origin) -> None:
         if tenant_id in self.tenants:
-            first = self.tenants[tenant_id][1].issue("first defined here")
+            first = self.tenants[tenant_id][1].issue("", at_key=True)
             self.issues.append(
                 origin.issue(
                     f"duplicate tenant id {tenant_id!r} (first defined at {_where(first)})",

@@ -21,6 +21,7 @@ MAX_FILE_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 64
 
 PathKey = tuple[str | int, ...]
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(slots=True)
@@ -133,6 +134,8 @@ class _Builder:
 
     def value(self, node: yaml.Node, path: PathKey) -> Any:
         self.positions.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag not in _PLAIN_COLLECTION_TAGS and not isinstance(node, yaml.ScalarNode):
+            raise _Refusal(node, f"the tag {node.tag!r} is not allowed in manifests")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
