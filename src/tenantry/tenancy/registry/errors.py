@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from tenantry.core.errors import Conflict, NotFound, Unavailable
 
@@ -30,6 +30,11 @@ async def translated() -> AsyncIterator[None]:
     """Turn a lost or refused database connection into :class:`ControlDatabaseUnavailable`."""
     try:
         yield
+    except IntegrityError as error:
+        raise Conflict(
+            "a concurrent change got there first; run the command again",
+            code="registry.concurrent_change",
+        ) from error
     except (OperationalError, OSError) as error:
         raise ControlDatabaseUnavailable(
             f"the control database is unavailable: {_first_line(error)}"

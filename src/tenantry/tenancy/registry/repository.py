@@ -26,8 +26,12 @@ _APPLY_LOCK = 0x7E4A_0001  # serialises concurrent applies on PostgreSQL
 
 
 async def lock_for_apply(session: AsyncSession) -> None:
+    """Serialise applies: the second waits and then plans against what the first stored."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPLY_LOCK})
+    else:
+        # A write, even of no row, takes SQLite's write lock before the plan reads anything.
+        await session.execute(text("UPDATE applied_manifests SET id = id WHERE 0 = 1"))
 
 
 async def stored_specs(session: AsyncSession) -> dict[str, planning.Stored]:
