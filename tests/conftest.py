@@ -22,7 +22,8 @@ ADMIN_URL = os.environ.get(
     "TENANTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REPO = Path(__file__).resolve().parents[1]
-SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
+SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
+SPEC_EXAMPLES = REPO / "tests" / "fixtures" / "spec_examples"  # a copy; checked against shared/
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = ("channels", "teams", "environments", "flows", "applied_manifests", "tenants")
 

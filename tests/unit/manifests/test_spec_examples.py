@@ -8,7 +8,7 @@ import pytest
 
 from tenantry.tenancy.manifests import loader
 from tenantry.tenancy.manifests.schemas import Profile
-from tests.conftest import EXAMPLE_BUNDLE, SPEC_EXAMPLES
+from tests.conftest import EXAMPLE_BUNDLE, SHARED_SPEC_EXAMPLES, SPEC_EXAMPLES
 
 EXAMPLES = sorted(SPEC_EXAMPLES.glob("*.yaml"))
 
@@ -21,6 +21,14 @@ def test_the_five_examples_are_present() -> None:
         "team.yaml",
         "tenant.yaml",
     ]
+
+
+@pytest.mark.skipif(not SHARED_SPEC_EXAMPLES.is_dir(), reason="no shared/ beside the checkout")
+def test_the_copy_matches_the_specification() -> None:
+    shared = sorted(SHARED_SPEC_EXAMPLES.glob("*.yaml"))
+    assert [p.name for p in shared] == [p.name for p in EXAMPLES]
+    for ours, theirs in zip(EXAMPLES, shared, strict=True):
+        assert ours.read_bytes() == theirs.read_bytes()
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
