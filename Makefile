@@ -1,10 +1,8 @@
 # One entry point for habits: people and CI use the same targets.
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null)
-ifeq ($(UV),)
-UV := $(HOME)/.local/bin/uv
-endif
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 BUNDLE ?= examples/bundle
 HOST ?= 127.0.0.1
@@ -13,7 +11,7 @@ PORT ?= 8080
 .PHONY: setup services run test test-fast lint fmt bench clean
 
 setup: ## install the pinned toolchain and dependencies into .venv
-	@test -x "$(UV)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 
 services: ## start PostgreSQL, Redis and NATS on loopback if they are not running
