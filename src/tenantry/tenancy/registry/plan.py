@@ -20,12 +20,12 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """The part of a stored tenant that planning needs."""
+    """The part of a stored tenant that planning needs; ``spec`` only for field-level diffs."""
 
-    spec: Mapping[str, Any]
     spec_hash: str
     generation: int
     marked_for_deletion: bool
+    spec: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def _desired_change(tenant_id: str, spec: Mapping[str, Any], old: Stored | None)
     if old is None:
         return TenantChange(tenant_id, Action.CREATED, 1)
     if spec_hash(spec) != old.spec_hash:
-        fields = tuple(diff(old.spec, spec))
+        fields = tuple(diff(old.spec, spec)) if old.spec is not None else ()
         note = "deletion cancelled" if old.marked_for_deletion else ""
         return TenantChange(tenant_id, Action.CHANGED, old.generation + 1, fields, note)
     if old.marked_for_deletion:

@@ -34,22 +34,22 @@ async def lock_for_apply(session: AsyncSession) -> None:
         await session.execute(text("UPDATE applied_manifests SET id = id WHERE 0 = 1"))
 
 
-async def stored_specs(session: AsyncSession) -> dict[str, planning.Stored]:
+async def stored_state(session: AsyncSession) -> dict[str, planning.Stored]:
+    """What planning compares, without the specs themselves: one narrow query."""
     rows = await session.execute(
         select(
             TenantRow.id,
-            TenantRow.spec,
             TenantRow.spec_hash,
             TenantRow.generation,
-            TenantRow.deletion_requested_at,
+            TenantRow.deletion_requested_at.is_not(None).label("marked"),
         )
     )
-    return {
-        row.id: planning.Stored(
-            row.spec, row.spec_hash, row.generation, row.deletion_requested_at is not None
-        )
-        for row in rows
-    }
+    return {row.id: planning.Stored(row.spec_hash, row.generation, row.marked) for row in rows}
+
+
+async def stored_specs(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = await session.execute(select(TenantRow.id, TenantRow.spec).where(TenantRow.id.in_(ids)))
+    return {row.id: row.spec for row in rows}
 
 
 async def tenant_rows(session: AsyncSession, ids: Sequence[str] | None = None) -> list[TenantRow]:

@@ -8,6 +8,7 @@ are marked for deletion. A bundle that changes nothing writes nothing.
 from __future__ import annotations
 
 import builtins
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +31,7 @@ class RegistryService:
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
         async with translated(), self._sessions() as session:
-            return planning.plan(
-                _desired(bundle), await repository.stored_specs(session), prune=prune
-            )
+            return await _plan(session, _desired(bundle), prune=prune)
 
     async def apply(
         self, bundle: Bundle, *, prune: bool = False, source: str = ""
@@ -41,7 +40,7 @@ class RegistryService:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             desired = _desired(bundle)
-            result = planning.plan(desired, await repository.stored_specs(session), prune=prune)
+            result = await _plan(session, desired, prune=prune)
             if result.has_changes:
                 await self._write(session, bundle, result)
                 repository.record_apply(
@@ -109,6 +108,20 @@ class RegistryService:
         """Raise :class:`ControlDatabaseUnavailable` unless the control database answers."""
         async with translated(), self._sessions() as session:
             await repository.ping(session)
+
+
+async def _plan(
+    session: AsyncSession, desired: dict[str, dict[str, Any]], *, prune: bool
+) -> planning.Plan:
+    """Plan on spec hashes; read the stored specs of changed tenants only, for their diffs."""
+    stored = await repository.stored_state(session)
+    result = planning.plan(desired, stored, prune=prune)
+    changed = [c.tenant_id for c in result.changes if c.action is planning.Action.CHANGED]
+    if not changed:
+        return result
+    specs = await repository.stored_specs(session, changed)
+    stored |= {tid: replace(stored[tid], spec=specs[tid]) for tid in changed}
+    return planning.plan(desired, stored, prune=prune)
 
 
 def _desired(bundle: Bundle) -> dict[str, dict[str, Any]]:
