@@ -62,18 +62,21 @@ async def tenant_rows(session: AsyncSession, ids: Sequence[str] | None = None) -
 async def environments_by_tenant(
     session: AsyncSession, ids: Sequence[str] | None = None
 ) -> dict[str, list[EnvironmentRow]]:
-    query = select(EnvironmentRow).order_by(EnvironmentRow.tenant_id, EnvironmentRow.position)
-    if ids is not None:
-        query = query.where(EnvironmentRow.tenant_id.in_(ids))
-    return _group(await session.scalars(query))
+    return await _by_tenant(session, EnvironmentRow, EnvironmentRow.position, ids)
 
 
 async def teams_by_tenant(
     session: AsyncSession, ids: Sequence[str] | None = None
 ) -> dict[str, list[TeamRow]]:
-    query = select(TeamRow).order_by(TeamRow.tenant_id, TeamRow.id)
+    return await _by_tenant(session, TeamRow, TeamRow.id, ids)
+
+
+async def _by_tenant(
+    session: AsyncSession, model: Any, order: Any, ids: Sequence[str] | None
+) -> dict[str, list[Any]]:
+    query = select(model).order_by(model.tenant_id, order)
     if ids is not None:
-        query = query.where(TeamRow.tenant_id.in_(ids))
+        query = query.where(model.tenant_id.in_(ids))
     return _group(await session.scalars(query))
 
 
