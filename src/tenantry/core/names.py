@@ -273,3 +273,24 @@ def parse_secret_path(
     except ids.InvalidId as error:
         raise UnparseableName(f"{ids.show(path)} is not a secret path: {error}") from error
     raise UnparseableName(f"{ids.show(path)} is not a secret path")
+
+
+def subject_filters(
+    tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX
+) -> tuple[str, str]:
+    """The ingress and egress wildcards that cover exactly one tenant environment's subjects."""
+    head, env_, tenant_ = check_subject_prefix(prefix), ids.env_id(env), ids.tenant_id(tenant)
+    return (
+        f"{head}.{Direction.INGRESS.value}.{env_}.{tenant_}.>",
+        f"{head}.{Direction.EGRESS.value}.{env_}.{tenant_}.>",
+    )
+
+
+def runtime_pool(tenant: str) -> str:
+    """``tenant:{tenant}``: the dedicated worker pool of a single-tenant profile."""
+    return f"tenant:{ids.tenant_id(tenant)}"
+
+
+def byoc_dsn_secret(tenant: str, env: str) -> str:
+    """The secret path holding a bring-your-own-cloud tenant environment's database DSN."""
+    return secret_path(f"database_dsn_{ids.env_id(env)}", tenant=tenant)
