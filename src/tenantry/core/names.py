@@ -294,3 +294,13 @@ def runtime_pool(tenant: str) -> str:
 def byoc_dsn_secret(tenant: str, env: str) -> str:
     """The secret path holding a bring-your-own-cloud tenant environment's database DSN."""
     return secret_path(f"database_dsn_{ids.env_id(env)}", tenant=tenant)
+
+
+def sqlite_path(tenant: str, env: str) -> str:
+    """``tenants/{tenant}/{env}.sqlite3``: an embedded tenant environment's database file."""
+    return f"tenants/{ids.tenant_id(tenant)}/{ids.env_id(env)}.sqlite3"
+
+
+def key_file(tenant: str) -> str:
+    """``keys/{tenant}.json``: a tenant's key-encryption key in the local keyring."""
+    return f"keys/{ids.tenant_id(tenant)}.json"

@@ -1,0 +1,1 @@
+"""Concrete backends implementing the ports of tenancy and runtime (chosen in bootstrap)."""

@@ -1,0 +1,1 @@
+"""Local-directory backends (the embedded default for objects)."""

@@ -1,0 +1,39 @@
+"""Object spaces on the local disk: a directory per prefix in the shared area, or per bucket."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tenantry.tenancy.controller.resources import Kind, Resource
+from tenantry.tenancy.isolation.placement import Objects, Placement
+
+
+class DirectoryObjectProvisioner:
+    kind = Kind.OBJECTS
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def wanted(self, placement: Placement) -> Resource | None:
+        objects = placement.objects
+        if objects.mode is Objects.EXTERNAL:
+            return None
+        name = objects.bucket if objects.bucket is not None else objects.prefix
+        return Resource(Kind.OBJECTS, name, placement.tenant_id, placement.env_id, objects.mode)
+
+    def _path(self, resource: Resource) -> Path:
+        if resource.variant == Objects.DEDICATED_BUCKET:
+            return self._root / "buckets" / resource.name
+        return self._root / "shared" / resource.name
+
+    async def exists(self, resource: Resource) -> bool:
+        return self._path(resource).is_dir()
+
+    async def ensure(self, resource: Resource) -> None:
+        self._path(resource).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    async def retire(self, resource: Resource) -> None:
+        path = self._path(resource)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)

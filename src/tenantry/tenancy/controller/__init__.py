@@ -1,0 +1,1 @@
+"""The controller: reconcile each tenant's desired placements into real resources."""

@@ -1,0 +1,66 @@
+"""Resources the controller manages, and the port every provisioner implements."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from tenantry.tenancy.isolation.placement import Placement
+
+
+class Kind(enum.StrEnum):
+    KEY = "key"  # first: every other resource of the tenant may be encrypted with it
+    RELATIONAL = "relational"
+    OBJECTS = "objects"
+    MESSAGING = "messaging"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Resource:
+    """One external resource, named deterministically so that a retry adopts what exists."""
+
+    kind: Kind
+    name: str
+    tenant_id: str
+    env_id: str | None  # None for tenant-wide resources (the key)
+    variant: str = ""  # the placement mode, e.g. "shared-schema" or "dedicated-database"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind.value,
+            "name": self.name,
+            "tenant_id": self.tenant_id,
+            "env_id": self.env_id,
+            "variant": self.variant,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | None]) -> Resource:
+        return cls(
+            Kind(str(data["kind"])),
+            str(data["name"]),
+            str(data["tenant_id"]),
+            data.get("env_id"),
+            str(data.get("variant") or ""),
+        )
+
+
+class Provisioner(Protocol):
+    """Makes one kind of resource real on one backend; every method is idempotent."""
+
+    kind: Kind
+
+    def wanted(self, placement: Placement) -> Resource | None:
+        """The resource this placement needs from this provisioner (None: not its concern)."""
+        ...
+
+    async def exists(self, resource: Resource) -> bool: ...
+
+    async def ensure(self, resource: Resource) -> None:
+        """Create the resource if absent, adopt it if present."""
+        ...
+
+    async def retire(self, resource: Resource) -> None:
+        """Remove the resource if present."""
+        ...
