@@ -6,10 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.backends.fs.objects import DirectoryObjectProvisioner
+from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
+from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
+from tenantry.tenancy.controller.resources import Provisioner
+from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.service import RegistryService
@@ -22,6 +29,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     registry: RegistryService
+    controller: Controller
 
 
 @asynccontextmanager
@@ -36,6 +44,28 @@ async def services(
             async with translated():
                 await database.migrate(engine)
         sessions = database.session_factory(engine)
-        yield Services(settings, engine, RegistryService(sessions, clock=clock))
+        controller = Controller(engine, provisioners(settings), clock=clock)
+        yield Services(settings, engine, RegistryService(sessions, clock=clock), controller)
     finally:
         await engine.dispose()
+
+
+def provisioners(settings: Settings) -> list[Provisioner]:
+    """Key, relational and object provisioners for the configured backends."""
+    root = settings.data_dir.resolve()
+    postgres = settings.tenant_postgres_url()
+    relational: Provisioner = (
+        PostgresRelationalProvisioner(_libpq(postgres))
+        if postgres
+        else SqliteRelationalProvisioner(root)
+    )
+    return [
+        KeyProvisioner(Keyring(root)),
+        relational,
+        DirectoryObjectProvisioner(root / "objects"),
+    ]
+
+
+def _libpq(url: str) -> str:
+    """A SQLAlchemy-style URL as psycopg wants it (``postgresql://``, no driver suffix)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

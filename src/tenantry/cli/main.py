@@ -9,7 +9,7 @@ import typer
 
 from tenantry import __version__
 from tenantry.cli import render, runner
-from tenantry.cli.commands import manifests, serve, tenants
+from tenantry.cli.commands import manifests, reconcile, serve, tenants
 from tenantry.core import logging
 
 app = typer.Typer(
@@ -65,4 +65,5 @@ app.command()(manifests.validate)
 app.command()(manifests.plan)
 app.command()(manifests.apply)
 app.add_typer(tenants.app, name="tenants")
+app.command()(reconcile.reconcile)
 app.command()(serve.up)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from tenantry.tenancy.controller.service import Outcome
 from tenantry.tenancy.manifests.errors import Issue
 from tenantry.tenancy.registry.plan import Action, Plan
 from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
@@ -157,6 +158,28 @@ def tenant_detail(t: TenantDetail) -> None:
         "flows", ("name", "version", "nodes"), [(f.name, f.version, str(f.nodes)) for f in t.flows]
     )
     _sub_table(
+        "resources",
+        ("kind", "name", "env", "variant"),
+        [
+            (str(r["kind"]), str(r["name"]), str(r["env_id"] or "*"), str(r.get("variant", "")))
+            for r in t.resources
+        ],
+    )
+    _sub_table(
+        "placement",
+        ("env", "relational", "objects", "messaging", "pool"),
+        [
+            (
+                env,
+                _placed(p["relational"]),
+                _placed(p["objects"]),
+                _placed(p["messaging"]),
+                str(p["runtime_pool"]),
+            )
+            for env, p in (t.placement or {}).items()
+        ],
+    )
+    _sub_table(
         "conditions",
         ("type", "status", "reason", "message", "since"),
         [
@@ -164,6 +187,11 @@ def tenant_detail(t: TenantDetail) -> None:
             for c in t.conditions
         ],
     )
+
+
+def _placed(part: dict[str, Any]) -> str:
+    name = part.get("name") or part.get("bucket") or part.get("stream") or part.get("prefix")
+    return f"{part['mode']}: {name}"
 
 
 def _team_rows(t: TenantDetail) -> list[tuple[str, ...]]:
@@ -182,6 +210,21 @@ def _sub_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]
     for row in rows:
         table.add_row(*_texts(*row))
     out.print(table)
+
+
+_RESULT_STYLE = {"ready": "green", "degraded": "yellow", "failed": "red", "skipped": "dim"}
+
+
+def outcomes_table(outcomes: Sequence[Outcome]) -> None:
+    table = Table("tenant", "result", "steps", "message", box=None, pad_edge=False)
+    for o in outcomes:
+        table.add_row(
+            o.tenant_id,
+            Text(o.result, style=_RESULT_STYLE.get(o.result, "")),
+            Text("\n".join(o.steps) or "-"),
+            Text(o.message),
+        )
+    out.print(table if outcomes else "No tenants to reconcile.")
 
 
 def _texts(*values: str) -> list[Text]:

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         default=None,
         description="The control database; unset means a SQLite file under data_dir.",
     )
+    tenant_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL server for tenant schemas and databases (an admin connection). "
+        "Unset: the control database's server when it is PostgreSQL, else SQLite files.",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the platform admin for the admin API (until access lands).",
@@ -38,6 +43,13 @@ class Settings(BaseSettings):
             return names.check_subject_prefix(prefix)
         except InvalidInput as error:
             raise ValueError(error.message) from error
+
+    def tenant_postgres_url(self) -> str | None:
+        """The tenant-data PostgreSQL server, or None for SQLite files (the embedded default)."""
+        if self.tenant_database_url:
+            return self.tenant_database_url
+        control = self.database_url or ""
+        return control if control.startswith("postgresql") else None
 
     def control_database_url(self) -> str:
         if self.database_url:

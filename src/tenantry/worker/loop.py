@@ -2,7 +2,7 @@
 
 Each task runs once per interval; a task that raises is logged and retried on the next tick, so
 one failing task never stops the others. The controller (reconcile) and lifecycle jobs register
-here as tasks; on this foundation the loop reports how many tenants await reconciliation.
+here as tasks.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
+from tenantry.worker.reconciling import Reconciling
 
 log = get_logger(__name__)
 
@@ -43,9 +44,18 @@ async def _run_once(task: Task) -> None:
 
 
 def default_tasks(services: Services) -> list[Task]:
-    async def report_pending() -> None:
-        pending = await services.registry.awaiting_reconcile()
-        if pending:
-            log.info("worker.awaiting_reconcile", tenants=len(pending), ids=pending[:20])
+    reconciling = Reconciling(services.controller, services.controller.clock)
 
-    return [Task("report-pending", report_pending)]
+    async def reconcile() -> None:
+        outcomes = await reconciling.tick()
+        if outcomes:
+            results = [o.result for o in outcomes]
+            log.info(
+                "worker.reconciled",
+                tenants=len(outcomes),
+                ready=results.count("ready"),
+                degraded=results.count("degraded"),
+                failed=results.count("failed"),
+            )
+
+    return [Task("reconcile", reconcile)]

@@ -68,7 +68,7 @@ async def test_apply_creates_tenants_pending_reconcile(wired: Services) -> None:
     assert (acme.conditions[0].type, acme.conditions[0].status) == ("Ready", "Unknown")
     assert acme.conditions[0].reason == "AwaitingReconcile"
     assert acme.created_at.tzinfo is not None
-    assert await wired.registry.awaiting_reconcile() == ["acme", "bigcorp"]
+    assert await wired.controller.due() == ["acme", "bigcorp"]
 
 
 async def test_applying_twice_writes_nothing(wired: Services) -> None:

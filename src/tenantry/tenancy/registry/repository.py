@@ -213,10 +213,5 @@ def record_apply(
     )
 
 
-async def awaiting_reconcile(session: AsyncSession) -> list[str]:
-    query = select(TenantRow.id).where(TenantRow.observed_generation < TenantRow.generation)
-    return list((await session.scalars(query.order_by(TenantRow.id))).all())
-
-
 async def ping(session: AsyncSession) -> None:
     await session.execute(select(1))

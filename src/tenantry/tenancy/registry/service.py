@@ -7,7 +7,6 @@ are marked for deletion. A bundle that changes nothing writes nothing.
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import replace
 from typing import Any
 
@@ -98,11 +97,6 @@ class RegistryService:
             teams = await repository.teams_by_tenant(session, [tenant_id])
             channels = await repository.channels_of(session, tenant_id)
         return views.detail(rows[0], envs.get(tenant_id, []), teams.get(tenant_id, []), channels)
-
-    async def awaiting_reconcile(self) -> builtins.list[str]:
-        """Ids of tenants whose spec generation the controller has not yet observed."""
-        async with translated(), self._sessions() as session:
-            return await repository.awaiting_reconcile(session)
 
     async def ping(self) -> None:
         """Raise :class:`ControlDatabaseUnavailable` unless the control database answers."""

@@ -1,0 +1,1 @@
+"""PostgreSQL backends: tenant schemas, databases and roles."""

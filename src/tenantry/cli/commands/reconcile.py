@@ -1,0 +1,89 @@
+"""``tenantry reconcile``: make tenants' resources match their specs, now."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from tenantry.bootstrap import Services
+from tenantry.cli import exit_codes, render, runner
+from tenantry.cli.commands.manifests import OutputOption
+from tenantry.cli.render import Output
+from tenantry.core.errors import ErrorKind, InvalidInput
+from tenantry.tenancy.controller.backoff import delay
+from tenantry.tenancy.controller.service import Outcome
+
+CONCURRENCY = 4
+
+
+def reconcile(
+    ctx: typer.Context,
+    tenant_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[TENANT]...", help="Tenants to reconcile.")
+    ] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="Reconcile every tenant.")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Retry degraded tenants (with backoff) until ready or timeout.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait may take.", min=1)] = 120.0,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Reconcile the named tenants (or --all): create what is missing, retire what is not wanted."""
+    if bool(tenant_ids) == everyone:
+        runner.fail(InvalidInput("name tenants or give --all (not both)", code="usage.invalid"))
+
+    async def work(services: Services) -> list[Outcome]:
+        ids = tenant_ids or await services.controller.everyone()
+        outcomes = await _pass(services, ids)
+        if wait:
+            outcomes = await _retry(services, outcomes, within=timeout)
+        return outcomes
+
+    outcomes = runner.run(ctx, work)
+    data = {"items": [_plain(o) for o in outcomes]}
+    render.emit(data, output, lambda: render.outcomes_table(outcomes))
+    results = {o.result for o in outcomes}
+    if "failed" in results:
+        raise typer.Exit(exit_codes.BY_KIND[ErrorKind.INVALID])
+    if "degraded" in results:
+        raise typer.Exit(exit_codes.BY_KIND[ErrorKind.UNAVAILABLE])
+
+
+def _plain(outcome: Outcome) -> dict[str, object]:
+    return {
+        "tenant_id": outcome.tenant_id,
+        "result": outcome.result,
+        "steps": list(outcome.steps),
+        "message": outcome.message,
+    }
+
+
+async def _pass(services: Services, ids: list[str]) -> list[Outcome]:
+    gate = asyncio.Semaphore(CONCURRENCY)
+    with Progress(console=render.err, transient=True) as progress:
+        task = progress.add_task("reconciling", total=len(ids))
+
+        async def one(tenant_id: str) -> Outcome:
+            async with gate:
+                outcome = await services.controller.reconcile(tenant_id)
+            progress.advance(task)
+            return outcome
+
+        return list(await asyncio.gather(*(one(t) for t in ids)))
+
+
+async def _retry(services: Services, outcomes: list[Outcome], *, within: float) -> list[Outcome]:
+    deadline = asyncio.get_running_loop().time() + within
+    by_id = {o.tenant_id: o for o in outcomes}
+    attempt = 0
+    while pending := [t for t, o in by_id.items() if o.result == "degraded"]:
+        pause = delay(attempt, base=0.5, cap=10)
+        if asyncio.get_running_loop().time() + pause > deadline:
+            break
+        await asyncio.sleep(pause)
+        by_id |= {o.tenant_id: o for o in await _pass(services, pending)}
+        attempt += 1
+    return list(by_id.values())

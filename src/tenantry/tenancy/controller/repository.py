@@ -1,0 +1,111 @@
+"""The controller's reads and writes of tenant status in the control database."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tenantry.tenancy.controller.resources import Resource
+from tenantry.tenancy.registry.models import TenantRow
+from tenantry.tenancy.registry.schemas import Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    tenant_id: str
+    profile: str
+    environments: list[str]
+    generation: int
+    owned: list[Resource]
+    conditions: list[Condition]
+    lifecycle_state: str
+    marked_for_deletion: bool
+
+
+async def load(session: AsyncSession, tenant_id: str) -> Desired | None:
+    row = await session.get(TenantRow, tenant_id)
+    if row is None:
+        return None
+    return Desired(
+        tenant_id=row.id,
+        profile=row.profile,
+        environments=[env["id"] for env in row.spec["environments"]],
+        generation=row.generation,
+        owned=[Resource.from_dict(r) for r in row.resources],
+        conditions=[Condition.model_validate(c) for c in row.conditions],
+        lifecycle_state=row.lifecycle_state,
+        marked_for_deletion=row.deletion_requested_at is not None,
+    )
+
+
+async def record_owned(session: AsyncSession, tenant_id: str, owned: list[Resource]) -> None:
+    """Remember what we own before touching it, so a crash leaves no orphan behind."""
+    row = await session.get_one(TenantRow, tenant_id)
+    row.resources = [r.as_dict() for r in sorted(owned)]
+
+
+async def write_status(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    conditions: list[Condition],
+    now: datetime,
+    observed_generation: int | None = None,
+    placement: dict[str, Any] | None = None,
+    lifecycle_state: str | None = None,
+) -> None:
+    row = await session.get_one(TenantRow, tenant_id)
+    row.conditions = [c.model_dump(mode="json") for c in conditions]
+    row.updated_at = now
+    if observed_generation is not None:
+        row.observed_generation = observed_generation
+    if placement is not None:
+        row.placement = placement
+    if lifecycle_state is not None:
+        row.lifecycle_state = lifecycle_state
+
+
+async def due(session: AsyncSession) -> list[str]:
+    """Tenants whose current generation the controller has not yet observed."""
+    query = select(TenantRow.id).where(TenantRow.observed_generation < TenantRow.generation)
+    query = query.where(TenantRow.deletion_requested_at.is_(None))
+    return list((await session.scalars(query.order_by(TenantRow.id))).all())
+
+
+async def all_ids(session: AsyncSession) -> list[str]:
+    query = select(TenantRow.id).where(TenantRow.deletion_requested_at.is_(None))
+    return list((await session.scalars(query.order_by(TenantRow.id))).all())
+
+
+@asynccontextmanager
+async def lease(engine: AsyncEngine, tenant_id: str) -> AsyncIterator[bool]:
+    """Hold the tenant's reconcile lease for the block; yields False if another process has it.
+
+    On PostgreSQL this is a session-level advisory lock on a connection kept for the block, so
+    it disappears with a crashed process. SQLite serves one process, guarded in memory.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = _lease_key(tenant_id)
+    async with engine.connect() as connection:
+        held = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+        await connection.commit()
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await connection.commit()
+
+
+def _lease_key(tenant_id: str) -> int:
+    digest = hashlib.blake2b(f"tenantry.reconcile:{tenant_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

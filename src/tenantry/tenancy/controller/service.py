@@ -1,0 +1,176 @@
+"""Reconcile one tenant: desired placements -> observed resources -> pure plan -> steps -> status.
+
+Level-triggered and idempotent: every step creates-if-absent or removes-if-present, names are
+deterministic, and what a step is about to create is recorded as owned before it runs, so a
+process killed at any point converges on restart with no duplicate and no orphan. Transient
+errors leave the tenant ``Degraded`` and due for a retry; permanent ones mark it ``Failed`` for
+this generation, so it waits for a spec change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantry.core.clock import Clock, utc_now
+from tenantry.core.errors import TenantryError
+from tenantry.core.logging import get_logger
+from tenantry.tenancy.controller import conditions, repository
+from tenantry.tenancy.controller.plan import Step, Verb, plan
+from tenantry.tenancy.controller.resources import Kind, Provisioner, Resource
+from tenantry.tenancy.isolation.placement import Placement
+from tenantry.tenancy.isolation.strategies import Layout, place
+from tenantry.tenancy.manifests.schemas import Profile
+from tenantry.tenancy.registry.database import session_factory
+from tenantry.tenancy.registry.errors import TenantNotFound, translated
+from tenantry.tenancy.registry.schemas import LifecycleState
+
+log = get_logger(__name__)
+_SETTLED_STATES = {LifecycleState.PENDING.value, LifecycleState.PROVISIONING.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    tenant_id: str
+    result: str  # ready | degraded | failed | skipped
+    steps: tuple[str, ...] = ()
+    message: str = ""
+
+
+class Controller:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        provisioners: Sequence[Provisioner],
+        *,
+        layout: Layout | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.provisioners = provisioners
+        self.layout = layout or Layout()
+        self.clock = clock
+        self._sessions = session_factory(engine)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def due(self) -> list[str]:
+        async with translated(), self._sessions() as session:
+            return await repository.due(session)
+
+    async def everyone(self) -> list[str]:
+        async with translated(), self._sessions() as session:
+            return await repository.all_ids(session)
+
+    async def reconcile(self, tenant_id: str) -> Outcome:
+        """Bring one tenant's resources in line with its spec (one reconcile per tenant at once)."""
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock, translated(), repository.lease(self.engine, tenant_id) as held:
+            if not held:
+                return Outcome(tenant_id, "skipped", message="another worker is reconciling it")
+            return await self._reconcile(tenant_id)
+
+    async def _reconcile(self, tenant_id: str) -> Outcome:
+        async with self._sessions() as session:
+            desired = await repository.load(session, tenant_id)
+        if desired is None:
+            raise TenantNotFound(tenant_id)
+        if desired.marked_for_deletion:
+            return Outcome(tenant_id, "skipped", message="marked for deletion")
+        steps: list[Step] = []
+        try:
+            placements = [
+                place(Profile(desired.profile), tenant_id, env, self.layout)
+                for env in desired.environments
+            ]
+            steps = await self._plan(placements, desired.owned)
+            await self._begin(desired, steps)
+            await self._execute(tenant_id, steps, set(desired.owned))
+        except TenantryError as error:
+            result = "degraded" if error.kind.transient else "failed"
+            return await self._settle(desired, result, steps, error.message)
+        except Exception as error:  # a controller outlives surprises: retry them as transient
+            log.exception("controller.unexpected_error", tenant_id=tenant_id)
+            return await self._settle(desired, "degraded", steps, f"unexpected error: {error}")
+        placement = {p.env_id: p.as_dict() for p in placements}
+        return await self._settle(desired, "ready", steps, "all resources exist", placement)
+
+    def _provisioner(self, kind: Kind) -> Provisioner:
+        return next(p for p in self.provisioners if p.kind is kind)
+
+    async def _plan(self, placements: list[Placement], owned: list[Resource]) -> list[Step]:
+        wanted = {
+            r for p in placements for prov in self.provisioners if (r := prov.wanted(p)) is not None
+        }
+        existing = {r for r in wanted if await self._provisioner(r.kind).exists(r)}
+        return plan(wanted, existing, owned)
+
+    async def _begin(self, desired: repository.Desired, steps: list[Step]) -> None:
+        if not steps:
+            return
+        now = self.clock()
+        state = (
+            LifecycleState.PROVISIONING.value
+            if desired.lifecycle_state in _SETTLED_STATES
+            else None
+        )
+        async with self._sessions() as session, session.begin():
+            marked = conditions.put(
+                desired.conditions,
+                "Provisioning",
+                "True",
+                reason="Reconciling",
+                message=f"{len(steps)} step(s)",
+                now=now,
+            )
+            await repository.write_status(
+                session, desired.tenant_id, conditions=marked, now=now, lifecycle_state=state
+            )
+
+    async def _execute(self, tenant_id: str, steps: list[Step], owned: set[Resource]) -> None:
+        for step in steps:
+            provisioner = self._provisioner(step.resource.kind)
+            if step.verb is Verb.ENSURE:
+                owned.add(step.resource)
+                await self._record(tenant_id, owned)
+                await provisioner.ensure(step.resource)
+            else:
+                await provisioner.retire(step.resource)
+                owned.discard(step.resource)
+                await self._record(tenant_id, owned)
+            log.debug("controller.step", tenant_id=tenant_id, step=str(step))
+
+    async def _record(self, tenant_id: str, owned: set[Resource]) -> None:
+        async with self._sessions() as session, session.begin():
+            await repository.record_owned(session, tenant_id, sorted(owned))
+
+    async def _settle(
+        self,
+        desired: repository.Desired,
+        result: str,
+        steps: list[Step],
+        message: str,
+        placement: dict[str, Any] | None = None,
+    ) -> Outcome:
+        now = self.clock()
+        settled = conditions.settle(desired.conditions, result, message, now=now)
+        observed = None if result == "degraded" else desired.generation
+        state = (
+            LifecycleState.ACTIVE.value
+            if result == "ready" and desired.lifecycle_state in _SETTLED_STATES
+            else None
+        )
+        async with self._sessions() as session, session.begin():
+            await repository.write_status(
+                session,
+                desired.tenant_id,
+                conditions=settled,
+                now=now,
+                observed_generation=observed,
+                placement=placement,
+                lifecycle_state=state,
+            )
+        return Outcome(desired.tenant_id, result, tuple(str(s) for s in steps), message)
