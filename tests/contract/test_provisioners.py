@@ -1,0 +1,76 @@
+"""One contract for every provisioner: idempotent ensure/retire, and tenants kept apart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tenantry.backends.fs.objects import DirectoryObjectProvisioner
+from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
+from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
+from tenantry.tenancy.controller.resources import Provisioner
+from tenantry.tenancy.isolation.strategies import place
+from tenantry.tenancy.manifests.schemas import Profile
+from tests.conftest import ADMIN_URL
+
+Factory = Callable[[Path], Provisioner]
+
+FACTORIES: dict[str, tuple[Factory, Profile]] = {
+    "keyring": (lambda root: KeyProvisioner(Keyring(root)), Profile.MT_STANDARD),
+    "sqlite": (SqliteRelationalProvisioner, Profile.MT_STANDARD),
+    "fs-shared-prefix": (DirectoryObjectProvisioner, Profile.MT_STANDARD),
+    "fs-bucket": (DirectoryObjectProvisioner, Profile.ST_DEDICATED),
+    "postgres-schema": (lambda _: PostgresRelationalProvisioner(ADMIN_URL), Profile.MT_STANDARD),
+    "postgres-database": (
+        lambda _: PostgresRelationalProvisioner(ADMIN_URL),
+        Profile.ST_DEDICATED,
+    ),
+}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Provisioner, Profile]]:
+    if request.param.startswith("postgres"):
+        request.applymarker(pytest.mark.postgres)
+    factory, profile = FACTORIES[request.param]
+    yield factory(tmp_path), profile
+
+
+def _tenant() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def test_ensure_and_retire_are_idempotent(case: tuple[Provisioner, Profile]) -> None:
+    provisioner, profile = case
+    resource = provisioner.wanted(place(profile, _tenant(), "prod"))
+    assert resource is not None
+    try:
+        assert not await provisioner.exists(resource)
+        await provisioner.ensure(resource)
+        assert await provisioner.exists(resource)
+        await provisioner.ensure(resource)
+        assert await provisioner.exists(resource)
+    finally:
+        await provisioner.retire(resource)
+    assert not await provisioner.exists(resource)
+    await provisioner.retire(resource)
+
+
+async def test_tenants_are_kept_apart(case: tuple[Provisioner, Profile]) -> None:
+    provisioner, profile = case
+    a = provisioner.wanted(place(profile, _tenant(), "prod"))
+    b = provisioner.wanted(place(profile, _tenant(), "prod"))
+    assert a is not None and b is not None and a.name != b.name
+    try:
+        await provisioner.ensure(a)
+        assert not await provisioner.exists(b)
+        await provisioner.ensure(b)
+        await provisioner.retire(b)
+        assert await provisioner.exists(a)
+    finally:
+        await provisioner.retire(a)
+        await provisioner.retire(b)
