@@ -55,6 +55,22 @@ def _truncate(url: str) -> None:
         if exists and exists[0]:
             tables = sql.SQL(", ").join(sql.Identifier(t) for t in _TABLES)
             connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
+        _drop_tenant_resources(connection)
+
+
+def _drop_tenant_resources(connection: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Tenant schemas, databases and roles the controller made (roles and databases are
+    cluster-wide, so they outlive the test database)."""
+    queries = {
+        "DROP SCHEMA IF EXISTS {} CASCADE": "SELECT nspname FROM pg_namespace "
+        r"WHERE nspname LIKE 't\_%\_\_%'",
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)": "SELECT datname FROM pg_database "
+        r"WHERE datname LIKE 'tenant\_%\_\_%'",
+        "DROP ROLE IF EXISTS {}": r"SELECT rolname FROM pg_roles WHERE rolname LIKE 'tr\_%\_\_%'",
+    }
+    for drop, find in queries.items():
+        for (name,) in connection.execute(find).fetchall():
+            connection.execute(sql.SQL(drop).format(sql.Identifier(str(name))))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

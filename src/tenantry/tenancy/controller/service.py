@@ -86,9 +86,10 @@ class Controller:
                 place(Profile(desired.profile), tenant_id, env, self.layout)
                 for env in desired.environments
             ]
-            steps = await self._plan(placements, desired.owned)
+            wanted, steps = await self._plan(placements, desired.owned)
             await self._begin(desired, steps)
             await self._execute(tenant_id, steps, set(desired.owned))
+            await self._record(tenant_id, wanted)  # adopt what already existed
         except TenantryError as error:
             result = "degraded" if error.kind.transient else "failed"
             return await self._settle(desired, result, steps, error.message)
@@ -101,12 +102,14 @@ class Controller:
     def _provisioner(self, kind: Kind) -> Provisioner:
         return next(p for p in self.provisioners if p.kind is kind)
 
-    async def _plan(self, placements: list[Placement], owned: list[Resource]) -> list[Step]:
+    async def _plan(
+        self, placements: list[Placement], owned: list[Resource]
+    ) -> tuple[set[Resource], list[Step]]:
         wanted = {
             r for p in placements for prov in self.provisioners if (r := prov.wanted(p)) is not None
         }
         existing = {r for r in wanted if await self._provisioner(r.kind).exists(r)}
-        return plan(wanted, existing, owned)
+        return wanted, plan(wanted, existing, owned)
 
     async def _begin(self, desired: repository.Desired, steps: list[Step]) -> None:
         if not steps:
