@@ -25,7 +25,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "tests" / "fixtures" / "spec_examples"  # a copy; checked against shared/
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
-_TABLES = ("channels", "teams", "environments", "flows", "applied_manifests", "tenants")
+_TABLES = (
+    "tenant_schema_revisions",
+    "channels",
+    "teams",
+    "environments",
+    "flows",
+    "applied_manifests",
+    "tenants",
+)
 
 
 def _database_url(admin_url: str, name: str) -> str:

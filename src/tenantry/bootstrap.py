@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
@@ -20,6 +20,7 @@ from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.service import RegistryService
+from tenantry.tenancy.schema.service import Migrator
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Services:
     engine: AsyncEngine
     registry: RegistryService
     controller: Controller
+    migrator: Migrator
 
 
 @asynccontextmanager
@@ -39,14 +41,24 @@ async def services(
     """Open the control database (migrated to the newest schema) and build the services."""
     settings = settings or Settings()
     engine = database.create_engine(settings.control_database_url())
+    stack = ExitStack()
     try:
         if migrate:
             async with translated():
                 await database.migrate(engine)
         sessions = database.session_factory(engine)
-        controller = Controller(engine, provisioners(settings), clock=clock)
-        yield Services(settings, engine, RegistryService(sessions, clock=clock), controller)
+        migrator = Migrator(
+            engine,
+            postgres_url=settings.tenant_postgres_url(),
+            data_root=settings.data_dir.resolve(),
+            clock=clock,
+        )
+        stack.callback(migrator.close)
+        controller = Controller(engine, provisioners(settings), migrator=migrator, clock=clock)
+        registry = RegistryService(sessions, clock=clock)
+        yield Services(settings, engine, registry, controller, migrator)
     finally:
+        stack.close()
         await engine.dispose()
 
 

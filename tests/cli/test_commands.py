@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,10 @@ runner = CliRunner()
 
 
 def tenantry(database_url: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--database-url", database_url, *args])
+    data_dir = Path(tempfile.gettempdir()) / "tenantry-cli-tests"  # never the working directory
+    result = runner.invoke(
+        app, ["--database-url", database_url, "--data-dir", str(data_dir), *args]
+    )
     return result.exit_code, result.stdout, result.stderr
 
 

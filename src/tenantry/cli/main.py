@@ -9,7 +9,7 @@ import typer
 
 from tenantry import __version__
 from tenantry.cli import render, runner
-from tenantry.cli.commands import manifests, reconcile, serve, tenants
+from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants
 from tenantry.core import logging
 
 app = typer.Typer(
@@ -66,4 +66,5 @@ app.command()(manifests.plan)
 app.command()(manifests.apply)
 app.add_typer(tenants.app, name="tenants")
 app.command()(reconcile.reconcile)
+app.command()(migrate.migrate)
 app.command()(serve.up)

@@ -18,6 +18,7 @@ from tenantry.tenancy.controller.service import Outcome
 from tenantry.tenancy.manifests.errors import Issue
 from tenantry.tenancy.registry.plan import Action, Plan
 from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
+from tenantry.tenancy.schema.service import Result as MigrationResult
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -225,6 +226,19 @@ def outcomes_table(outcomes: Sequence[Outcome]) -> None:
             Text(o.message),
         )
     out.print(table if outcomes else "No tenants to reconcile.")
+
+
+def migration_summary(head: str, results: Sequence[MigrationResult]) -> None:
+    failed = [r for r in results if r.error]
+    if not results:
+        out.print(f"Nothing to migrate: every tenant environment is at {head}.")
+        return
+    for r in failed:
+        err.print(f"{r.tenant_id}/{r.env_id}: {r.error}", style="red", markup=False)
+    out.print(
+        f"Migrated {len(results) - len(failed)} tenant environment(s) to {head}"
+        + (f"; {len(failed)} failed (run again to retry)." if failed else ".")
+    )
 
 
 def _texts(*values: str) -> list[Text]:

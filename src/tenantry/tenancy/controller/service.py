@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.core.clock import Clock, utc_now
-from tenantry.core.errors import TenantryError
+from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller import conditions, repository
 from tenantry.tenancy.controller.plan import Step, Verb, plan
@@ -28,6 +28,7 @@ from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.registry.database import session_factory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.schemas import LifecycleState
+from tenantry.tenancy.schema.service import Migrator
 
 log = get_logger(__name__)
 _SETTLED_STATES = {LifecycleState.PENDING.value, LifecycleState.PROVISIONING.value}
@@ -48,9 +49,11 @@ class Controller:
         provisioners: Sequence[Provisioner],
         *,
         layout: Layout | None = None,
+        migrator: Migrator | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
+        self.migrator = migrator
         self.provisioners = provisioners
         self.layout = layout or Layout()
         self.clock = clock
@@ -90,6 +93,7 @@ class Controller:
             await self._begin(desired, steps)
             await self._execute(tenant_id, steps, set(desired.owned))
             await self._record(tenant_id, wanted)  # adopt what already existed
+            await self._migrate(placements)
         except TenantryError as error:
             result = "degraded" if error.kind.transient else "failed"
             return await self._settle(desired, result, steps, error.message)
@@ -145,6 +149,17 @@ class Controller:
                 owned.discard(step.resource)
                 await self._record(tenant_id, owned)
             log.debug("controller.step", tenant_id=tenant_id, step=str(step))
+
+    async def _migrate(self, placements: list[Placement]) -> None:
+        """Bring the tenant's data to the newest tenant schema; provisioning includes this."""
+        if self.migrator is None:
+            return
+        failed = [r for r in await self.migrator.upgrade_placements(placements) if r.error]
+        if failed:
+            details = "; ".join(f"{r.env_id}: {r.error}" for r in failed)
+            raise Unavailable(
+                f"tenant schema migration failed ({details})", code="schema.migration_failed"
+            )
 
     async def _record(self, tenant_id: str, owned: set[Resource]) -> None:
         async with self._sessions() as session, session.begin():

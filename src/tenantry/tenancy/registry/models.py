@@ -129,3 +129,18 @@ class AppliedManifestRow(Base):
     summary: Mapped[dict[str, Any]]
     bundle: Mapped[dict[str, Any]]
     applied_at: Mapped[datetime]
+
+
+class SchemaRevisionRow(Base):
+    """The tenant migration revision of one tenant environment, so a no-op fleet migration is
+    one query. ``revision`` is None until the first migration succeeds."""
+
+    __tablename__ = "tenant_schema_revisions"
+    __table_args__ = (_tenant_fk(),)
+
+    tenant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    env_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[dict[str, Any]]
+    revision: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,53 @@
+"""``tenantry migrate``: bring every tenant environment's data to the newest tenant schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tenantry.bootstrap import Services
+from tenantry.cli import render, runner
+from tenantry.cli.commands.manifests import OutputOption
+from tenantry.cli.render import Output
+from tenantry.tenancy.schema.service import Result
+
+
+def migrate(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int, typer.Option(help="Tenant environments migrated at once.", min=1, max=64)
+    ] = 4,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Migrate tenant data to head; a fleet already at head costs one query.
+
+    Failures are reported per tenant environment and do not stop the others; running the
+    command again resumes with whatever is still behind (exit code 1 if any failed).
+    """
+
+    async def work(services: Services) -> tuple[str, list[Result]]:
+        pending = await services.migrator.pending()
+        if not pending:
+            return services.migrator.head, []
+        columns = (TextColumn("migrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=render.err, transient=True) as progress:
+            task = progress.add_task("migrate", total=len(pending))
+            results = await services.migrator.upgrade(
+                pending, concurrency=concurrency, progress=lambda _: progress.advance(task)
+            )
+        return services.migrator.head, results
+
+    head, results = runner.run(ctx, work)
+    failed = [r for r in results if r.error]
+    data = {
+        "head": head,
+        "migrated": len(results) - len(failed),
+        "failed": [
+            {"tenant_id": r.tenant_id, "env_id": r.env_id, "error": r.error} for r in failed
+        ],
+    }
+    render.emit(data, output, lambda: render.migration_summary(head, results))
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Tenant schema migrations: one Alembic tree applied to every tenant environment's data."""
