@@ -21,6 +21,7 @@ from tenantry.core.settings import Settings
 ADMIN_URL = os.environ.get(
     "TENANTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+NATS_URL = os.environ.get("TENANTRY_TEST_NATS", "nats://127.0.0.1:4222")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "tests" / "fixtures" / "spec_examples"  # a copy; checked against shared/

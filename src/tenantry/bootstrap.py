@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
+from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
+from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.service import RegistryService
@@ -54,7 +56,10 @@ async def services(
             clock=clock,
         )
         stack.callback(migrator.close)
-        controller = Controller(engine, provisioners(settings), migrator=migrator, clock=clock)
+        layout = Layout(subject_prefix=settings.subject_prefix)
+        controller = Controller(
+            engine, provisioners(settings), layout=layout, migrator=migrator, clock=clock
+        )
         registry = RegistryService(sessions, clock=clock)
         yield Services(settings, engine, registry, controller, migrator)
     finally:
@@ -71,11 +76,21 @@ def provisioners(settings: Settings) -> list[Provisioner]:
         if postgres
         else SqliteRelationalProvisioner(root)
     )
-    return [
+    found: list[Provisioner] = [
         KeyProvisioner(Keyring(root)),
         relational,
         DirectoryObjectProvisioner(root / "objects"),
     ]
+    if settings.nats_url:
+        layout = Layout(subject_prefix=settings.subject_prefix)
+        found.append(
+            JetStreamProvisioner(
+                settings.nats_url,
+                shared_stream=layout.shared_stream,
+                subject_prefix=settings.subject_prefix,
+            )
+        )
+    return found
 
 
 def _libpq(url: str) -> str:

@@ -10,12 +10,13 @@ import pytest
 
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
+from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.manifests.schemas import Profile
-from tests.conftest import ADMIN_URL
+from tests.conftest import ADMIN_URL, NATS_URL
 
 Factory = Callable[[Path], Provisioner]
 
@@ -25,6 +26,20 @@ FACTORIES: dict[str, tuple[Factory, Profile]] = {
     "fs-shared-prefix": (DirectoryObjectProvisioner, Profile.MT_STANDARD),
     "fs-bucket": (DirectoryObjectProvisioner, Profile.ST_DEDICATED),
     "postgres-schema": (lambda _: PostgresRelationalProvisioner(ADMIN_URL), Profile.MT_STANDARD),
+    "nats-shared-stream": (
+        lambda _: JetStreamProvisioner(
+            NATS_URL,
+            shared_stream=f"test_{uuid.uuid4().hex[:8]}",
+            subject_prefix="greentic.messaging",
+        ),
+        Profile.MT_STANDARD,
+    ),
+    "nats-dedicated-stream": (
+        lambda _: JetStreamProvisioner(
+            NATS_URL, shared_stream="unused", subject_prefix="greentic.messaging"
+        ),
+        Profile.ST_DEDICATED,
+    ),
     "postgres-database": (
         lambda _: PostgresRelationalProvisioner(ADMIN_URL),
         Profile.ST_DEDICATED,

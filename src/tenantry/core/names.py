@@ -304,3 +304,13 @@ def sqlite_path(tenant: str, env: str) -> str:
 def key_file(tenant: str) -> str:
     """``keys/{tenant}.json``: a tenant's key-encryption key in the local keyring."""
     return f"keys/{ids.tenant_id(tenant)}.json"
+
+
+def subject_wildcard(tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
+    """``{prefix}.*.{env}.{tenant}.>``: every subject, either direction, of a tenant environment."""
+    return f"{check_subject_prefix(prefix)}.*.{ids.env_id(env)}.{ids.tenant_id(tenant)}.>"
+
+
+def consumer_name(tenant: str, env: str) -> str:
+    """``c_{tenant}__{env}``: a tenant environment's durable consumer on the shared stream."""
+    return _sql_pair("c_", tenant, env)

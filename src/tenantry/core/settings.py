@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         description="PostgreSQL server for tenant schemas and databases (an admin connection). "
         "Unset: the control database's server when it is PostgreSQL, else SQLite files.",
     )
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS JetStream servers for tenant streams; unset: the in-process bus, "
+        "which needs no provisioning.",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the platform admin for the admin API (until access lands).",

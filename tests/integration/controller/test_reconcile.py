@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import nats
 import psycopg
 import pytest
 
-from tenantry.bootstrap import Services, provisioners
+from tenantry.bootstrap import Services, provisioners, services
 from tenantry.core.errors import Unavailable
+from tenantry.core.settings import Settings
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Resource
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.manifests import loader
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile
-from tests.conftest import EXAMPLE_BUNDLE
+from tests.conftest import EXAMPLE_BUNDLE, NATS_URL
 
 
 def example() -> Bundle:
@@ -173,3 +175,36 @@ async def test_killed_mid_reconcile_converges_without_orphans(
     acme = await wired.registry.get("acme")
     assert actual(wired) == recorded(acme.resources)
     assert len(acme.resources) == 5  # key + 2 x relational + 2 x objects, nothing twice
+
+
+async def test_reconcile_with_jetstream(settings: Settings) -> None:
+    stream_settings = settings.model_copy(update={"nats_url": NATS_URL})
+    async with services(stream_settings) as wired:
+        await wired.registry.apply(example())
+        for tenant in ("acme", "bigcorp"):
+            assert (await wired.controller.reconcile(tenant)).result == "ready"
+        messaging = [
+            Resource.from_dict(r)
+            for t in ("acme", "bigcorp")
+            for r in (await wired.registry.get(t)).resources
+            if r["kind"] == "messaging"
+        ]
+        assert {r.name for r in messaging} == {
+            "c_acme__prod",
+            "c_acme__staging",
+            "tenantry_bigcorp__prod",
+            "tenantry_bigcorp__dev",
+        }
+        client = await nats.connect(NATS_URL)
+        try:
+            js = client.jetstream()
+            shared = await js.stream_info("tenantry_shared")
+            assert "greentic.messaging.*.prod.acme.>" in (shared.config.subjects or [])
+            dedicated = await js.stream_info("tenantry_bigcorp__prod")
+            assert dedicated.config.subjects == ["greentic.messaging.*.prod.bigcorp.>"]
+        finally:
+            await client.close()
+        provisioner = next(p for p in provisioners(stream_settings) if p.kind is Kind.MESSAGING)
+        for resource in messaging:
+            await provisioner.retire(resource)
+            assert not await provisioner.exists(resource)

@@ -1,0 +1,1 @@
+"""NATS JetStream backends: the shared stream with per-tenant consumers, or a stream per tenant."""

@@ -1,0 +1,158 @@
+"""Messaging resources on NATS JetStream.
+
+mt-standard: one shared stream whose subjects list each tenant environment's wildcard
+(``{prefix}.*.{env}.{tenant}.>``; JetStream forbids overlapping streams, so the shared stream
+names its tenants rather than covering everything), plus a durable consumer per tenant
+environment filtered on that wildcard. st-dedicated: a stream per tenant environment with its
+own limits. Every call is idempotent; a lost concurrent update of the shared stream's subject
+list shows up as "not existing" on the next reconcile and is repaired then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from tenantry.core import names
+from tenantry.core.errors import Unavailable
+from tenantry.tenancy.controller.resources import Kind, Resource
+from tenantry.tenancy.isolation.placement import Messaging, Placement
+
+
+class NatsUnavailable(Unavailable):
+    code = "nats.unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    max_bytes: int = 1024**3
+    max_msgs: int = 1_000_000
+    max_age_seconds: float = 7 * 24 * 3600
+
+
+class JetStreamProvisioner:
+    kind = Kind.MESSAGING
+
+    def __init__(
+        self,
+        servers: str,
+        *,
+        shared_stream: str,
+        subject_prefix: str,
+        limits: StreamLimits | None = None,
+    ) -> None:
+        self._servers, self._shared = servers, shared_stream
+        self._prefix, self._limits = subject_prefix, limits or StreamLimits()
+
+    def wanted(self, placement: Placement) -> Resource:
+        tenant, env = placement.tenant_id, placement.env_id
+        mode = placement.messaging.mode
+        name = (
+            names.consumer_name(tenant, env)
+            if mode is Messaging.SHARED_STREAM
+            else placement.messaging.stream
+        )
+        return Resource(Kind.MESSAGING, name, tenant, env, mode.value)
+
+    @asynccontextmanager
+    async def _js(self) -> AsyncIterator[JetStreamContext]:
+        try:
+            client = await nats.connect(
+                self._servers, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0
+            )
+        except (OSError, TimeoutError, nats.errors.NoServersError) as error:
+            raise NatsUnavailable(f"NATS is unavailable at {self._servers}: {error}") from error
+        try:
+            yield client.jetstream(timeout=5)
+        except (nats.errors.ConnectionClosedError, nats.errors.TimeoutError) as error:
+            raise NatsUnavailable(f"lost NATS at {self._servers}: {error}") from error
+        finally:
+            await client.close()
+
+    def _wildcard(self, resource: Resource) -> str:
+        return names.subject_wildcard(resource.tenant_id, str(resource.env_id), prefix=self._prefix)
+
+    async def exists(self, resource: Resource) -> bool:
+        async with self._js() as js:
+            try:
+                if resource.variant == Messaging.DEDICATED_STREAM:
+                    await js.stream_info(resource.name)
+                    return True
+                info = await js.stream_info(self._shared)
+                await js.consumer_info(self._shared, resource.name)
+            except NotFoundError:
+                return False
+        return self._wildcard(resource) in (info.config.subjects or [])
+
+    async def ensure(self, resource: Resource) -> None:
+        async with self._js() as js:
+            if resource.variant == Messaging.DEDICATED_STREAM:
+                await self._put_stream(js, resource.name, [self._wildcard(resource)])
+                return
+            await self._add_shared_subject(js, self._wildcard(resource))
+            await js.add_consumer(
+                self._shared,
+                ConsumerConfig(
+                    durable_name=resource.name,
+                    filter_subject=self._wildcard(resource),
+                    ack_policy=AckPolicy.EXPLICIT,
+                ),
+            )
+
+    async def retire(self, resource: Resource) -> None:
+        async with self._js() as js:
+            if resource.variant == Messaging.DEDICATED_STREAM:
+                await _ignore_missing(js.delete_stream(resource.name))
+                return
+            await _ignore_missing(js.delete_consumer(self._shared, resource.name))
+            await self._remove_shared_subject(js, self._wildcard(resource))
+
+    async def _put_stream(self, js: JetStreamContext, name: str, subjects: list[str]) -> None:
+        limits = self._limits
+        config = StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=StorageType.FILE,
+            max_bytes=limits.max_bytes,
+            max_msgs=limits.max_msgs,
+            max_age=limits.max_age_seconds,
+        )
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            await js.add_stream(config)
+            return
+        await js.update_stream(config)
+
+    async def _add_shared_subject(self, js: JetStreamContext, subject: str) -> None:
+        try:
+            subjects = list((await js.stream_info(self._shared)).config.subjects or [])
+        except NotFoundError:
+            subjects = []
+        if subject not in subjects:
+            await self._put_stream(js, self._shared, sorted([*subjects, subject]))
+
+    async def _remove_shared_subject(self, js: JetStreamContext, subject: str) -> None:
+        try:
+            subjects = list((await js.stream_info(self._shared)).config.subjects or [])
+        except NotFoundError:
+            return
+        if subject not in subjects:
+            return
+        await js.purge_stream(self._shared, subject=subject)  # the tenant's messages go too
+        remaining = [s for s in subjects if s != subject]
+        if remaining:
+            await self._put_stream(js, self._shared, remaining)
+        else:
+            await _ignore_missing(js.delete_stream(self._shared))
+
+
+async def _ignore_missing(call: Awaitable[object]) -> None:
+    with suppress(NotFoundError):
+        await call
