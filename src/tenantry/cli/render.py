@@ -68,12 +68,15 @@ def plan_data(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_table(plan: Plan, *, applied: bool = False) -> None:
+def plan_table(
+    plan: Plan, *, applied: bool = False, resources: dict[str, list[str]] | None = None
+) -> None:
     table = Table("tenant", "action", "generation", "details", box=None, pad_edge=False)
     for change in plan.changes:
         style = _ACTION_STYLE[change.action]
         lines = [f"{c.path}: {_short(c.before)} -> {_short(c.after)}" for c in change.changes]
         lines += [change.note] if change.note else []
+        lines += (resources or {}).get(change.tenant_id, [])
         table.add_row(
             change.tenant_id,
             Text(change.action.value, style=style),
@@ -225,7 +228,7 @@ def outcomes_table(outcomes: Sequence[Outcome]) -> None:
             Text("\n".join(o.steps) or "-"),
             Text(o.message),
         )
-    out.print(table if outcomes else "No tenants to reconcile.")
+    out.print(table if outcomes else "Nothing to reconcile: every tenant's spec is observed.")
 
 
 def migration_summary(head: str, results: Sequence[MigrationResult]) -> None:

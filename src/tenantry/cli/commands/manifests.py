@@ -68,11 +68,21 @@ def plan(
     """Show what applying the bundle would change, tenant by tenant, without writing."""
     bundle = _load(file)
 
-    async def work(services: Services) -> Plan:
-        return await services.registry.plan(bundle, prune=prune)
+    async def work(services: Services) -> tuple[Plan, dict[str, list[str]]]:
+        steps = {
+            tenant_id: [
+                str(step)
+                for step in await services.controller.preview(
+                    tenant_id, spec.profile, [env.id for env in spec.environments]
+                )
+            ]
+            for tenant_id, spec in bundle.tenants.items()
+        }
+        return await services.registry.plan(bundle, prune=prune), steps
 
-    result = runner.run(ctx, work)
-    render.emit(render.plan_data(result), output, lambda: render.plan_table(result))
+    result, steps = runner.run(ctx, work)
+    data = render.plan_data(result) | {"resources": steps}
+    render.emit(data, output, lambda: render.plan_table(result, resources=steps))
 
 
 def apply(

@@ -24,19 +24,31 @@ def reconcile(
     tenant_ids: Annotated[
         list[str] | None, typer.Argument(metavar="[TENANT]...", help="Tenants to reconcile.")
     ] = None,
-    everyone: Annotated[bool, typer.Option("--all", help="Reconcile every tenant.")] = False,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Reconcile every tenant whose spec is not yet observed.")
+    ] = False,
+    resync: Annotated[
+        bool,
+        typer.Option(help="With --all, also re-check tenants already in sync (repairs drift)."),
+    ] = False,
     wait: Annotated[
         bool, typer.Option(help="Retry degraded tenants (with backoff) until ready or timeout.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait may take.", min=1)] = 120.0,
     output: OutputOption = Output.TABLE,
 ) -> None:
-    """Reconcile the named tenants (or --all): create what is missing, retire what is not wanted."""
+    """Reconcile tenants: create what is missing, retire what is no longer wanted.
+
+    Named tenants are always checked. --all takes the tenants whose current generation the
+    controller has not observed yet (new, changed or degraded ones): a fleet in sync costs one
+    query. Add --resync to re-check every tenant's resources as well.
+    """
     if bool(tenant_ids) == everyone:
         runner.fail(InvalidInput("name tenants or give --all (not both)", code="usage.invalid"))
 
     async def work(services: Services) -> list[Outcome]:
-        ids = tenant_ids or await services.controller.everyone()
+        controller = services.controller
+        ids = tenant_ids or await (controller.everyone() if resync else controller.due())
         outcomes = await _pass(services, ids)
         if wait:
             outcomes = await _retry(services, outcomes, within=timeout)

@@ -103,6 +103,16 @@ class Controller:
         placement = {p.env_id: p.as_dict() for p in placements}
         return await self._settle(desired, "ready", steps, "all resources exist", placement)
 
+    async def preview(
+        self, tenant_id: str, profile: Profile, environments: list[str]
+    ) -> list[Step]:
+        """The steps a reconcile would take for this desired state, observing but not acting."""
+        async with translated(), self._sessions() as session:
+            stored = await repository.load(session, tenant_id)
+        owned = stored.owned if stored is not None else []
+        placements = [place(profile, tenant_id, env, self.layout) for env in environments]
+        return (await self._plan(placements, owned))[1]
+
     def _provisioner(self, kind: Kind) -> Provisioner:
         return next(p for p in self.provisioners if p.kind is kind)
 
