@@ -97,17 +97,32 @@ def _absent_change(tenant_id: str, old: Stored, prune: bool) -> TenantChange:
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[FieldChange]:
-    """Field-level differences between two JSON values; lists of ``id``-ed items match by id."""
-    before, after = _keyed(before), _keyed(after)
+    """Field-level differences between two JSON values.
+
+    Two lists whose items all carry a distinct string ``id`` (environments) are matched by id,
+    and a change of their order is reported as ``{path}.order``; anything else is compared as
+    it is and shown as it was given.
+    """
+    if _identified(before) and _identified(after):
+        order = (
+            []
+            if _ids(before) == _ids(after) or set(_ids(before)) != set(_ids(after))
+            else [FieldChange(f"{path}.order", _ids(before), _ids(after))]
+        )
+        return _diff_mappings(_by_id(before), _by_id(after), path) + order
     if isinstance(before, dict) and isinstance(after, dict):
-        found: list[FieldChange] = []
-        for key in sorted(before.keys() | after.keys(), key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            found += diff(before.get(key, _ABSENT), after.get(key, _ABSENT), sub)
-        return found
+        return _diff_mappings(before, after, path)
     if before == after:
         return []
     return [FieldChange(path, _shown(before), _shown(after))]
+
+
+def _diff_mappings(before: dict[Any, Any], after: dict[Any, Any], path: str) -> list[FieldChange]:
+    found: list[FieldChange] = []
+    for key in sorted(before.keys() | after.keys(), key=str):
+        sub = f"{path}.{key}" if path else str(key)
+        found += diff(before.get(key, _ABSENT), after.get(key, _ABSENT), sub)
+    return found
 
 
 class _Absent:
@@ -118,10 +133,20 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def _keyed(value: Any) -> Any:
-    if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
-        return {item["id"]: {k: v for k, v in item.items() if k != "id"} for item in value}
-    return value
+def _identified(value: Any) -> bool:
+    if not isinstance(value, list) or not value:
+        return False
+    if not all(isinstance(v, dict) and isinstance(v.get("id"), str) for v in value):
+        return False
+    return len(set(_ids(value))) == len(value)
+
+
+def _ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+def _by_id(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {item["id"]: {k: v for k, v in item.items() if k != "id"} for item in items}
 
 
 def _shown(value: Any) -> Any:
