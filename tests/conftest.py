@@ -7,12 +7,14 @@ per test. Point ``TENANTRY_TEST_POSTGRES`` at another server's admin URL to use 
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from moto.server import ThreadedMotoServer
 from psycopg import sql
 
 from tenantry.bootstrap import Services, services
@@ -80,6 +82,18 @@ def _drop_tenant_resources(connection: psycopg.Connection[tuple[object, ...]]) -
     for drop, find in queries.items():
         for (name,) in connection.execute(find).fetchall():
             connection.execute(sql.SQL(drop).format(sql.Identifier(str(name))))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on a free loopback port, for this test session."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

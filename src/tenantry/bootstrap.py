@@ -13,6 +13,7 @@ from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
@@ -76,11 +77,7 @@ def provisioners(settings: Settings) -> list[Provisioner]:
         if postgres
         else SqliteRelationalProvisioner(root)
     )
-    found: list[Provisioner] = [
-        KeyProvisioner(Keyring(root)),
-        relational,
-        DirectoryObjectProvisioner(root / "objects"),
-    ]
+    found: list[Provisioner] = [KeyProvisioner(Keyring(root)), relational, _objects(settings)]
     if settings.nats_url:
         layout = Layout(subject_prefix=settings.subject_prefix)
         found.append(
@@ -91,6 +88,21 @@ def provisioners(settings: Settings) -> list[Provisioner]:
             )
         )
     return found
+
+
+def _objects(settings: Settings) -> Provisioner:
+    if settings.objects == "local":
+        return DirectoryObjectProvisioner(settings.data_dir.resolve() / "objects")
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    return S3ObjectProvisioner(
+        S3Settings(
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=secret,
+            shared_bucket=settings.s3_shared_bucket,
+        )
+    )
 
 
 def _libpq(url: str) -> str:

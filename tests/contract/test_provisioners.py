@@ -12,7 +12,9 @@ from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
+from tenantry.core.errors import Unavailable
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.manifests.schemas import Profile
@@ -47,10 +49,20 @@ FACTORIES: dict[str, tuple[Factory, Profile]] = {
 }
 
 
-@pytest.fixture(params=sorted(FACTORIES))
+def _s3(endpoint: str) -> S3ObjectProvisioner:
+    return S3ObjectProvisioner(S3Settings(endpoint, "us-east-1", "test", "test", "shared-test"))
+
+
+S3_CASES = {"s3-shared-prefix": Profile.MT_STANDARD, "s3-bucket": Profile.ST_DEDICATED}
+
+
+@pytest.fixture(params=sorted([*FACTORIES, *S3_CASES]))
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Provisioner, Profile]]:
     if request.param.startswith("postgres"):
         request.applymarker(pytest.mark.postgres)
+    if request.param in S3_CASES:
+        yield _s3(request.getfixturevalue("s3_endpoint")), S3_CASES[request.param]
+        return
     factory, profile = FACTORIES[request.param]
     yield factory(tmp_path), profile
 
@@ -89,3 +101,17 @@ async def test_tenants_are_kept_apart(case: tuple[Provisioner, Profile]) -> None
     finally:
         await provisioner.retire(a)
         await provisioner.retire(b)
+
+
+async def test_unreachable_backends_are_transient_errors(tmp_path: Path) -> None:
+    placement = place(Profile.ST_DEDICATED, _tenant(), "prod")
+    down: list[Provisioner] = [
+        _s3("http://127.0.0.1:1"),
+        JetStreamProvisioner("nats://127.0.0.1:1", shared_stream="x", subject_prefix="a.b"),
+        PostgresRelationalProvisioner("postgresql://postgres@127.0.0.1:1/x"),
+    ]
+    for provisioner in down:
+        resource = provisioner.wanted(placement)
+        assert resource is not None
+        with pytest.raises(Unavailable):
+            await provisioner.exists(resource)

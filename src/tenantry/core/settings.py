@@ -32,6 +32,14 @@ class Settings(BaseSettings):
         description="NATS JetStream servers for tenant streams; unset: the in-process bus, "
         "which needs no provisioning.",
     )
+    objects: Literal["local", "s3"] = Field(
+        default="local", description="Object backend: a local directory, or the S3 API."
+    )
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_shared_bucket: str = "tenantry-shared"
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the platform admin for the admin API (until access lands).",

@@ -10,6 +10,7 @@ list shows up as "not existing" on the next reconcile and is repaired then.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -63,8 +64,15 @@ class JetStreamProvisioner:
     @asynccontextmanager
     async def _js(self) -> AsyncIterator[JetStreamContext]:
         try:
-            client = await nats.connect(
-                self._servers, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0
+            client = await asyncio.wait_for(
+                nats.connect(
+                    self._servers,
+                    connect_timeout=2,
+                    allow_reconnect=False,
+                    max_reconnect_attempts=1,
+                    error_cb=_quiet,
+                ),
+                timeout=5,
             )
         except (OSError, TimeoutError, nats.errors.NoServersError) as error:
             raise NatsUnavailable(f"NATS is unavailable at {self._servers}: {error}") from error
@@ -151,6 +159,10 @@ class JetStreamProvisioner:
             await self._put_stream(js, self._shared, remaining)
         else:
             await _ignore_missing(js.delete_stream(self._shared))
+
+
+async def _quiet(error: Exception) -> None:
+    """nats-py logs every failed connect attempt itself; the caller reports the outcome once."""
 
 
 async def _ignore_missing(call: Awaitable[object]) -> None:

@@ -1,0 +1,1 @@
+"""Object spaces on the S3 API: a prefix in the shared bucket, or a bucket per tenant env."""
