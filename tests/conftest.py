@@ -101,7 +101,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The control database URL: a new SQLite file, or the session's emptied PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'control.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
+    return empty(request.getfixturevalue("postgres_url"))
+
+
+def empty(url: str) -> str:
+    """The session's PostgreSQL database with no tenants and no tenant resources."""
     _truncate(url)
     return url
 
