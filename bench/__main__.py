@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import platform
+import sys
 
-from bench import manifests, registry
+from bench import controller, manifests, registry
 from bench.harness import HEADER
+from tenantry.core import logging
 
-SUITES = (manifests, registry)
+SUITES = {"manifests": manifests, "registry": registry, "controller": controller}
 
 
 def main() -> None:
+    logging.configure(level="WARNING")
     print(f"Python {platform.python_version()} on {platform.machine()}")
     print(HEADER)
-    for suite in SUITES:
-        for result in suite.run():
+    chosen = sys.argv[1:] or list(SUITES)
+    for name in chosen:
+        for result in SUITES[name].run():
             print(result.row(), flush=True)
 
 

@@ -23,9 +23,13 @@ class Result:
 
     def row(self) -> str:
         return (
-            f"| {self.name} | {self.ours * 1000:.2f} ms | {self.anchor_name} | "
-            f"{self.anchor * 1000:.2f} ms | {self.ratio:.2f}x |"
+            f"| {self.name} | {_shown(self.ours, self.unit)} | {self.anchor_name} | "
+            f"{_shown(self.anchor, self.unit)} | {self.ratio:.3g}x | {1 / self.ratio:.3g}x |"
         )
+
+
+def _shown(value: float, unit: str) -> str:
+    return f"{value * 1000:.2f} ms" if unit == "s" else f"{value:.1f} {unit}"
 
 
 def median_time(work: Callable[[], object], *, runs: int = 7) -> float:
@@ -38,5 +42,6 @@ def median_time(work: Callable[[], object], *, runs: int = 7) -> float:
 
 
 HEADER = (
-    "| benchmark | tenantry | anchor | anchor time | ratio (ours / anchor) |\n|---|---|---|---|---|"
+    "| benchmark | tenantry | anchor | anchor figure | ours / anchor | speed-up |\n"
+    "|---|---|---|---|---|---|"
 )

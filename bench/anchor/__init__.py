@@ -1,0 +1,1 @@
+"""The django-tenants anchor: its own project, run in its own environment (bench/.venv-anchor)."""
