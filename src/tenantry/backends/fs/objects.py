@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tenantry.tenancy.controller.resources import Kind, Resource
+from tenantry.tenancy.controller.resources import Kind, Resource, object_space
 from tenantry.tenancy.isolation.placement import Objects, Placement
 
 
@@ -16,11 +16,7 @@ class DirectoryObjectProvisioner:
         self._root = root
 
     def wanted(self, placement: Placement) -> Resource | None:
-        objects = placement.objects
-        if objects.mode is Objects.EXTERNAL:
-            return None
-        name = objects.bucket if objects.bucket is not None else objects.prefix
-        return Resource(Kind.OBJECTS, name, placement.tenant_id, placement.env_id, objects.mode)
+        return object_space(placement)
 
     def _path(self, resource: Resource) -> Path:
         if resource.variant == Objects.DEDICATED_BUCKET:

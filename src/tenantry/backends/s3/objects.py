@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from tenantry.core.errors import Unavailable
-from tenantry.tenancy.controller.resources import Kind, Resource
+from tenantry.tenancy.controller.resources import Kind, Resource, object_space
 from tenantry.tenancy.isolation.placement import Objects, Placement
 
 T = TypeVar("T")
@@ -54,11 +54,7 @@ class S3ObjectProvisioner:
         )
 
     def wanted(self, placement: Placement) -> Resource | None:
-        objects = placement.objects
-        if objects.mode is Objects.EXTERNAL:
-            return None
-        name = objects.bucket if objects.bucket is not None else objects.prefix
-        return Resource(Kind.OBJECTS, name, placement.tenant_id, placement.env_id, objects.mode)
+        return object_space(placement)
 
     async def _call(self, work: Callable[[], T]) -> T:
         try:

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from tenantry.tenancy.isolation.placement import Placement
+from tenantry.tenancy.isolation.placement import Objects, Placement
 
 
 class Kind(enum.StrEnum):
@@ -64,3 +64,12 @@ class Provisioner(Protocol):
     async def retire(self, resource: Resource) -> None:
         """Remove the resource if present."""
         ...
+
+
+def object_space(placement: Placement) -> Resource | None:
+    """The object space a placement needs: its bucket, or its prefix in the shared bucket."""
+    objects = placement.objects
+    if objects.mode is Objects.EXTERNAL:
+        return None
+    name = objects.bucket if objects.bucket is not None else objects.prefix
+    return Resource(Kind.OBJECTS, name, placement.tenant_id, placement.env_id, objects.mode)
