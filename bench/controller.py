@@ -181,8 +181,8 @@ async def _real_migration(wired: Services, folder: Path) -> float:
         results = await after.upgrade_placements(placements, concurrency=4)
         elapsed = time.perf_counter() - start
     finally:
-        before.close()
-        after.close()
+        await before.close()
+        await after.close()
     assert all(r.error is None for r in results), [r for r in results if r.error][:3]
     return elapsed
 

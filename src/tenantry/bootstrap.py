@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
@@ -44,7 +44,6 @@ async def services(
     """Open the control database (migrated to the newest schema) and build the services."""
     settings = settings or Settings()
     engine = database.create_engine(settings.control_database_url())
-    stack = ExitStack()
     try:
         if migrate:
             async with translated():
@@ -56,15 +55,16 @@ async def services(
             data_root=settings.data_dir.resolve(),
             clock=clock,
         )
-        stack.callback(migrator.close)
         layout = Layout(subject_prefix=settings.subject_prefix)
         controller = Controller(
             engine, provisioners(settings), layout=layout, migrator=migrator, clock=clock
         )
         registry = RegistryService(sessions, clock=clock)
-        yield Services(settings, engine, registry, controller, migrator)
+        try:
+            yield Services(settings, engine, registry, controller, migrator)
+        finally:
+            await migrator.close()
     finally:
-        stack.close()
         await engine.dispose()
 
 

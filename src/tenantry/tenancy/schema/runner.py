@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from tenantry.tenancy.schema.targets import Target
 TREE = Path(__file__).with_name("tree")
 # Alembic's `context` and `op` are process-wide proxies: one migration at a time per process.
 _ALEMBIC = threading.Lock()
+# Every tenant environment's data names its owner; a copy in another tenant's space shows.
+CLAIM = "INSERT INTO tenantry_identity (tenant_id, env_id) VALUES (:t, :e) ON CONFLICT DO NOTHING"
+
+
+def render(tree: Path, start: str | None) -> str:
+    """PostgreSQL SQL that upgrades a tenant schema from ``start`` (None: empty) to head."""
+    buffer = io.StringIO()
+    config = Config(output_buffer=buffer)
+    config.set_main_option("script_location", str(tree))
+    with _ALEMBIC:
+        command.upgrade(config, f"{start}:head" if start else "head", sql=True)
+    return buffer.getvalue()
 
 
 def head(tree: Path = TREE) -> str:
@@ -49,6 +62,7 @@ class Runner:
                     text("SELECT set_config('search_path', :s, true)"), {"s": f'"{target.schema}"'}
                 )
             command.upgrade(self._config(connection, target), "head")
+            connection.execute(text(CLAIM), {"t": target.tenant_id, "e": target.env_id})
         return head(self.tree)
 
     def _config(self, connection: Connection, target: Target) -> Config:

@@ -23,6 +23,7 @@ from tenantry.tenancy.isolation.placement import Placement, Relational, Relation
 from tenantry.tenancy.registry.database import session_factory
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.models import SchemaRevisionRow
+from tenantry.tenancy.schema.fast import SchemaApplier
 from tenantry.tenancy.schema.runner import Runner, head
 from tenantry.tenancy.schema.targets import Target, target
 
@@ -52,6 +53,7 @@ class Migrator:
         self._postgres_url, self._data_root = postgres_url, data_root
         self.runner = runner or Runner()
         self.head = head(self.runner.tree)
+        self.fast = SchemaApplier(self.runner.tree, self.head)
         self._clock = clock
 
     def targets(self, placements: Sequence[Placement]) -> list[Target]:
@@ -106,7 +108,10 @@ class Migrator:
 
     async def _upgrade_one(self, item: Target) -> Result:
         try:
-            revision = await asyncio.to_thread(self.runner.upgrade, item)
+            if item.schema is not None:
+                revision = await self.fast.upgrade(item)
+            else:
+                revision = await asyncio.to_thread(self.runner.upgrade, item)
             result = Result(item.tenant_id, item.env_id, revision)
         except (TenantryError, OSError, RuntimeError, ValueError) as error:
             result = Result(item.tenant_id, item.env_id, None, str(error).splitlines()[0])
@@ -158,7 +163,8 @@ class Migrator:
             if row is not None:
                 await session.delete(row)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self.fast.close()
         self.runner.close()
 
 

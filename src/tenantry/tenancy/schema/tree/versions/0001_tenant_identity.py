@@ -1,4 +1,5 @@
-"""tenant identity: a table inside each tenant environment that names its owner
+"""tenant identity: a table inside each tenant environment that names its owner (the
+migration runner writes the row, so the rendered SQL stays the same for every tenant)
 
 Revision ID: t0001
 Revises:
@@ -22,11 +23,6 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(32), primary_key=True),
         sa.Column("env_id", sa.String(16), primary_key=True),
     )
-    context = op.get_context()
-    identity = context.config.attributes if context.config else {}
-    if "tenant_id" in identity:
-        table = sa.table("tenantry_identity", sa.column("tenant_id"), sa.column("env_id"))
-        op.bulk_insert(table, [{"tenant_id": identity["tenant_id"], "env_id": identity["env_id"]}])
 
 
 def downgrade() -> None:
