@@ -63,15 +63,15 @@ def test_backoff_is_capped_jitter(attempt: int) -> None:
 def test_keys_are_created_once_with_mode_0600(tmp_path: Path) -> None:
     keyring = Keyring(tmp_path)
     assert keyring.create("acme") is True
-    kid, key = keyring.key("acme")
+    kid, key = keyring.active("acme")
     assert len(key) == 32
     assert keyring.create("acme") is False
-    assert keyring.key("acme") == (kid, key)
+    assert keyring.active("acme") == (kid, key)
     assert stat.S_IMODE(keyring.path("acme").stat().st_mode) == 0o600
-    assert keyring.key("acme") != (None, b"") and keyring.tenants() == ["acme"]
+    assert keyring.active("acme") != (None, b"") and keyring.tenants() == ["acme"]
     keyring.destroy("acme")
     with pytest.raises(KeyNotFound):
-        keyring.key("acme")
+        keyring.active("acme")
 
 
 def test_racing_creators_agree_on_one_key(tmp_path: Path) -> None:
