@@ -63,6 +63,7 @@ async def services(
         try:
             yield Services(settings, engine, registry, controller, migrator)
         finally:
+            await controller.close()
             await migrator.close()
     finally:
         await engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -57,14 +57,18 @@ S3_CASES = {"s3-shared-prefix": Profile.MT_STANDARD, "s3-bucket": Profile.ST_DED
 
 
 @pytest.fixture(params=sorted([*FACTORIES, *S3_CASES]))
-def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Provisioner, Profile]]:
+async def case(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Provisioner, Profile]]:
     if request.param.startswith("postgres"):
         request.applymarker(pytest.mark.postgres)
     if request.param in S3_CASES:
-        yield _s3(request.getfixturevalue("s3_endpoint")), S3_CASES[request.param]
-        return
-    factory, profile = FACTORIES[request.param]
-    yield factory(tmp_path), profile
+        provisioner, profile = _s3(request.getfixturevalue("s3_endpoint")), S3_CASES[request.param]
+    else:
+        factory, profile = FACTORIES[request.param]
+        provisioner = factory(tmp_path)
+    yield provisioner, profile
+    await provisioner.close()
 
 
 def _tenant() -> str:
@@ -115,3 +119,4 @@ async def test_unreachable_backends_are_transient_errors(tmp_path: Path) -> None
         assert resource is not None
         with pytest.raises(Unavailable):
             await provisioner.exists(resource)
+        await provisioner.close()

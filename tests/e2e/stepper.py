@@ -20,7 +20,8 @@ from tenantry.tenancy.controller.service import Controller
 class Stepper:
     def __init__(self, inner: Provisioner, budget: list[int]) -> None:
         self.kind, self.wanted, self.exists = inner.kind, inner.wanted, inner.exists
-        self.retire, self._inner, self._budget = inner.retire, inner, budget
+        self.retire, self.close = inner.retire, inner.close
+        self._inner, self._budget = inner, budget
 
     async def ensure(self, resource: Resource) -> None:
         await self._inner.ensure(resource)

@@ -7,7 +7,6 @@ left ``degraded`` waits a jittered, exponentially growing delay before its next 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from tenantry.core.clock import Clock
@@ -34,13 +33,7 @@ class Reconciling:
         ids = await (self.controller.everyone() if resync else self.controller.due())
         now = self.clock().timestamp()
         ready = [t for t in ids if self._not_before.get(t, 0.0) <= now]
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(tenant_id: str) -> Outcome:
-            async with gate:
-                return await self.controller.reconcile(tenant_id)
-
-        outcomes = list(await asyncio.gather(*(one(t) for t in ready)))
+        outcomes = await self.controller.reconcile_many(ready, concurrency=self.concurrency)
         for outcome in outcomes:
             self._remember(outcome, now)
         return outcomes

@@ -33,3 +33,6 @@ class DirectoryObjectProvisioner:
         path = self._path(resource)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
+
+    async def close(self) -> None:
+        """Nothing held between calls."""

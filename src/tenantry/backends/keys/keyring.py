@@ -180,3 +180,6 @@ class KeyProvisioner:
 
     async def retire(self, resource: Resource) -> None:
         self._keyring.destroy(resource.name)
+
+    async def close(self) -> None:
+        """Nothing held between calls."""

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 import nats
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -50,6 +51,10 @@ class JetStreamProvisioner:
     ) -> None:
         self._servers, self._shared = servers, shared_stream
         self._prefix, self._limits = subject_prefix, limits or StreamLimits()
+        self._client: Client | None = None
+        self._connecting = asyncio.Lock()
+        self._shared_update = asyncio.Lock()
+        self._adding: set[str] = set()
 
     def wanted(self, placement: Placement) -> Resource:
         tenant, env = placement.tenant_id, placement.env_id
@@ -63,25 +68,43 @@ class JetStreamProvisioner:
 
     @asynccontextmanager
     async def _js(self) -> AsyncIterator[JetStreamContext]:
-        try:
-            client = await asyncio.wait_for(
-                nats.connect(
-                    self._servers,
-                    connect_timeout=2,
-                    allow_reconnect=False,
-                    max_reconnect_attempts=1,
-                    error_cb=_quiet,
-                ),
-                timeout=5,
-            )
-        except (OSError, TimeoutError, nats.errors.NoServersError) as error:
-            raise NatsUnavailable(f"NATS is unavailable at {self._servers}: {error}") from error
+        """JetStream on the provisioner's one connection, made (again) when it is not up."""
+        client = await self._connected()
         try:
             yield client.jetstream(timeout=5)
-        except (nats.errors.ConnectionClosedError, nats.errors.TimeoutError) as error:
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.TimeoutError,
+            nats.errors.NoRespondersError,
+        ) as error:
+            await self.close()
             raise NatsUnavailable(f"lost NATS at {self._servers}: {error}") from error
-        finally:
-            await client.close()
+
+    async def _connected(self) -> Client:
+        async with self._connecting:
+            if self._client is not None and self._client.is_connected:
+                return self._client
+            await self.close()
+            try:
+                self._client = await asyncio.wait_for(
+                    nats.connect(
+                        self._servers,
+                        connect_timeout=2,
+                        allow_reconnect=False,
+                        max_reconnect_attempts=1,
+                        error_cb=_quiet,
+                    ),
+                    timeout=5,
+                )
+            except (OSError, TimeoutError, nats.errors.NoServersError) as error:
+                raise NatsUnavailable(f"NATS is unavailable at {self._servers}: {error}") from error
+            return self._client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and not client.is_closed:
+            with suppress(Exception):  # closing a dead connection may fail; it is gone anyway
+                await client.close()
 
     def _wildcard(self, resource: Resource) -> str:
         return names.subject_wildcard(resource.tenant_id, str(resource.env_id), prefix=self._prefix)
@@ -139,14 +162,24 @@ class JetStreamProvisioner:
         await js.update_stream(config)
 
     async def _add_shared_subject(self, js: JetStreamContext, subject: str) -> None:
-        try:
-            subjects = list((await js.stream_info(self._shared)).config.subjects or [])
-        except NotFoundError:
-            subjects = []
-        if subject not in subjects:
-            await self._put_stream(js, self._shared, sorted([*subjects, subject]))
+        """Add a subject to the shared stream; concurrent additions go in one update."""
+        self._adding.add(subject)
+        async with self._shared_update:
+            if subject not in self._adding:
+                return  # an update made while we waited carried it
+            batch, self._adding = self._adding, set()
+            try:
+                subjects = list((await js.stream_info(self._shared)).config.subjects or [])
+            except NotFoundError:
+                subjects = []
+            if not batch <= set(subjects):
+                await self._put_stream(js, self._shared, sorted({*subjects, *batch}))
 
     async def _remove_shared_subject(self, js: JetStreamContext, subject: str) -> None:
+        async with self._shared_update:
+            await self._drop_shared_subject(js, subject)
+
+    async def _drop_shared_subject(self, js: JetStreamContext, subject: str) -> None:
         try:
             subjects = list((await js.stream_info(self._shared)).config.subjects or [])
         except NotFoundError:

@@ -3,29 +3,34 @@ a database owned by it (st-dedicated). Names come from the placement and are alw
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 
 import psycopg
 from psycopg import sql
 
-from tenantry.backends.postgres.errors import translated
+from tenantry.backends.postgres.pools import Connection, Pool
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Placement, Relational
 
-_EXISTS = {
-    Relational.SHARED_SCHEMA: "SELECT 1 FROM pg_namespace WHERE nspname = %s",
-    Relational.DEDICATED_DATABASE: "SELECT 1 FROM pg_database WHERE datname = %s",
+_EXISTS = {  # the schema (or database) and its role, in one round trip
+    Relational.SHARED_SCHEMA: (
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),"
+        " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+    ),
+    Relational.DEDICATED_DATABASE: (
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s),"
+        " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+    ),
 }
 
 
 class PostgresRelationalProvisioner:
     kind = Kind.RELATIONAL
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+    def __init__(self, dsn: str, *, connections: int = 4) -> None:
+        self._pool = Pool(dsn, size=connections)
 
     def wanted(self, placement: Placement) -> Resource:
         relational = placement.relational
@@ -33,37 +38,27 @@ class PostgresRelationalProvisioner:
             Kind.RELATIONAL, relational.name, placement.tenant_id, placement.env_id, relational.mode
         )
 
-    @asynccontextmanager
-    async def _admin(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
-        async with (
-            translated(),
-            await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, connect_timeout=5
-            ) as connection,
-        ):
-            yield connection
-
     async def exists(self, resource: Resource) -> bool:
-        mode = _mode(resource)
-        async with self._admin() as db:
-            found = await (await db.execute(_EXISTS[mode], (resource.name,))).fetchone()
-            role = await (
-                await db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (_role(resource),))
-            ).fetchone()
-        return found is not None and role is not None
+        async with self._pool.connection() as db:
+            query = _EXISTS[_mode(resource)]
+            found = await (await db.execute(query, (resource.name, _role(resource)))).fetchone()
+        return found == (True, True)
 
     async def ensure(self, resource: Resource) -> None:
         mode, role = _mode(resource), sql.Identifier(_role(resource))
         target = sql.Identifier(resource.name)
-        async with self._admin() as db:
-            with suppress(psycopg.errors.DuplicateObject):  # adopt an earlier attempt's role
-                await db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
-            if mode is Relational.SHARED_SCHEMA:
-                await db.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(target, role)
-                )
+        async with self._pool.connection() as db:
+            if mode is Relational.SHARED_SCHEMA:  # role and schema in one transaction
+                async with db.transaction():
+                    await _create_role(db, role)
+                    await db.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                            target, role
+                        )
+                    )
                 return
-            with suppress(psycopg.errors.DuplicateDatabase):
+            await _create_role(db, role)
+            with suppress(psycopg.errors.DuplicateDatabase):  # CREATE DATABASE: no transaction
                 await db.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(target, role))
 
     async def retire(self, resource: Resource) -> None:
@@ -74,9 +69,19 @@ class PostgresRelationalProvisioner:
             if mode is Relational.SHARED_SCHEMA
             else "DROP DATABASE IF EXISTS {} WITH (FORCE)"
         )
-        async with self._admin() as db:
+        async with self._pool.connection() as db:
             await db.execute(sql.SQL(drop).format(target))
             await db.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def _create_role(db: Connection, role: sql.Identifier) -> None:
+    """Create the role unless it exists (an earlier attempt's role is adopted)."""
+    with suppress(psycopg.errors.DuplicateObject):
+        async with db.transaction():  # a savepoint when inside an outer transaction
+            await db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
 
 
 def _mode(resource: Resource) -> Relational:

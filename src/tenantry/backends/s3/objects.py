@@ -94,6 +94,9 @@ class S3ObjectProvisioner:
             return
         await self._empty(self._settings.shared_bucket, resource.name)
 
+    async def close(self) -> None:
+        """Nothing held between calls."""
+
     async def _create_bucket(self, name: str) -> None:
         try:
             await self._call(lambda: self._client.create_bucket(Bucket=name))

@@ -43,3 +43,6 @@ class SqliteRelationalProvisioner:
         path = self._path(resource)
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        """Nothing held between calls."""

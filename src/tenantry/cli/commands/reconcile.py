@@ -16,7 +16,7 @@ from tenantry.core.errors import ErrorKind, InvalidInput
 from tenantry.tenancy.controller.backoff import delay
 from tenantry.tenancy.controller.service import Outcome
 
-CONCURRENCY = 4
+CONCURRENCY = 8
 
 
 def reconcile(
@@ -74,17 +74,11 @@ def _plain(outcome: Outcome) -> dict[str, object]:
 
 
 async def _pass(services: Services, ids: list[str]) -> list[Outcome]:
-    gate = asyncio.Semaphore(CONCURRENCY)
     with Progress(console=render.err, transient=True) as progress:
         task = progress.add_task("reconciling", total=len(ids))
-
-        async def one(tenant_id: str) -> Outcome:
-            async with gate:
-                outcome = await services.controller.reconcile(tenant_id)
-            progress.advance(task)
-            return outcome
-
-        return list(await asyncio.gather(*(one(t) for t in ids)))
+        return await services.controller.reconcile_many(
+            ids, concurrency=CONCURRENCY, done=lambda _: progress.advance(task)
+        )
 
 
 async def _retry(services: Services, outcomes: list[Outcome], *, within: float) -> list[Outcome]:

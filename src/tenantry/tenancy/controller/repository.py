@@ -45,12 +45,6 @@ async def load(session: AsyncSession, tenant_id: str) -> Desired | None:
     )
 
 
-async def record_owned(session: AsyncSession, tenant_id: str, owned: list[Resource]) -> None:
-    """Remember what we own before touching it, so a crash leaves no orphan behind."""
-    row = await session.get_one(TenantRow, tenant_id)
-    row.resources = [r.as_dict() for r in sorted(owned)]
-
-
 async def write_status(
     session: AsyncSession,
     tenant_id: str,
@@ -60,7 +54,9 @@ async def write_status(
     observed_generation: int | None = None,
     placement: dict[str, Any] | None = None,
     lifecycle_state: str | None = None,
+    owned: list[Resource] | None = None,
 ) -> None:
+    """Conditions, and what changed of generation, placement, state and owned resources."""
     row = await session.get_one(TenantRow, tenant_id)
     row.conditions = [c.model_dump(mode="json") for c in conditions]
     row.updated_at = now
@@ -70,6 +66,8 @@ async def write_status(
         row.placement = placement
     if lifecycle_state is not None:
         row.lifecycle_state = lifecycle_state
+    if owned is not None:
+        row.resources = [r.as_dict() for r in owned]
 
 
 async def due(session: AsyncSession) -> list[str]:

@@ -65,6 +65,10 @@ class Provisioner(Protocol):
         """Remove the resource if present."""
         ...
 
+    async def close(self) -> None:
+        """Release connections held for reuse (a no-op for provisioners that hold none)."""
+        ...
+
 
 def object_space(placement: Placement) -> Resource | None:
     """The object space a placement needs: its bucket, or its prefix in the shared bucket."""

@@ -10,7 +10,7 @@ this generation, so it waits for a spec change.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,8 +91,7 @@ class Controller:
             ]
             wanted, steps = await self._plan(placements, desired.owned)
             await self._begin(desired, steps)
-            await self._execute(tenant_id, steps, set(desired.owned))
-            await self._record(tenant_id, wanted)  # adopt what already existed
+            await self._execute(tenant_id, steps)
             await self._migrate(placements)
         except TenantryError as error:
             result = "degraded" if error.kind.transient else "failed"
@@ -101,7 +100,28 @@ class Controller:
             log.exception("controller.unexpected_error", tenant_id=tenant_id)
             return await self._settle(desired, "degraded", steps, f"unexpected error: {error}")
         placement = {p.env_id: p.as_dict() for p in placements}
-        return await self._settle(desired, "ready", steps, "all resources exist", placement)
+        return await self._settle(
+            desired, "ready", steps, "all resources exist", placement, owned=wanted
+        )
+
+    async def reconcile_many(
+        self,
+        tenant_ids: Sequence[str],
+        *,
+        concurrency: int = 4,
+        done: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Reconcile tenants, at most ``concurrency`` at once; ``done`` hears of each."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(tenant_id: str) -> Outcome:
+            async with gate:
+                outcome = await self.reconcile(tenant_id)
+            if done is not None:
+                done(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(t) for t in tenant_ids)))
 
     async def preview(
         self, tenant_id: str, profile: Profile, environments: list[str]
@@ -112,6 +132,11 @@ class Controller:
         owned = stored.owned if stored is not None else []
         placements = [place(profile, tenant_id, env, self.layout) for env in environments]
         return (await self._plan(placements, owned))[1]
+
+    async def close(self) -> None:
+        """Release the provisioners' connections."""
+        for provisioner in self.provisioners:
+            await provisioner.close()
 
     def _provisioner(self, kind: Kind) -> Provisioner:
         return next(p for p in self.provisioners if p.kind is kind)
@@ -126,8 +151,11 @@ class Controller:
         return wanted, plan(wanted, existing, owned)
 
     async def _begin(self, desired: repository.Desired, steps: list[Step]) -> None:
+        """Mark the tenant provisioning and record, before acting, every resource about to be
+        created as owned: a process killed at any later point leaves no orphan behind."""
         if not steps:
             return
+        intended = {*desired.owned, *(s.resource for s in steps if s.verb is Verb.ENSURE)}
         now = self.clock()
         state = (
             LifecycleState.PROVISIONING.value
@@ -144,20 +172,21 @@ class Controller:
                 now=now,
             )
             await repository.write_status(
-                session, desired.tenant_id, conditions=marked, now=now, lifecycle_state=state
+                session,
+                desired.tenant_id,
+                conditions=marked,
+                now=now,
+                lifecycle_state=state,
+                owned=sorted(intended),
             )
 
-    async def _execute(self, tenant_id: str, steps: list[Step], owned: set[Resource]) -> None:
+    async def _execute(self, tenant_id: str, steps: list[Step]) -> None:
         for step in steps:
             provisioner = self._provisioner(step.resource.kind)
             if step.verb is Verb.ENSURE:
-                owned.add(step.resource)
-                await self._record(tenant_id, owned)
                 await provisioner.ensure(step.resource)
-            else:
+            else:  # still recorded as owned until the tenant settles: a retry retires it again
                 await provisioner.retire(step.resource)
-                owned.discard(step.resource)
-                await self._record(tenant_id, owned)
             log.debug("controller.step", tenant_id=tenant_id, step=str(step))
 
     async def _migrate(self, placements: list[Placement]) -> None:
@@ -171,10 +200,6 @@ class Controller:
                 f"tenant schema migration failed ({details})", code="schema.migration_failed"
             )
 
-    async def _record(self, tenant_id: str, owned: set[Resource]) -> None:
-        async with self._sessions() as session, session.begin():
-            await repository.record_owned(session, tenant_id, sorted(owned))
-
     async def _settle(
         self,
         desired: repository.Desired,
@@ -182,6 +207,8 @@ class Controller:
         steps: list[Step],
         message: str,
         placement: dict[str, Any] | None = None,
+        *,
+        owned: set[Resource] | None = None,
     ) -> Outcome:
         now = self.clock()
         settled = conditions.settle(desired.conditions, result, message, now=now)
@@ -200,5 +227,6 @@ class Controller:
                 observed_generation=observed,
                 placement=placement,
                 lifecycle_state=state,
+                owned=sorted(owned) if owned is not None else None,
             )
         return Outcome(desired.tenant_id, result, tuple(str(s) for s in steps), message)
