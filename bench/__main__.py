@@ -5,11 +5,11 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import controller, manifests, registry
+from bench import controller, manifests, registry, state
 from bench.harness import HEADER
 from tenantry.core import logging
 
-SUITES = {"manifests": manifests, "registry": registry, "controller": controller}
+SUITES = {"manifests": manifests, "registry": registry, "controller": controller, "state": state}
 
 
 def main() -> None:

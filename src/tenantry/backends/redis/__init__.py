@@ -1,0 +1,1 @@
+"""Redis backends (state, and later shared rate limits)."""

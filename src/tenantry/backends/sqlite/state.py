@@ -1,0 +1,186 @@
+"""State on the embedded default: one SQLite file (WAL) shared by every tenant environment.
+
+Rows are ``(key, value, expires_at)`` with keys from :class:`StateKeys`; ``expires_at`` is wall
+time (seconds since the epoch) so several processes sharing the file agree on it. Expired rows are
+invisible to every read and swept in bulk at most once per ``sweep_every`` seconds by a write.
+Every operation is one autocommitted statement, so concurrent coroutines never share a
+transaction on the shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from tenantry.core.errors import Unavailable
+from tenantry.core.ids import EnvId, TenantId
+from tenantry.runtime.state import values
+from tenantry.runtime.state.errors import StateNotFound
+from tenantry.runtime.state.keys import StateKeys
+from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, JsonValue
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS state_expires_at ON state (expires_at)"
+    " WHERE expires_at IS NOT NULL",
+)
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_GET = f"SELECT value FROM state WHERE key = ? AND {_LIVE}"  # noqa: S608 - constant text
+_EXPIRY = f"SELECT expires_at FROM state WHERE key = ? AND {_LIVE}"  # noqa: S608
+_SET = (
+    "INSERT INTO state (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key)"
+    " DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+)
+_DELETE = "DELETE FROM state WHERE key = ? RETURNING expires_at"
+# A range, not LIKE: ids cannot hold wildcards, but a range cannot be widened by any text.
+_DELETE_RANGE = "DELETE FROM state WHERE key >= ? AND key < ? RETURNING expires_at"
+_SWEEP = "DELETE FROM state WHERE expires_at <= ?"
+
+
+class SqliteStateUnavailable(Unavailable):
+    code = "sqlite.unavailable"
+
+
+class SqliteState:
+    """The process-wide owner of the state file; :meth:`bind` hands out confined stores."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        sweep_every: float = 60.0,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path = path
+        self.clock = clock
+        self._sweep_every = sweep_every
+        self._busy_timeout = busy_timeout
+        self._next_sweep = 0.0
+        self._connection: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    def bind(
+        self, tenant_id: str, env_id: str, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    ) -> SqliteStateStore:
+        return SqliteStateStore(self, tenant_id, env_id, max_value_bytes=max_value_bytes)
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+    async def sweep(self) -> int:
+        """Delete every expired row (all tenants); the number deleted."""
+        now = self.clock()
+        self._next_sweep = now + self._sweep_every
+        rows = await self.run(_SWEEP + " RETURNING 1", (now,))
+        return len(rows)
+
+    async def run(self, statement: str, parameters: Iterable[Any]) -> list[sqlite3.Row]:
+        """One autocommitted statement and its rows, with driver errors translated."""
+        connection = self._connection or await self._open()
+        try:
+            return list(await connection.execute_fetchall(statement, parameters))
+        except sqlite3.OperationalError as error:
+            raise SqliteStateUnavailable(f"the state file {self.path} failed: {error}") from error
+
+    async def after_write(self, now: float) -> None:
+        if now >= self._next_sweep:
+            await self.sweep()
+
+    async def _open(self) -> aiosqlite.Connection:
+        async with self._opening:
+            if self._connection is None:
+                self._connection = await self._connect()
+            return self._connection
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # The file holds every tenant's working memory in the clear: owner-only, like keys.
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.touch(mode=0o600, exist_ok=True)
+        try:
+            connection = await aiosqlite.connect(
+                self.path, isolation_level=None, timeout=self._busy_timeout
+            )
+        except sqlite3.Error as error:
+            raise SqliteStateUnavailable(
+                f"cannot open the state file {self.path}: {error}"
+            ) from error
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        for statement in _SCHEMA:
+            await connection.execute(statement)
+        return connection
+
+
+class SqliteStateStore:
+    """A :class:`~tenantry.runtime.state.ports.StateStore` of one tenant environment."""
+
+    def __init__(
+        self,
+        database: SqliteState,
+        tenant_id: str,
+        env_id: str,
+        *,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
+        self._keys = StateKeys.of(tenant_id, env_id)
+        self._db = database
+        self.max_value_bytes = values.check_limit(max_value_bytes)
+
+    @property
+    def tenant_id(self) -> TenantId:
+        return self._keys.tenant_id
+
+    @property
+    def env_id(self) -> EnvId:
+        return self._keys.env_id
+
+    async def get(self, team: str | None, session: str) -> JsonValue | None:
+        rows = await self._db.run(_GET, (self._keys.key(team, session), self._db.clock()))
+        return values.decode(rows[0][0]) if rows else None
+
+    async def set(
+        self, team: str | None, session: str, value: JsonInput, *, ttl: float | None = None
+    ) -> None:
+        key = self._keys.key(team, session)
+        data = values.encode(value, limit=self.max_value_bytes).decode()
+        seconds, now = values.check_ttl(ttl), self._db.clock()
+        await self._db.run(_SET, (key, data, None if seconds is None else now + seconds))
+        await self._db.after_write(now)
+
+    async def delete(self, team: str | None, session: str) -> bool:
+        rows = await self._db.run(_DELETE, (self._keys.key(team, session),))
+        return self._live(rows) > 0
+
+    async def ttl(self, team: str | None, session: str) -> float | None:
+        key = self._keys.key(team, session)
+        now = self._db.clock()
+        rows = await self._db.run(_EXPIRY, (key, now))
+        if not rows:
+            raise StateNotFound(f"no state for session {session!r} of team {team or 'default'}")
+        expires_at: float | None = rows[0][0]
+        return None if expires_at is None else expires_at - now
+
+    async def clear_team(self, team: str | None) -> int:
+        return await self._clear(self._keys.team_prefix(team))
+
+    async def clear(self) -> int:
+        return await self._clear(self._keys.env_prefix())
+
+    async def _clear(self, prefix: str) -> int:
+        # Every prefix ends with ":"; ";" is the next code point, so the range is exactly it.
+        rows = await self._db.run(_DELETE_RANGE, (prefix, prefix[:-1] + ";"))
+        return self._live(rows)
+
+    def _live(self, rows: list[sqlite3.Row]) -> int:
+        now = self._db.clock()
+        return sum(1 for (expires_at,) in rows if expires_at is None or expires_at > now)

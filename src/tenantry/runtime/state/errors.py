@@ -1,0 +1,33 @@
+"""Errors of the state store (working memory), each with a stable code."""
+
+from __future__ import annotations
+
+from tenantry.core.errors import InvalidInput, NotFound, TenantryError
+
+
+class StateValueInvalid(InvalidInput):
+    """A value that is not plain JSON (NaN, infinity, a set, a non-string key, ...)."""
+
+    code = "state.value_invalid"
+
+
+class StateTooLarge(InvalidInput):
+    """An encoded value over the tenant's size cap; nothing was written."""
+
+    code = "state.too_large"
+
+
+class StateTtlInvalid(InvalidInput):
+    code = "state.ttl_invalid"
+
+
+class StateNotFound(NotFound):
+    """No live entry under that key (absent, expired, or never this tenant's)."""
+
+    code = "state.not_found"
+
+
+class StateCorrupt(TenantryError):
+    """Stored bytes that do not decode as JSON: written behind the store's back."""
+
+    code = "state.corrupt"

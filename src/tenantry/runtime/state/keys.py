@@ -1,0 +1,66 @@
+"""The key space of one tenant environment.
+
+Keys come only from :func:`tenantry.core.names.state_key`; the prefixes used by bulk deletes are
+cut from such a key at its ``:`` separators, so they always match the builder's format.
+
+Built keys are memoised process-wide: validating four ids costs more than a JSON encode on the
+hot path. Only exact ``str`` (or ``None``) arguments are memoised and a failed check is never
+cached, so every id still passes the builder's validation before its first use.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from tenantry.core import ids, names
+
+# Any valid session id works: it is cut off again to leave the team's prefix.
+_PROBE_SESSION = "x"
+_MEMOISED_KEYS = 8192
+
+
+@functools.lru_cache(maxsize=_MEMOISED_KEYS)
+def _memoised_key(tenant: str, env: str, team: str | None, session: str) -> str:
+    return names.state_key(tenant, env, team, session)
+
+
+@dataclass(frozen=True, slots=True)
+class StateKeys:
+    """Builds the keys of exactly one ``(tenant, env)``; ids are checked on every call."""
+
+    tenant_id: ids.TenantId
+    env_id: ids.EnvId
+
+    def __post_init__(self) -> None:
+        ids.tenant_id(self.tenant_id)
+        ids.env_id(self.env_id)
+
+    @classmethod
+    def of(cls, tenant_id: str, env_id: str) -> StateKeys:
+        return cls(ids.tenant_id(tenant_id), ids.env_id(env_id))
+
+    def key(self, team: str | None, session: str) -> str:
+        """``state:{tenant}:{env}:{team|default}:{session}``."""
+        # Exact types only: a str subclass could hash and compare like another id.
+        if (team is None or type(team) is str) and type(session) is str:
+            return _memoised_key(self.tenant_id, self.env_id, team, session)
+        return names.state_key(self.tenant_id, self.env_id, team, session)
+
+    def team_prefix(self, team: str | None) -> str:
+        """``state:{tenant}:{env}:{team|default}:`` — every session key of one team."""
+        probe = names.state_key(self.tenant_id, self.env_id, team, _PROBE_SESSION)
+        return probe[: probe.rindex(":") + 1]
+
+    def env_prefix(self) -> str:
+        """``state:{tenant}:{env}:`` — every key of this tenant environment."""
+        team_prefix = self.team_prefix(None)
+        return team_prefix[: team_prefix.rindex(":", 0, -1) + 1]
+
+    def owns(self, key: str) -> bool:
+        """Whether ``key`` is a well-formed key of this tenant environment."""
+        try:
+            tenant, env, _, _ = names.parse_state_key(key)
+        except names.UnparseableName:
+            return False
+        return (tenant, env) == (self.tenant_id, self.env_id)
