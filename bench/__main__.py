@@ -5,11 +5,17 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import controller, manifests, registry, state
+from bench import controller, manifests, registry, secrets, state
 from bench.harness import HEADER
 from tenantry.core import logging
 
-SUITES = {"manifests": manifests, "registry": registry, "controller": controller, "state": state}
+SUITES = {
+    "manifests": manifests,
+    "registry": registry,
+    "controller": controller,
+    "state": state,
+    "secrets": secrets,
+}
 
 
 def main() -> None:

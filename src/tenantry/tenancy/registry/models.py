@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKeyConstraint, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -143,4 +153,27 @@ class SchemaRevisionRow(Base):
     target: Mapped[dict[str, Any]]
     revision: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class SecretVersionRow(Base):
+    """One immutable version of one secret, sealed with its owner's key (never in the clear).
+
+    ``path`` is the secret's namespace path (``core.names.secret_path``); ``tenant_id`` is None
+    for the platform's ``global/`` secrets. ``kid`` names the key that wraps the data key, so a
+    rotation finds what it must re-wrap and a retirement what still needs the old key.
+    """
+
+    __tablename__ = "secret_versions"
+    __table_args__ = (_tenant_fk(), Index("ix_secret_versions_tenant_kid", "tenant_id", "kid"))
+
+    path: Mapped[str] = mapped_column(String(160), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Secrets in the control database: the records behind ``tenantry.runtime.secrets``."""
