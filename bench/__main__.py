@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import controller, manifests, registry, secrets, state
+from bench import controller, manifests, registry, secrets, sessions, state
 from bench.harness import HEADER
 from tenantry.core import logging
 
@@ -15,6 +15,7 @@ SUITES = {
     "controller": controller,
     "state": state,
     "secrets": secrets,
+    "sessions": sessions,
 }
 
 

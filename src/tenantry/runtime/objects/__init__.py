@@ -1,0 +1,1 @@
+"""Objects: a tenant environment's blobs under its prefix or bucket, sealed per tenant."""

@@ -1,0 +1,1 @@
+"""Sessions: one user conversation per record, CBOR sealed per tenant, in a blob space."""

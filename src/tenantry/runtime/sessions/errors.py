@@ -1,0 +1,37 @@
+"""Session errors, each with a stable code."""
+
+from __future__ import annotations
+
+from tenantry.core.errors import Conflict, InvalidInput, NotFound
+
+
+class SessionNotFound(NotFound):
+    code = "session.not_found"
+
+
+class SessionExists(Conflict):
+    code = "session.exists"
+
+
+class RevisionMismatch(Conflict):
+    code = "session.revision_mismatch"
+
+
+class SessionCorrupt(InvalidInput):
+    """Stored bytes that decrypt but are not a well-formed session record."""
+
+    code = "session.corrupt"
+
+
+class SessionTooLarge(InvalidInput):
+    code = "session.too_large"
+
+
+class SessionInvalid(InvalidInput):
+    """A session field the caller supplied is malformed (types, depth, non-finite numbers)."""
+
+    code = "session.invalid"
+
+
+class CursorInvalid(InvalidInput):
+    code = "session.cursor_invalid"

@@ -1,0 +1,316 @@
+"""Sessions of one tenant environment, sealed per tenant, in a blob space.
+
+A record lives at exactly ``names.session_path(tenant, env, team, session)`` and holds
+``Sealer.seal(Binding(tenant, env, "session", path), cbor)``: the path (tenant, env, team and
+session id) is authenticated, so bytes copied to another tenant's or session's path do not open.
+The store is bound to one ``(tenant, env)``; every id it is given is validated and every path is
+built by ``names``, so nothing passed in reaches another tenant's records. Updates are
+optimistic: the caller's revision must be the stored one, checked by a conditional write.
+An expired record reads as absent until :meth:`SessionStore.sweep_expired` removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from tenantry.core import clock as clocks
+from tenantry.core import ids, names
+from tenantry.core.errors import InvalidInput
+from tenantry.core.logging import get_logger
+from tenantry.runtime.blobs import (
+    MAX_PAGE,
+    BlobConflict,
+    BlobNotFound,
+    BlobSpace,
+    BlobTooLarge,
+    Page,
+)
+from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
+from tenantry.runtime.sessions import codec
+from tenantry.runtime.sessions.errors import (
+    CursorInvalid,
+    RevisionMismatch,
+    SessionCorrupt,
+    SessionExists,
+    SessionNotFound,
+    SessionTooLarge,
+)
+from tenantry.runtime.sessions.schemas import (
+    ALL_TEAMS,
+    AllTeams,
+    FlowCursor,
+    Session,
+    SessionKey,
+    TranscriptEntry,
+)
+
+DEFAULT_MAX_BYTES: Final = 1024 * 1024
+READ_FLOOR: Final = 16 * 1024 * 1024  # stored records up to this stay readable if a cap shrinks
+SEAL_OVERHEAD: Final = 1024  # envelope header, nonces and tags, with room to spare
+_log = get_logger(__name__)
+
+Teams = str | None | AllTeams
+
+
+class SessionStore:
+    def __init__(
+        self,
+        tenant: str,
+        env: str,
+        space: BlobSpace,
+        sealer: Sealer,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        default_ttl: timedelta | None = None,
+        clock: clocks.Clock = clocks.utc_now,
+    ) -> None:
+        """``max_bytes`` caps a record's CBOR; ``default_ttl`` sets ``expires_at`` on create."""
+        self._tenant = ids.tenant_id(tenant)
+        self._env = ids.env_id(env)
+        self._space = space
+        self._sealer = sealer
+        self._max_bytes = max_bytes
+        self._read_limit = max(max_bytes, READ_FLOOR) + SEAL_OVERHEAD
+        self._default_ttl = default_ttl
+        self._clock = clock
+
+    async def create(
+        self,
+        team: str | None,
+        session: str,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        cursor: FlowCursor | None = None,
+        variables: Mapping[str, Any] | None = None,
+        transcript: Sequence[TranscriptEntry] = (),
+        ttl: timedelta | None = None,
+    ) -> Session:
+        """A new record at revision 1; :class:`SessionExists` if a live one has that id."""
+        path = self._path(team, session)
+        now = self._clock()
+        ttl = ttl if ttl is not None else self._default_ttl
+        record = Session(
+            tenant_id=self._tenant,
+            env_id=self._env,
+            team_id=ids.DEFAULT_TEAM if team is None else ids.team_id(team),
+            session_id=ids.session_id(session),
+            channel_id=None if channel is None else ids.channel_id(channel),
+            user_id=user,
+            cursor=cursor,
+            variables=dict(variables or {}),
+            transcript=tuple(transcript),
+            created_at=now,
+            updated_at=now,
+            expires_at=None if ttl is None else now + ttl,
+            revision=1,
+        )
+        sealed = self._seal(path, record)
+        try:
+            version = await self._space.put(path, sealed, if_absent=True)
+        except BlobConflict:
+            version = await self._replace_expired(path, sealed, now)
+        return _stamped(record, path, version)
+
+    async def _replace_expired(self, path: str, sealed: bytes, now: datetime) -> str:
+        try:
+            existing = await self._load(path)
+        except SessionNotFound:  # removed meanwhile
+            existing = None
+        if existing is not None and not existing.expired(now):
+            raise SessionExists(f"session {_shown(path)} already exists")
+        version = None if existing is None or existing._origin is None else existing._origin[2]
+        try:
+            if version is None:
+                return await self._space.put(path, sealed, if_absent=True)
+            return await self._space.put(path, sealed, if_match=version)
+        except BlobConflict as error:
+            raise SessionExists(f"session {_shown(path)} already exists") from error
+
+    async def get(self, team: str | None, session: str) -> Session:
+        """The live record; :class:`SessionNotFound` when absent or expired."""
+        path = self._path(team, session)
+        record = await self._load(path)
+        if record.expired(self._clock()):
+            raise SessionNotFound(f"session {_shown(path)} has expired")
+        return record
+
+    async def list_keys(
+        self, *, team: Teams = ALL_TEAMS, after: str | None = None, limit: int = 100
+    ) -> Page[SessionKey]:
+        """Session ids, sorted by team then id, without reading the records."""
+        prefix = self._prefix(team)
+        raw = await self._space.list(prefix, after=self._after(after), limit=limit)
+        keys = tuple(key for key in map(self._key, raw) if key is not None)
+        following = raw[-1][len(self._prefix(ALL_TEAMS)) :] if len(raw) == limit else None
+        return Page(keys, following)
+
+    async def list(
+        self, *, team: Teams = ALL_TEAMS, after: str | None = None, limit: int = 100
+    ) -> Page[Session]:
+        """Live records, in :meth:`list_keys` order (expired and vanished ones left out)."""
+        keys = await self.list_keys(team=team, after=after, limit=limit)
+        found = await asyncio.gather(*(self._live(key) for key in keys.items))
+        return Page(tuple(record for record in found if record is not None), keys.next_cursor)
+
+    async def _live(self, key: SessionKey) -> Session | None:
+        try:
+            return await self.get(key.team_id, key.session_id)
+        except SessionNotFound:
+            return None
+
+    async def update(self, session: Session, *, ttl: timedelta | None = None) -> Session:
+        """Store ``session`` as its next revision (``ttl`` renews ``expires_at``).
+
+        ``session.revision`` must be the stored revision, else :class:`RevisionMismatch`; a
+        record just read is written conditionally on the version read, with no second read.
+        """
+        if (session.tenant_id, session.env_id) != (self._tenant, self._env):
+            raise SessionNotFound(f"no session {ids.show(session.session_id)} here")
+        path = self._path(session.team_id, session.session_id)
+        now = self._clock()
+        version = await self._expected_version(path, session, now)
+        expires = now + ttl if ttl is not None else session.expires_at
+        record = replace(session, revision=session.revision + 1, updated_at=now, expires_at=expires)
+        sealed = self._seal(path, record)
+        try:
+            version = await self._space.put(path, sealed, if_match=version)
+        except BlobConflict as error:
+            raise RevisionMismatch(
+                f"session {_shown(path)} changed after revision {session.revision}"
+            ) from error
+        return _stamped(record, path, version)
+
+    async def _expected_version(self, path: str, session: Session, now: datetime) -> str:
+        if session._origin is not None and session._origin[:2] == (path, session.revision):
+            if session.expired(now):
+                raise SessionNotFound(f"session {_shown(path)} has expired")
+            return session._origin[2]
+        current = await self.get(session.team_id, session.session_id)
+        if current.revision != session.revision or current._origin is None:
+            raise RevisionMismatch(
+                f"session {_shown(path)} is at revision {current.revision}, not {session.revision}"
+            )
+        return current._origin[2]
+
+    async def delete(self, team: str | None, session: str, *, revision: int | None = None) -> bool:
+        """Remove a record (only at ``revision`` if given); False when there was none."""
+        path = self._path(team, session)
+        if revision is None:
+            return await self._space.delete(path)
+        try:
+            current = await self._load(path)
+        except SessionNotFound:
+            return False
+        if current.revision != revision or current._origin is None:
+            raise RevisionMismatch(
+                f"session {_shown(path)} is at revision {current.revision}, not {revision}"
+            )
+        try:
+            return await self._space.delete(path, if_match=current._origin[2])
+        except BlobConflict as error:
+            raise RevisionMismatch(f"session {_shown(path)} changed meanwhile") from error
+
+    async def sweep_expired(self, now: datetime | None = None) -> int:
+        """Remove every record expired at ``now`` (the clock's time by default); the count.
+
+        A record renewed while the sweep runs is kept (the delete is conditional); records
+        that do not open or decode are left for an operator and logged.
+        """
+        moment = self._clock() if now is None else now
+        prefix, after, removed = self._prefix(ALL_TEAMS), None, 0
+        while True:
+            page = await self._space.list(prefix, after=after, limit=MAX_PAGE)
+            for path in page:
+                removed += await self._sweep_one(path, moment)
+            if len(page) < MAX_PAGE:
+                return removed
+            after = page[-1]
+
+    async def _sweep_one(self, path: str, now: datetime) -> int:
+        if self._key(path) is None:
+            return 0
+        try:
+            record = await self._load(path)
+        except SessionNotFound:
+            return 0
+        except (SessionCorrupt, SessionTooLarge, Undecryptable) as error:
+            _log.warning("session.sweep_skipped", path=path, code=error.code)
+            return 0
+        if not record.expired(now) or record._origin is None:
+            return 0
+        try:
+            return int(await self._space.delete(path, if_match=record._origin[2]))
+        except BlobConflict:
+            return 0  # renewed meanwhile
+
+    async def _load(self, path: str) -> Session:
+        try:
+            blob = await self._space.get(path, max_bytes=self._read_limit)
+        except BlobNotFound as error:
+            raise SessionNotFound(f"no session {_shown(path)}") from error
+        except BlobTooLarge as error:
+            raise SessionTooLarge(f"stored session {_shown(path)} is too large") from error
+        plain = self._sealer.open(Binding(self._tenant, self._env, "session", path), blob.data)
+        record = codec.decode(plain)
+        if (
+            names.session_path(record.tenant_id, record.env_id, record.team_id, record.session_id)
+            != path
+        ):
+            raise SessionCorrupt(f"session record at {_shown(path)} names another session")
+        return _stamped(record, path, blob.version)
+
+    def _seal(self, path: str, record: Session) -> bytes:
+        plain = codec.encode(record)
+        if len(plain) > self._max_bytes:
+            raise SessionTooLarge(
+                f"session {_shown(path)} is {len(plain)} bytes encoded; "
+                f"this tenant's limit is {self._max_bytes}"
+            )
+        return self._sealer.seal(Binding(self._tenant, self._env, "session", path), plain)
+
+    def _path(self, team: str | None, session: str) -> str:
+        return names.session_path(self._tenant, self._env, team, session)
+
+    def _prefix(self, team: Teams) -> str:
+        # The listing prefixes are the directory parts of names.session_path, cut from it
+        # rather than built again, so the layout has one builder.
+        if isinstance(team, AllTeams):
+            folder = self._prefix(None)
+            return folder[: folder.rindex("/", 0, -1) + 1]
+        sample = names.session_path(self._tenant, self._env, team, "x")
+        return sample[: sample.rindex("/") + 1]
+
+    def _after(self, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        try:
+            return self._prefix(ALL_TEAMS) + names.check_relative_key(cursor)
+        except InvalidInput as error:
+            raise CursorInvalid(f"session list cursor {ids.show(cursor)} is malformed") from error
+
+    def _key(self, path: str) -> SessionKey | None:
+        """The session a listed path names, if it is one of this environment's (else None)."""
+        try:
+            tenant, env, team, session = names.parse_session_path(path)
+        except InvalidInput:
+            return None
+        if (tenant, env) != (self._tenant, self._env):
+            return None
+        return SessionKey(team, session)
+
+
+def _stamped(record: Session, path: str, version: str) -> Session:
+    """Note what was read or written on a record this store just made (no copy: a session
+    holds a whole transcript, and nobody else has this object yet)."""
+    object.__setattr__(record, "_origin", (path, record.revision, version))
+    return record
+
+
+def _shown(path: str) -> str:
+    _, _, team, session = names.parse_session_path(path)
+    return f"{team}/{session}"
