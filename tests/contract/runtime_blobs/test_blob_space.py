@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenantry.core.errors import InvalidInput
+from tenantry.backends.s3.blobs import S3BlobSpace, s3_client
+from tenantry.backends.s3.objects import S3Settings
+from tenantry.core.errors import InvalidInput, Unavailable
 from tenantry.runtime.blobs import (
     BlobConflict,
     BlobNotFound,
@@ -194,3 +197,20 @@ async def test_paging_visits_every_key_once_in_order(
     for key in keys:
         await space.put(key, b"")
     assert await _all(space, limit=limit) == sorted(keys)
+
+
+async def test_an_unreachable_s3_endpoint_is_transient() -> None:
+    down = S3BlobSpace(s3_client(S3Settings("http://127.0.0.1:1", "us-east-1", "x", "x", "b")), "b")
+    for call in (down.get("k"), down.put("k", b"v"), down.delete("k"), down.list()):
+        with pytest.raises(Unavailable):
+            await call
+
+
+async def test_a_missing_bucket(s3: Any) -> None:
+    space = S3BlobSpace(s3, f"absent-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(BlobNotFound):
+        await space.get("k")
+    assert await space.list() == []
+    assert await space.delete("k") is False
+    with pytest.raises(Unavailable, match="does not exist"):
+        await space.put("k", b"v")

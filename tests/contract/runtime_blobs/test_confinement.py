@@ -3,12 +3,15 @@ objects, whatever ids, keys or paths it is given; bytes moved between tenants do
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenantry.backends.keys.keyring import Keyring
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
 from tenantry.runtime.blobs import UnsafePath
@@ -237,3 +240,31 @@ async def test_any_ids_stay_in_their_tenant(
     assert path.startswith("sessions/acme/prod/")
     assert await mine.delete(team, session) is True
     assert (await SessionStore("bigcorp", "prod", root, sealer).list()).items == ()
+
+
+async def test_interleaved_operations_of_many_tenants(backend: Backend, tmp_path: Path) -> None:
+    """50 tenants, 1,000 interleaved operations: each sees only its own sessions and objects."""
+    ring = Keyring(tmp_path / "many")
+    tenants = [f"tenant-{n}" for n in range(50)]
+    for tenant in tenants:
+        ring.create(tenant)
+    sealer = Sealer(ring)
+    root = backend.session_root()
+    sessions = {t: SessionStore(t, "prod", root, sealer) for t in tenants}
+    objects = {t: ObjectStore(t, "prod", backend.objects(t, "prod"), sealer) for t in tenants}
+
+    async def work(tenant: str) -> None:
+        store, blobs = sessions[tenant], objects[tenant]
+        made = await store.create("team", "s1", variables={"owner": tenant})
+        await blobs.put("doc", tenant.encode())
+        for step in range(7):
+            made = await store.update(replace(made, variables={"owner": tenant, "step": step}))
+            await asyncio.sleep(0)
+            assert (await store.get("team", "s1")).variables["owner"] == tenant
+            assert await blobs.get("doc") == tenant.encode()
+        listed = await store.list()
+        assert [(s.tenant_id, s.session_id) for s in listed.items] == [(tenant, "s1")]
+        assert (await blobs.list()).items == ("doc",)
+
+    # 50 x (2 + 7 x 3 + 2) = 1,250 operations, interleaved by the event loop
+    await asyncio.gather(*(work(tenant) for tenant in tenants))

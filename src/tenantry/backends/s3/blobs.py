@@ -116,7 +116,9 @@ class S3BlobSpace:
         payload = bytes(data)
         try:
             answer = await self._call(key, lambda: self._client.put_object(Body=payload, **request))
-        except BlobNotFound as missing:  # If-Match on a key that is gone
+        except BlobNotFound as missing:
+            if if_match is None:  # only the bucket can be missing: not provisioned (yet)
+                raise S3Unavailable(f"bucket {self._bucket!r} does not exist") from missing
             raise BlobConflict(f"blob {ids.show(key)} was removed meanwhile") from missing
         return answer["ETag"]
 

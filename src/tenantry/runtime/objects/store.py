@@ -42,6 +42,8 @@ class ObjectStore:
     ) -> None:
         """``space`` must be this tenant environment's object space; ``max_bytes`` caps one
         object's plaintext."""
+        if max_bytes <= 0:
+            raise ValueError(f"a object size cap is a positive number of bytes, not {max_bytes}")
         self._tenant = ids.tenant_id(tenant)
         self._env = ids.env_id(env)
         self._space = space

@@ -69,6 +69,8 @@ class SessionStore:
         clock: clocks.Clock = clocks.utc_now,
     ) -> None:
         """``max_bytes`` caps a record's CBOR; ``default_ttl`` sets ``expires_at`` on create."""
+        if max_bytes <= 0:
+            raise ValueError(f"a session size cap is a positive number of bytes, not {max_bytes}")
         self._tenant = ids.tenant_id(tenant)
         self._env = ids.env_id(env)
         self._space = space
