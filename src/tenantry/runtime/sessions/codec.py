@@ -13,6 +13,7 @@ in raise :class:`SessionInvalid`, so a record that was written can always be rea
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ FORMAT: Final = 1
 MAX_DEPTH: Final = 32  # nesting allowed inside variables and transcript data
 MAX_USER: Final = 256
 MAX_ROLE: Final = 64
+_ID_MAX: Final = 64  # the longest id the grammar allows
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
@@ -144,20 +146,42 @@ def _check_ids(record: dict[str, Any], error: type[Exception]) -> None:
         type(cursor) is not dict or cursor.keys() != {"flow", "node", "version"}
     ):
         raise error("session cursor is a map of flow, node and version")
-    try:
-        ids.tenant_id(record["tenant"])
-        ids.env_id(record["env"])
-        ids.team_id(record["team"])
-        ids.session_id(record["session"])
-        if record["channel"] is not None:
-            ids.channel_id(record["channel"])
-        if cursor is not None:
-            ids.flow_name(cursor["flow"])
-            ids.node_id(cursor["node"])
-    except ids.InvalidId as invalid:
-        raise error(f"session record holds an invalid id: {invalid.message}") from invalid
+    flow, node = (None, None) if cursor is None else (cursor["flow"], cursor["node"])
+    required: tuple[object, ...] = (record["tenant"], record["env"], record["team"])
+    required += (record["session"],)
+    optional: tuple[object, ...] = (record["channel"], flow, node)
+    if not all(_short_text(v) for v in required) or not all(
+        v is None or _short_text(v) for v in optional
+    ):
+        raise error(f"session ids are strings of at most {_ID_MAX} characters")
+    problem = _id_problem(cast("tuple[str | None, ...]", required + optional))
+    if problem is not None:
+        raise error(f"session record holds an invalid id: {problem}")
     if cursor is not None:
         _optional_text(cursor["version"], error, "cursor version", 64, nullable=True)
+
+
+def _short_text(value: object) -> bool:
+    return isinstance(value, str) and type(value) is str and len(value) <= _ID_MAX
+
+
+@functools.lru_cache(maxsize=1024)  # records of one conversation repeat the same ids
+def _id_problem(values: tuple[str | None, ...]) -> str | None:
+    """What is wrong with (tenant, env, team, session, channel, flow, node), if anything."""
+    tenant, env, team, session, channel, flow, node = values
+    try:
+        ids.tenant_id(tenant)
+        ids.env_id(env)
+        ids.team_id(team)
+        ids.session_id(session)
+        if channel is not None:
+            ids.channel_id(channel)
+        if flow is not None:
+            ids.flow_name(flow)
+            ids.node_id(node)
+    except ids.InvalidId as invalid:
+        return invalid.message
+    return None
 
 
 def _optional_text(

@@ -51,6 +51,7 @@ from tenantry.runtime.sessions.schemas import (
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
 READ_FLOOR: Final = 16 * 1024 * 1024  # stored records up to this stay readable if a cap shrinks
 SEAL_OVERHEAD: Final = 1024  # envelope header, nonces and tags, with room to spare
+_PATH_CACHE: Final = 4096
 _log = get_logger(__name__)
 
 Teams = str | None | AllTeams
@@ -79,6 +80,7 @@ class SessionStore:
         self._read_limit = max(max_bytes, READ_FLOOR) + SEAL_OVERHEAD
         self._default_ttl = default_ttl
         self._clock = clock
+        self._paths: dict[tuple[str | None, str], str] = {}
 
     async def create(
         self,
@@ -259,10 +261,8 @@ class SessionStore:
             raise SessionTooLarge(f"stored session {_shown(path)} is too large") from error
         plain = self._sealer.open(Binding(self._tenant, self._env, "session", path), blob.data)
         record = codec.decode(plain)
-        if (
-            names.session_path(record.tenant_id, record.env_id, record.team_id, record.session_id)
-            != path
-        ):
+        mine = (record.tenant_id, record.env_id) == (self._tenant, self._env)
+        if not mine or self._path(record.team_id, record.session_id) != path:
             raise SessionCorrupt(f"session record at {_shown(path)} names another session")
         return _stamped(record, path, blob.version)
 
@@ -276,7 +276,15 @@ class SessionStore:
         return self._sealer.seal(Binding(self._tenant, self._env, "session", path), plain)
 
     def _path(self, team: str | None, session: str) -> str:
-        return names.session_path(self._tenant, self._env, team, session)
+        if (team is not None and type(team) is not str) or type(session) is not str:
+            return names.session_path(self._tenant, self._env, team, session)  # refuses
+        path = self._paths.get((team, session))
+        if path is None:  # the builder validates; paths already built need no second check
+            path = names.session_path(self._tenant, self._env, team, session)
+            if len(self._paths) >= _PATH_CACHE:
+                self._paths.clear()
+            self._paths[team, session] = path
+        return path
 
     def _prefix(self, team: Teams) -> str:
         # The listing prefixes are the directory parts of names.session_path, cut from it
