@@ -13,6 +13,7 @@ from tenantry.cli.main import app
 from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.manifests import loader
 from tenantry.tenancy.manifests.schemas import Profile
+from tenantry.tenancy.schema.runner import head
 from tenantry.tenancy.schema.targets import Target
 from tests.conftest import EXAMPLE_BUNDLE
 
@@ -83,5 +84,5 @@ def test_migrate_command(database_url: str, tmp_path: Path) -> None:
     assert cli.invoke(app, [*base, "reconcile", "--all"]).exit_code == 0
     result = cli.invoke(app, [*base, "migrate", "-o", "json"])
     assert result.exit_code == 0, result.stderr
-    assert '"migrated": 0' in result.stdout and '"head": "t0001"' in result.stdout
-    assert "every tenant environment is at t0001" in cli.invoke(app, [*base, "migrate"]).stdout
+    assert '"migrated": 0' in result.stdout and f'"head": "{head()}"' in result.stdout
+    assert f"every tenant environment is at {head()}" in cli.invoke(app, [*base, "migrate"]).stdout
