@@ -83,8 +83,11 @@ def _drop_tenant_resources(connection: psycopg.Connection[tuple[object, ...]]) -
     }
     for drop, find in queries.items():
         for (name,) in connection.execute(find).fetchall():
-            # A role still owning objects in a database that is not ours is left alone.
-            with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+            # A role still owning objects in a database that is not ours is left alone, and so
+            # is one that another test session is dropping at the same moment.
+            with contextlib.suppress(
+                psycopg.errors.DependentObjectsStillExist, psycopg.errors.InternalError_
+            ):
                 connection.execute(sql.SQL(drop).format(sql.Identifier(str(name))))
 
 

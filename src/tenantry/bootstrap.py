@@ -5,25 +5,37 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.backends.fs.blobs import LocalBlobSpace
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
+from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.redis.state import RedisState
+from tenantry.backends.runtime import DataSource, RuntimeBackends
+from tenantry.backends.s3.blobs import S3BlobSpace, s3_client
 from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings
+from tenantry.backends.sqlite.data import SqliteTenantDataSource
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
+from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
+from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.registry import database
+from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.service import RegistryService
 from tenantry.tenancy.schema.service import Migrator
+from tenantry.tenancy.scopes import Scopes
+from tenantry.tenancy.secrets.repository import SqlSecretRecords
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,7 @@ class Services:
     registry: RegistryService
     controller: Controller
     migrator: Migrator
+    scopes: Scopes
 
 
 @asynccontextmanager
@@ -60,9 +73,12 @@ async def services(
             engine, provisioners(settings), layout=layout, migrator=migrator, clock=clock
         )
         registry = RegistryService(sessions, clock=clock)
+        backends = runtime(settings, sessions)
+        scopes = Scopes(sessions, backends)
         try:
-            yield Services(settings, engine, registry, controller, migrator)
+            yield Services(settings, engine, registry, controller, migrator, scopes)
         finally:
+            await backends.close()
             await controller.close()
             await migrator.close()
     finally:
@@ -94,16 +110,57 @@ def provisioners(settings: Settings) -> list[Provisioner]:
 def _objects(settings: Settings) -> Provisioner:
     if settings.objects == "local":
         return DirectoryObjectProvisioner(settings.data_dir.resolve() / "objects")
+    return S3ObjectProvisioner(_s3(settings))
+
+
+def _s3(settings: Settings) -> S3Settings:
     secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
-    return S3ObjectProvisioner(
-        S3Settings(
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key=settings.s3_access_key,
-            secret_key=secret,
-            shared_bucket=settings.s3_shared_bucket,
-        )
+    return S3Settings(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key=settings.s3_access_key,
+        secret_key=secret,
+        shared_bucket=settings.s3_shared_bucket,
     )
+
+
+def runtime(settings: Settings, sessions: SessionFactory) -> RuntimeBackends:
+    """The tenant runtime's backends: embedded files, or PostgreSQL, Redis and S3."""
+    root = settings.data_dir.resolve()
+    postgres = settings.tenant_postgres_url()
+    engine = tenant_data_engine(postgres) if postgres else None
+    data: DataSource = PostgresTenantDataSource(engine) if engine else SqliteTenantDataSource(root)
+    state: StateBackend = (
+        RedisState(settings.redis_url)
+        if settings.redis_url
+        else SqliteState(root / "state.sqlite3")
+    )
+    return RuntimeBackends(
+        keyring=Keyring(root),
+        state=state,
+        data=data,
+        secrets=SqlSecretRecords(sessions),
+        engine=engine,
+        **_spaces(settings),
+    )
+
+
+def _spaces(settings: Settings) -> dict[str, Any]:
+    """The session space and the object spaces, on local directories or the S3 API."""
+    if settings.objects == "local":
+        objects = settings.data_dir.resolve() / "objects"
+        return {
+            "sessions": LocalBlobSpace(settings.data_dir.resolve() / "runtime"),
+            "objects": lambda placed: LocalBlobSpace.for_objects(objects, placed),
+        }
+    s3 = _s3(settings)
+    connection = s3_client(s3)
+    return {
+        "sessions": S3BlobSpace(connection, s3.shared_bucket),
+        "objects": lambda placed: S3BlobSpace.for_objects(
+            connection, placed, shared_bucket=s3.shared_bucket
+        ),
+    }
 
 
 def _libpq(url: str) -> str:

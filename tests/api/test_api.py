@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -86,7 +87,7 @@ async def test_admin_routes_need_the_admin_token(
 
 async def test_admin_api_is_disabled_without_a_configured_token(wired: Services) -> None:
     settings = wired.settings.model_copy(update={"admin_token": None})
-    built = Services(settings, wired.engine, wired.registry, wired.controller, wired.migrator)
+    built = dataclasses.replace(wired, settings=settings)
     async with client_for(built) as http:
         body = assert_problem(
             await http.get("/api/v1/tenants", headers=ADMIN), 401, "auth.admin_disabled"

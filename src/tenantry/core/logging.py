@@ -36,9 +36,14 @@ def configure(*, level: str = "INFO", fmt: LogFormat = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_current_stderr,
         cache_logger_on_first_use=False,
     )
+
+
+def _current_stderr(*_: object) -> structlog.PrintLogger:
+    """A logger on the stderr of the moment: CLI runners and test captures swap it."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         description="NATS JetStream servers for tenant streams; unset: the in-process bus, "
         "which needs no provisioning.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for tenant state (working memory); unset: a SQLite file under data_dir.",
+    )
     objects: Literal["local", "s3"] = Field(
         default="local", description="Object backend: a local directory, or the S3 API."
     )

@@ -115,7 +115,9 @@ async def test_unreachable_tenant_database_degrades_and_retries(wired: Services)
         p if p.kind is not Kind.RELATIONAL else _Unreachable(p)
         for p in provisioners(wired.settings)
     ]
-    outcome = await Controller(wired.engine, broken).reconcile("acme")
+    controller = Controller(wired.engine, broken)
+    outcome = await controller.reconcile("acme")
+    await controller.close()
     assert outcome.result == "degraded"
     acme = await wired.registry.get("acme")
     assert {c.type: c.status for c in acme.conditions}["Degraded"] == "True"
@@ -125,7 +127,7 @@ async def test_unreachable_tenant_database_degrades_and_retries(wired: Services)
 
 class _Unreachable:
     def __init__(self, inner: Provisioner) -> None:
-        self.kind, self.wanted, self._inner = inner.kind, inner.wanted, inner
+        self.kind, self.wanted, self.close = inner.kind, inner.wanted, inner.close
 
     async def exists(self, resource: Resource) -> bool:
         raise Unavailable("connection refused (test)")
@@ -142,6 +144,7 @@ class _Dying:
 
     def __init__(self, inner: Provisioner, budget: list[int], after: bool) -> None:
         self.kind, self.wanted, self.exists = inner.kind, inner.wanted, inner.exists
+        self.close = inner.close
         self._inner, self._budget, self._after = inner, budget, after
 
     async def ensure(self, resource: Resource) -> None:
@@ -168,10 +171,13 @@ async def test_killed_mid_reconcile_converges_without_orphans(
     await wired.registry.apply(only_acme())
     budget = [survive]
     dying = [_Dying(p, budget, after) for p in provisioners(wired.settings)]
+    killed = Controller(wired.engine, dying)
     with pytest.raises(Killed):
-        await Controller(wired.engine, dying).reconcile("acme")
+        await killed.reconcile("acme")
+    await killed.close()
     restarted = Controller(wired.engine, provisioners(wired.settings))
     assert (await restarted.reconcile("acme")).result == "ready"
+    await restarted.close()
     acme = await wired.registry.get("acme")
     assert actual(wired) == recorded(acme.resources)
     assert len(acme.resources) == 5  # key + 2 x relational + 2 x objects, nothing twice
@@ -208,3 +214,4 @@ async def test_reconcile_with_jetstream(settings: Settings) -> None:
         for resource in messaging:
             await provisioner.retire(resource)
             assert not await provisioner.exists(resource)
+        await provisioner.close()

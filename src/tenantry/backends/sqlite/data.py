@@ -97,8 +97,9 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _on_begin(conn: Connection) -> None:
     # The driver is in autocommit mode; the transaction is ours to begin (SQLAlchemy's recipe
-    # for transactional DDL and working savepoints on SQLite).
-    conn.exec_driver_sql("BEGIN")
+    # for transactional DDL and working savepoints on SQLite). IMMEDIATE takes the write lock
+    # up front, so concurrent writers wait (busy timeout) instead of failing on lock upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class SqliteTenantData:

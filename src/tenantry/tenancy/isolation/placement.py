@@ -62,3 +62,22 @@ class Placement:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Placement:
+        """The inverse of :meth:`as_dict` (a placement stored in the tenant's status)."""
+        relational, objects, messaging = data["relational"], data["objects"], data["messaging"]
+        return cls(
+            tenant_id=data["tenant_id"],
+            env_id=data["env_id"],
+            profile=data["profile"],
+            relational=RelationalPlacement(
+                Relational(relational["mode"]), relational["name"], relational["role"]
+            ),
+            objects=ObjectPlacement(Objects(objects["mode"]), objects["bucket"], objects["prefix"]),
+            messaging=MessagingPlacement(
+                Messaging(messaging["mode"]), messaging["stream"], tuple(messaging["subjects"])
+            ),
+            runtime_pool=data["runtime_pool"],
+            key_ref=data["key_ref"],
+        )

@@ -1,0 +1,77 @@
+"""The runtime backends of one process, bound per tenant environment into a TenantScope.
+
+``bootstrap`` chooses each backend from the settings; this class only composes them. Process-wide
+pieces (the state pool, the session space, the tenant-data engines, the sealer) are shared by
+every scope; what a scope adds is the binding to one tenant environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantry.backends.keys.keyring import Keyring
+from tenantry.backends.postgres.search import PostgresSearchIndex
+from tenantry.backends.sqlite.search import SqliteSearchIndex
+from tenantry.core.context import TenantCtx
+from tenantry.runtime.blobs import BlobSpace
+from tenantry.runtime.crypto import Sealer
+from tenantry.runtime.data import TenantData
+from tenantry.runtime.objects.store import ObjectStore
+from tenantry.runtime.scope import TenantScope
+from tenantry.runtime.search.index import SearchIndex
+from tenantry.runtime.secrets.service import SecretStore
+from tenantry.runtime.sessions.store import SessionStore
+from tenantry.runtime.state import StateBackend
+from tenantry.tenancy.isolation.placement import ObjectPlacement, Placement
+from tenantry.tenancy.secrets.repository import SqlSecretRecords
+
+
+class DataSource(Protocol):
+    def bind(self, placement: Placement) -> TenantData: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class RuntimeBackends:
+    keyring: Keyring
+    state: StateBackend
+    sessions: BlobSpace  # the one session space: keys are ``sessions/{tenant}/{env}/...``
+    objects: Callable[[ObjectPlacement], BlobSpace]  # a tenant environment's object space
+    data: DataSource
+    secrets: SqlSecretRecords
+    engine: AsyncEngine | None = None  # the shared tenant-data engine, disposed on close
+    sealer: Sealer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sealer = Sealer(self.keyring)
+
+    def bind(self, ctx: TenantCtx, placement: Placement) -> TenantScope:
+        tenant, env = ctx.tenant_id, ctx.env_id
+        data = self.data.bind(placement)
+        return TenantScope(
+            ctx=ctx,
+            data=data,
+            sessions=SessionStore(tenant, env, self.sessions, self.sealer),
+            state=self.state.bind(tenant, env),
+            secrets=SecretStore(tenant, records=self.secrets, keys=self.keyring),
+            objects=ObjectStore(tenant, env, self.objects(placement.objects), self.sealer),
+            search=_search(data),
+            sealer=self.sealer,
+        )
+
+    async def close(self) -> None:
+        await self.state.aclose()
+        await self.data.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+def _search(data: TenantData) -> SearchIndex:
+    if data.dialect == "postgresql":
+        return PostgresSearchIndex(data)
+    return SqliteSearchIndex(data)

@@ -1,0 +1,159 @@
+"""Opening tenant scopes: who may, and every store of a scope confined to its tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text, update
+
+from tenantry.bootstrap import Services, services
+from tenantry.core.context import TenantCtx
+from tenantry.core.errors import ErrorKind, TenantryError
+from tenantry.core.settings import Settings
+from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
+from tenantry.tenancy.registry.models import TenantRow
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def _spec(name: str) -> TenantSpec:
+    return TenantSpec(name=name, environments=[Environment(id="prod")])
+
+
+async def _active(wired: Services, *tenants: str) -> None:
+    await wired.registry.apply(Bundle(tenants={t: _spec(t) for t in tenants}))
+    outcomes = await wired.controller.reconcile_many(list(tenants), concurrency=8)
+    assert {o.result for o in outcomes} == {"ready"}, [o.message for o in outcomes]
+
+
+def _ctx(tenant: str, env: str = "prod", team: str | None = None) -> TenantCtx:
+    return TenantCtx(tenant_id=tenant, env_id=env, team_id=team)
+
+
+async def test_an_active_tenant_gets_every_store(wired: Services) -> None:
+    await _active(wired, "acme")
+    scope = await wired.scopes.open(_ctx("acme", team="support"))
+    await scope.state.set("support", "s1", {"step": 1})
+    await scope.objects.put("reports/q1.txt", b"quarter")
+    await scope.secrets.put("api_key", "k-123")
+    await scope.search.index("d1", title="Invoice", body="unpaid invoice for acme")
+    async with scope.data.transaction() as conn:
+        owner = (await conn.execute(text("SELECT tenant_id FROM tenantry_identity"))).scalar()
+    assert owner == "acme"
+    assert await scope.state.get("support", "s1") == {"step": 1}
+    assert await scope.objects.get("reports/q1.txt") == b"quarter"
+    assert (await scope.secrets.get("api_key")).value.reveal_text() == "k-123"
+    assert [hit.doc_id for hit in await scope.search.search("invoice")] == ["d1"]
+
+
+async def _set_state(wired: Services, tenant: str, **values: object) -> None:
+    async with wired.engine.begin() as db:
+        await db.execute(update(TenantRow).where(TenantRow.id == tenant).values(**values))
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "code"),
+    [
+        ({"lifecycle_state": "suspended"}, ErrorKind.FORBIDDEN, "tenant.unavailable"),
+        ({"lifecycle_state": "archived"}, ErrorKind.FORBIDDEN, "tenant.unavailable"),
+        ({"lifecycle_state": "pending"}, ErrorKind.CONFLICT, "tenant.not_ready"),
+    ],
+)
+async def test_tenants_that_may_not_run_are_refused(
+    wired: Services, change: dict[str, object], kind: ErrorKind, code: str
+) -> None:
+    await _active(wired, "acme")
+    await _set_state(wired, "acme", **change)
+    with pytest.raises(TenantryError) as refused:
+        await wired.scopes.open(_ctx("acme"))
+    assert (refused.value.kind, refused.value.code) == (kind, code)
+
+
+async def test_unknown_tenants_and_environments_are_not_found(wired: Services) -> None:
+    await _active(wired, "acme")
+    for ctx, code in (
+        (_ctx("ghost"), "tenant.not_found"),
+        (_ctx("acme", "dev"), "environment.not_found"),
+    ):
+        with pytest.raises(TenantryError) as missing:
+            await wired.scopes.open(ctx)
+        assert (missing.value.kind, missing.value.code) == (ErrorKind.NOT_FOUND, code)
+
+
+async def test_a_suspension_takes_effect_at_the_next_open(wired: Services) -> None:
+    await _active(wired, "acme")
+    await wired.scopes.open(_ctx("acme"))
+    await _set_state(wired, "acme", lifecycle_state="suspended")
+    with pytest.raises(TenantryError, match="suspended"):
+        await wired.scopes.open(_ctx("acme"))
+
+
+@pytest.fixture
+async def fleet(settings: Settings) -> AsyncIterator[tuple[Services, list[str]]]:
+    """50 active tenants, with state on the real Redis when the control DB is PostgreSQL."""
+    real = settings.database_url and settings.database_url.startswith("postgresql")
+    chosen = settings.model_copy(update={"redis_url": REDIS_URL}) if real else settings
+    marker = uuid.uuid4().hex[:6]
+    tenants = [f"f{marker}-{i}" for i in range(50)]
+    async with services(chosen) as wired:
+        await _active(wired, *tenants)
+        yield wired, tenants
+        for tenant in tenants:
+            await (await wired.scopes.open(_ctx(tenant))).state.clear()
+
+
+async def test_a_thousand_interleaved_operations_each_see_only_their_tenant(
+    fleet: tuple[Services, list[str]],
+) -> None:
+    wired, tenants = fleet
+    rng = random.Random(7)
+    plan = [(rng.choice(tenants), i) for i in range(1000)]
+
+    async def one(tenant: str, i: int) -> None:
+        scope = await wired.scopes.open(_ctx(tenant))
+        await asyncio.sleep(rng.random() / 1000)  # interleave with the others
+        await _round_trip(scope, tenant, i)
+
+    await asyncio.gather(*(one(tenant, i) for tenant, i in plan))
+    for tenant in tenants:
+        await _sees_only_its_own(await wired.scopes.open(_ctx(tenant)), tenant)
+
+
+async def _round_trip(scope: TenantScope, tenant: str, i: int) -> None:
+    match i % 4:
+        case 0:
+            await scope.state.set("support", f"s{i}", {"owner": tenant})
+            assert await scope.state.get("support", f"s{i}") == {"owner": tenant}
+        case 1:
+            await scope.objects.put(f"o{i}", tenant.encode())
+            assert await scope.objects.get(f"o{i}") == tenant.encode()
+        case 2:
+            await scope.secrets.put(f"s{i}", tenant)
+            assert (await scope.secrets.get(f"s{i}")).value.reveal_text() == tenant
+        case _:
+            await scope.search.index(f"d{i}", title=tenant, body=f"owned by {tenant}")
+            hits = await scope.search.search("owned")
+            assert hits and all(hit.title == tenant for hit in hits)
+
+
+async def _sees_only_its_own(scope: TenantScope, tenant: str) -> None:
+    for key in await _object_keys(scope):
+        assert await scope.objects.get(key) == tenant.encode()
+    for info in await scope.secrets.list():
+        assert (await scope.secrets.get(info.name)).value.reveal_text() == tenant
+    assert all(hit.title == tenant for hit in await scope.search.search("owned", limit=100))
+
+
+async def _object_keys(scope: TenantScope) -> list[str]:
+    keys: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await scope.objects.list(after=cursor, limit=100)
+        keys.extend(page.items)
+        if (cursor := page.next_cursor) is None:
+            return keys
