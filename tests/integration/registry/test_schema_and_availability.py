@@ -17,15 +17,15 @@ from tenantry.core.settings import Settings
 from tenantry.tenancy.manifests.schemas import Bundle
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
-from tenantry.tenancy.registry.models import Base
 from tenantry.tenancy.registry.service import RegistryService
+from tenantry.tenancy.tables import metadata
 from tests.integration.registry.support import example, snapshot
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
-    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    return list(compare_metadata(MigrationContext.configure(connection), metadata))
 
 
 def _revision(connection: Connection) -> str | None:
@@ -45,7 +45,7 @@ async def test_the_migrated_schema_equals_the_models(wired: Services) -> None:
         assert await connection.run_sync(_schema_diff) == []
         tables = await connection.run_sync(_tables)
         revision = await connection.run_sync(_revision)
-    assert tables == {*Base.metadata.tables, "alembic_version"}
+    assert tables == {*metadata.tables, "alembic_version"}
     head = _head()
     assert revision is not None and revision == head
 

@@ -1,0 +1,30 @@
+"""What each role may do: one pure table (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import enum
+
+from tenantry.tenancy.access.schemas import Role
+
+
+class Action(enum.StrEnum):
+    READ = "read"  # sessions, state, objects, search, secret names, usage
+    WRITE = "write"  # sessions, state, objects, search documents
+    SECRETS_READ = "secrets.read"  # secret values
+    SECRETS_WRITE = "secrets.write"  # put, rotate, delete
+    ADMIN = "admin"  # tokens and API keys for the tenant
+
+
+_ALLOWED: dict[Role, frozenset[Action]] = {
+    Role.VIEWER: frozenset({Action.READ}),
+    Role.TEAM_MEMBER: frozenset({Action.READ, Action.WRITE}),
+    Role.TEAM_ADMIN: frozenset(
+        {Action.READ, Action.WRITE, Action.SECRETS_READ, Action.SECRETS_WRITE}
+    ),
+    Role.TENANT_ADMIN: frozenset(Action),
+    Role.PLATFORM_ADMIN: frozenset(Action),
+}
+
+
+def allows(role: Role, action: Action) -> bool:
+    return action in _ALLOWED[role]

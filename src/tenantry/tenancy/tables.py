@@ -1,0 +1,12 @@
+"""Every control-database table, for migrations and the schema check: the registry's and the
+feature tables registered on the same metadata."""
+
+from __future__ import annotations
+
+from tenantry.tenancy.access import models as access_models
+from tenantry.tenancy.idempotency import models as idempotency_models
+from tenantry.tenancy.limits import models as limits_models
+from tenantry.tenancy.registry.models import Base
+
+metadata = Base.metadata
+FEATURES = (access_models, idempotency_models, limits_models)  # imported for their tables
