@@ -97,13 +97,7 @@ def provisioners(settings: Settings) -> list[Provisioner]:
     found: list[Provisioner] = [KeyProvisioner(Keyring(root)), relational, _objects(settings)]
     if settings.nats_url:
         layout = Layout(subject_prefix=settings.subject_prefix)
-        found.append(
-            JetStreamProvisioner(
-                settings.nats_url,
-                shared_stream=layout.shared_stream,
-                subject_prefix=settings.subject_prefix,
-            )
-        )
+        found.append(JetStreamProvisioner(settings.nats_url, layout=layout))
     return found
 
 

@@ -16,7 +16,7 @@ from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.core.errors import Unavailable
 from tenantry.tenancy.controller.resources import Provisioner
-from tenantry.tenancy.isolation.strategies import place
+from tenantry.tenancy.isolation.strategies import Layout, place
 from tenantry.tenancy.manifests.schemas import Profile
 from tests.conftest import ADMIN_URL, NATS_URL
 
@@ -30,16 +30,12 @@ FACTORIES: dict[str, tuple[Factory, Profile]] = {
     "postgres-schema": (lambda _: PostgresRelationalProvisioner(ADMIN_URL), Profile.MT_STANDARD),
     "nats-shared-stream": (
         lambda _: JetStreamProvisioner(
-            NATS_URL,
-            shared_stream=f"test_{uuid.uuid4().hex[:8]}",
-            subject_prefix="greentic.messaging",
+            NATS_URL, layout=Layout(shared_stream=f"test_{uuid.uuid4().hex[:8]}")
         ),
         Profile.MT_STANDARD,
     ),
     "nats-dedicated-stream": (
-        lambda _: JetStreamProvisioner(
-            NATS_URL, shared_stream="unused", subject_prefix="greentic.messaging"
-        ),
+        lambda _: JetStreamProvisioner(NATS_URL, layout=Layout()),
         Profile.ST_DEDICATED,
     ),
     "postgres-database": (
@@ -111,7 +107,7 @@ async def test_unreachable_backends_are_transient_errors(tmp_path: Path) -> None
     placement = place(Profile.ST_DEDICATED, _tenant(), "prod")
     down: list[Provisioner] = [
         _s3("http://127.0.0.1:1"),
-        JetStreamProvisioner("nats://127.0.0.1:1", shared_stream="x", subject_prefix="a.b"),
+        JetStreamProvisioner("nats://127.0.0.1:1", layout=Layout()),
         PostgresRelationalProvisioner("postgresql://postgres@127.0.0.1:1/x"),
     ]
     for provisioner in down:

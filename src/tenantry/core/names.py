@@ -180,6 +180,10 @@ def parse_subject(
         raise UnparseableName(f"{ids.show(value)} is not a messaging subject: {error}") from error
 
 
+MAX_SHARDS = 100
+_SHARED_STREAM_BASE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
 def stream_name(tenant: str, env: str) -> str:
     """``tenantry_{tenant}__{env}``: the JetStream stream of a dedicated tenant environment."""
     return _sql_pair(_STREAM, tenant, env)
@@ -187,6 +191,21 @@ def stream_name(tenant: str, env: str) -> str:
 
 def parse_stream_name(name: str) -> tuple[ids.TenantId, ids.EnvId]:
     return _parse_sql_pair(_STREAM, name, "stream")
+
+
+def shared_stream(base: str, shard: int) -> str:
+    """``{base}_{shard:02d}``: one of the shared JetStream streams mt tenants are spread over.
+
+    JetStream checks every subject of a stream against the others on each update, so one stream
+    listing every tenant's subjects costs quadratic time; shards keep each list short.
+    """
+    if _SHARED_STREAM_BASE.fullmatch(base) is None or not 0 <= shard < MAX_SHARDS:
+        raise InvalidInput(
+            f"shared stream {ids.show(base)} shard {shard} is not a valid stream name "
+            f"(base: lowercase letters, digits and '_', at most 32; shard below {MAX_SHARDS})",
+            code="setting.invalid",
+        )
+    return f"{base}_{shard:02d}"
 
 
 def object_prefix(tenant: str, env: str) -> str:

@@ -13,6 +13,7 @@ from tenantry.core.errors import Unavailable
 from tenantry.core.settings import Settings
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Resource
 from tenantry.tenancy.controller.service import Controller
+from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.manifests import loader
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile
 from tests.conftest import EXAMPLE_BUNDLE, NATS_URL
@@ -204,7 +205,7 @@ async def test_reconcile_with_jetstream(settings: Settings) -> None:
         client = await nats.connect(NATS_URL)
         try:
             js = client.jetstream()
-            shared = await js.stream_info("tenantry_shared")
+            shared = await js.stream_info(Layout().shared_stream_of("acme", "prod"))
             assert "greentic.messaging.*.prod.acme.>" in (shared.config.subjects or [])
             dedicated = await js.stream_info("tenantry_bigcorp__prod")
             assert dedicated.config.subjects == ["greentic.messaging.*.prod.bigcorp.>"]

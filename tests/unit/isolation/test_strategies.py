@@ -25,7 +25,8 @@ def test_mt_standard_shares_infrastructure_by_name() -> None:
     assert placement.objects.mode is Objects.SHARED_PREFIX
     assert (placement.objects.bucket, placement.objects.prefix) == (None, "tenants/acme/prod/")
     assert placement.messaging.mode is Messaging.SHARED_STREAM
-    assert placement.messaging.stream == "tenantry_shared"
+    assert placement.messaging.stream == Layout().shared_stream_of("acme", "prod")
+    assert placement.messaging.stream.startswith("tenantry_shared_")
     assert placement.messaging.subjects == (
         "greentic.messaging.ingress.prod.acme.>",
         "greentic.messaging.egress.prod.acme.>",
@@ -67,3 +68,10 @@ def test_subject_filters_cover_exactly_their_tenant(a: tuple[str, str]) -> None:
     built = names.subject(names.Direction.INGRESS, a[0], a[1], "support", "slack")
     assert built.startswith(ingress.removesuffix(">"))
     assert egress.startswith("greentic.messaging.egress.")
+
+
+def test_shared_streams_spread_tenants_over_a_fixed_number_of_shards() -> None:
+    layout = Layout(shared_shards=8)
+    streams = {layout.shared_stream_of(f"t{i}", "prod") for i in range(400)}
+    assert streams == {f"tenantry_shared_{shard:02d}" for shard in range(8)}
+    assert layout.shared_stream_of("acme", "prod") == layout.shared_stream_of("acme", "prod")

@@ -1,11 +1,13 @@
 """Messaging resources on NATS JetStream.
 
-mt-standard: one shared stream whose subjects list each tenant environment's wildcard
-(``{prefix}.*.{env}.{tenant}.>``; JetStream forbids overlapping streams, so the shared stream
-names its tenants rather than covering everything), plus a durable consumer per tenant
-environment filtered on that wildcard. st-dedicated: a stream per tenant environment with its
-own limits. Every call is idempotent; a lost concurrent update of the shared stream's subject
-list shows up as "not existing" on the next reconcile and is repaired then.
+mt-standard: shared streams (a fixed number of shards, the tenant environment's shard derived
+from its ids by ``Layout``) whose subjects list each tenant environment's wildcard
+(``{prefix}.*.{env}.{tenant}.>``; JetStream forbids overlapping streams, so a shared stream
+names its tenants rather than covering everything, and shards keep each list short), plus a
+durable consumer per tenant environment filtered on that wildcard. st-dedicated: a stream per
+tenant environment with its own limits. Every call is idempotent; concurrent additions to a
+shared stream in this process go in one update, and one lost to another process shows up as
+"not existing" on the next reconcile and is repaired then.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tenantry.core import names
 from tenantry.core.errors import Unavailable
 from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Messaging, Placement
+from tenantry.tenancy.isolation.strategies import Layout
 
 
 class NatsUnavailable(Unavailable):
@@ -45,16 +48,15 @@ class JetStreamProvisioner:
         self,
         servers: str,
         *,
-        shared_stream: str,
-        subject_prefix: str,
+        layout: Layout,
         limits: StreamLimits | None = None,
     ) -> None:
-        self._servers, self._shared = servers, shared_stream
-        self._prefix, self._limits = subject_prefix, limits or StreamLimits()
+        self._servers, self._layout = servers, layout
+        self._prefix, self._limits = layout.subject_prefix, limits or StreamLimits()
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
-        self._shared_update = asyncio.Lock()
-        self._adding: set[str] = set()
+        self._updates: dict[str, asyncio.Lock] = {}  # one per shared stream
+        self._adding: dict[str, set[str]] = {}
 
     def wanted(self, placement: Placement) -> Resource:
         tenant, env = placement.tenant_id, placement.env_id
@@ -109,14 +111,17 @@ class JetStreamProvisioner:
     def _wildcard(self, resource: Resource) -> str:
         return names.subject_wildcard(resource.tenant_id, str(resource.env_id), prefix=self._prefix)
 
+    def _shared(self, resource: Resource) -> str:
+        return self._layout.shared_stream_of(resource.tenant_id, str(resource.env_id))
+
     async def exists(self, resource: Resource) -> bool:
         async with self._js() as js:
             try:
                 if resource.variant == Messaging.DEDICATED_STREAM:
                     await js.stream_info(resource.name)
                     return True
-                info = await js.stream_info(self._shared)
-                await js.consumer_info(self._shared, resource.name)
+                info = await js.stream_info(self._shared(resource))
+                await js.consumer_info(self._shared(resource), resource.name)
             except NotFoundError:
                 return False
         return self._wildcard(resource) in (info.config.subjects or [])
@@ -126,9 +131,10 @@ class JetStreamProvisioner:
             if resource.variant == Messaging.DEDICATED_STREAM:
                 await self._put_stream(js, resource.name, [self._wildcard(resource)])
                 return
-            await self._add_shared_subject(js, self._wildcard(resource))
+            stream = self._shared(resource)
+            await self._add_shared_subject(js, stream, self._wildcard(resource))
             await js.add_consumer(
-                self._shared,
+                stream,
                 ConsumerConfig(
                     durable_name=resource.name,
                     filter_subject=self._wildcard(resource),
@@ -141,8 +147,10 @@ class JetStreamProvisioner:
             if resource.variant == Messaging.DEDICATED_STREAM:
                 await _ignore_missing(js.delete_stream(resource.name))
                 return
-            await _ignore_missing(js.delete_consumer(self._shared, resource.name))
-            await self._remove_shared_subject(js, self._wildcard(resource))
+            stream = self._shared(resource)
+            await _ignore_missing(js.delete_consumer(stream, resource.name))
+            async with self._updates.setdefault(stream, asyncio.Lock()):
+                await self._drop_shared_subject(js, stream, self._wildcard(resource))
 
     async def _put_stream(self, js: JetStreamContext, name: str, subjects: list[str]) -> None:
         limits = self._limits
@@ -161,37 +169,36 @@ class JetStreamProvisioner:
             return
         await js.update_stream(config)
 
-    async def _add_shared_subject(self, js: JetStreamContext, subject: str) -> None:
-        """Add a subject to the shared stream; concurrent additions go in one update."""
-        self._adding.add(subject)
-        async with self._shared_update:
-            if subject not in self._adding:
+    async def _add_shared_subject(self, js: JetStreamContext, stream: str, subject: str) -> None:
+        """Add a subject to a shared stream; concurrent additions go in one update."""
+        pending = self._adding.setdefault(stream, set())
+        pending.add(subject)
+        async with self._updates.setdefault(stream, asyncio.Lock()):
+            if subject not in pending:
                 return  # an update made while we waited carried it
-            batch, self._adding = self._adding, set()
-            try:
-                subjects = list((await js.stream_info(self._shared)).config.subjects or [])
-            except NotFoundError:
-                subjects = []
+            batch = set(pending)
+            pending.clear()
+            subjects = await _subjects(js, stream)
             if not batch <= set(subjects):
-                await self._put_stream(js, self._shared, sorted({*subjects, *batch}))
+                await self._put_stream(js, stream, sorted({*subjects, *batch}))
 
-    async def _remove_shared_subject(self, js: JetStreamContext, subject: str) -> None:
-        async with self._shared_update:
-            await self._drop_shared_subject(js, subject)
-
-    async def _drop_shared_subject(self, js: JetStreamContext, subject: str) -> None:
-        try:
-            subjects = list((await js.stream_info(self._shared)).config.subjects or [])
-        except NotFoundError:
-            return
+    async def _drop_shared_subject(self, js: JetStreamContext, stream: str, subject: str) -> None:
+        subjects = await _subjects(js, stream)
         if subject not in subjects:
             return
-        await js.purge_stream(self._shared, subject=subject)  # the tenant's messages go too
+        await js.purge_stream(stream, subject=subject)  # the tenant's messages go too
         remaining = [s for s in subjects if s != subject]
         if remaining:
-            await self._put_stream(js, self._shared, remaining)
+            await self._put_stream(js, stream, remaining)
         else:
-            await _ignore_missing(js.delete_stream(self._shared))
+            await _ignore_missing(js.delete_stream(stream))
+
+
+async def _subjects(js: JetStreamContext, stream: str) -> list[str]:
+    try:
+        return list((await js.stream_info(stream)).config.subjects or [])
+    except NotFoundError:
+        return []
 
 
 async def _quiet(error: Exception) -> None:

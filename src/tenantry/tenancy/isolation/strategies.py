@@ -5,10 +5,11 @@ Adding a profile is adding a function to :data:`STRATEGIES`; no I/O code changes
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tenantry.core import names
+from tenantry.core import ids, names
 from tenantry.tenancy.isolation.placement import (
     Messaging,
     MessagingPlacement,
@@ -27,9 +28,16 @@ SHARED_POOL = "shared"
 class Layout:
     """The deployment-wide names strategies place tenants into."""
 
-    shared_stream: str = "tenantry_shared"
+    shared_stream: str = "tenantry_shared"  # the base name of the shared streams' shards
+    shared_shards: int = 32  # fixed for a deployment: a tenant's shard comes from its ids
     bucket_prefix: str = "tenantry"
     subject_prefix: str = names.DEFAULT_SUBJECT_PREFIX
+
+    def shared_stream_of(self, tenant: str, env: str) -> str:
+        """The shared stream (shard) that holds an mt tenant environment's subjects."""
+        key = f"{ids.tenant_id(tenant)}/{ids.env_id(env)}".encode()
+        digest = hashlib.blake2b(key, digest_size=4).digest()
+        return names.shared_stream(self.shared_stream, int.from_bytes(digest) % self.shared_shards)
 
 
 Strategy = Callable[[str, str, Layout], Placement]
@@ -52,7 +60,9 @@ def mt_standard(tenant: str, env: str, layout: Layout) -> Placement:
             Relational.SHARED_SCHEMA, names.sql_schema(tenant, env), names.sql_role(tenant, env)
         ),
         objects=ObjectPlacement(Objects.SHARED_PREFIX, None, names.object_prefix(tenant, env)),
-        messaging=_messaging(Messaging.SHARED_STREAM, layout.shared_stream, tenant, env, layout),
+        messaging=_messaging(
+            Messaging.SHARED_STREAM, layout.shared_stream_of(tenant, env), tenant, env, layout
+        ),
         runtime_pool=SHARED_POOL,
         key_ref=tenant,
     )
