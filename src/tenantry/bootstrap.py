@@ -18,8 +18,8 @@ from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_dat
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
-from tenantry.backends.s3.blobs import S3BlobSpace, s3_client
-from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings
+from tenantry.backends.s3.blobs import S3BlobSpace
+from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings, s3_client
 from tenantry.backends.sqlite.data import SqliteTenantDataSource
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.backends.sqlite.state import SqliteState

@@ -18,8 +18,8 @@ import pytest
 
 from tenantry.backends.fs.blobs import LocalBlobSpace
 from tenantry.backends.keys.keyring import Keyring
-from tenantry.backends.s3.blobs import S3BlobSpace, s3_client
-from tenantry.backends.s3.objects import S3Settings
+from tenantry.backends.s3.blobs import S3BlobSpace
+from tenantry.backends.s3.objects import S3Settings, s3_client
 from tenantry.runtime.blobs import BlobSpace
 from tenantry.runtime.crypto import Sealer
 from tenantry.tenancy.isolation.strategies import Layout, place

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenantry.backends.s3.blobs import S3BlobSpace, s3_client
-from tenantry.backends.s3.objects import S3Settings
+from tenantry.backends.s3.blobs import S3BlobSpace
+from tenantry.backends.s3.objects import S3Settings, s3_client
 from tenantry.core.errors import InvalidInput, Unavailable
 from tenantry.runtime.blobs import (
     BlobConflict,

@@ -16,11 +16,9 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tenantry.backends.s3.objects import S3Settings, S3Unavailable
+from tenantry.backends.s3.objects import S3Unavailable
 from tenantry.core import ids, names
 from tenantry.runtime.blobs import (
     Blob,
@@ -42,17 +40,6 @@ else:
 T = TypeVar("T")
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 _CONDITION = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
-
-
-def s3_client(settings: S3Settings) -> S3Client:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
-    )
 
 
 class S3BlobSpace:

@@ -39,19 +39,24 @@ class S3Settings:
     shared_bucket: str
 
 
+def s3_client(settings: S3Settings) -> Any:
+    """A boto3 S3 client with short timeouts, so an unreachable endpoint fails fast."""
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
+    )
+
+
 class S3ObjectProvisioner:
     kind = Kind.OBJECTS
 
     def __init__(self, settings: S3Settings) -> None:
         self._settings = settings
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=settings.endpoint_url,
-            region_name=settings.region,
-            aws_access_key_id=settings.access_key,
-            aws_secret_access_key=settings.secret_key,
-            config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
-        )
+        self._client = s3_client(settings)
 
     def wanted(self, placement: Placement) -> Resource | None:
         return object_space(placement)
