@@ -25,6 +25,14 @@ STATUS_BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
+# HTTP says more than the kind for a few codes (preconditions, reused idempotency keys); the
+# kind alone still decides the CLI exit code.
+STATUS_BY_CODE: Final[dict[str, int]] = {
+    "precondition.failed": 412,
+    "session.revision_mismatch": 412,  # only an If-Match request can meet one through the API
+    "idempotency.key_reused": 422,
+    "precondition.required": 428,
+}
 _TITLES: Final = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -32,10 +40,18 @@ _TITLES: Final = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-_HTTP_CODES: Final = {404: "route.not_found", 405: "method.not_allowed"}
+_HTTP_CODES: Final = {
+    404: "route.not_found",
+    405: "method.not_allowed",
+    413: "request.too_large",
+}
 
 log = get_logger(__name__)
 
@@ -90,8 +106,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def status_of(error: TenantryError) -> int:
+    return STATUS_BY_CODE.get(error.code) or STATUS_BY_KIND[error.kind]
+
+
 async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
-    status = STATUS_BY_KIND[error.kind]
+    status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem(request, status, code=error.code, detail=error.message, headers=headers)
 
