@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from tenantry.core.errors import ErrorKind, TenantryError
+from tenantry.core.errors import ErrorKind, RateLimited, TenantryError
 from tenantry.core.ids import show
 from tenantry.core.logging import get_logger
 
@@ -22,6 +23,7 @@ STATUS_BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.FORBIDDEN: 403,
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
+    ErrorKind.RATE_LIMITED: 429,
     ErrorKind.INTERNAL: 500,
     ErrorKind.UNAVAILABLE: 503,
 }
@@ -32,6 +34,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "session.revision_mismatch": 412,  # only an If-Match request can meet one through the API
     "idempotency.key_reused": 422,
     "precondition.required": 428,
+    "quota.too_large": 413,  # one write larger than the tenant's quota leaves room for
 }
 _TITLES: Final = {
     400: "Bad Request",
@@ -44,6 +47,7 @@ _TITLES: Final = {
     413: "Content Too Large",
     422: "Unprocessable Content",
     428: "Precondition Required",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -112,8 +116,15 @@ def status_of(error: TenantryError) -> int:
 
 async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
     status = status_of(error)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(request, status, code=error.code, detail=error.message, headers=headers)
+    return problem(request, status, code=error.code, detail=error.message, headers=_headers(error))
+
+
+def _headers(error: TenantryError) -> dict[str, str] | None:
+    if error.kind is ErrorKind.UNAUTHENTICATED:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, RateLimited):  # whole seconds and never 0, which would invite a storm
+        return {**error.headers, "Retry-After": str(max(1, math.ceil(error.retry_after)))}
+    return None
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

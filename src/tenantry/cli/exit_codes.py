@@ -16,5 +16,6 @@ BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.UNAVAILABLE: 5,
     ErrorKind.UNAUTHENTICATED: 6,
     ErrorKind.FORBIDDEN: 6,
+    ErrorKind.RATE_LIMITED: 5,  # like an unavailable dependency: try again later
     ErrorKind.INTERNAL: 70,
 }

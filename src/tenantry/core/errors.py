@@ -20,11 +20,12 @@ class ErrorKind(enum.Enum):
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"  # a dependency is down; a retry may succeed (transient)
+    RATE_LIMITED = "rate_limited"  # too many requests now; a retry after the hint may succeed
     INTERNAL = "internal"
 
     @property
     def transient(self) -> bool:
-        return self is ErrorKind.UNAVAILABLE
+        return self in {ErrorKind.UNAVAILABLE, ErrorKind.RATE_LIMITED}
 
 
 class TenantryError(Exception):
@@ -75,3 +76,24 @@ class Forbidden(TenantryError):
 class Unavailable(TenantryError):
     kind = ErrorKind.UNAVAILABLE
     code = "dependency.unavailable"
+
+
+class RateLimited(TenantryError):
+    """Refused for now: ``retry_after`` seconds until a retry may pass; ``headers`` are the
+    limit's ``RateLimit-*`` fields, which the API sends with the refusal."""
+
+    kind = ErrorKind.RATE_LIMITED
+    code = "rate.limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after
+        self.headers: dict[str, str] = dict(headers or {})
