@@ -44,8 +44,7 @@ class Pool:
                 min_size=0,
                 max_size=self._size,
                 kwargs=self._kwargs,
-                open=False,
-                check=AsyncConnectionPool.check_connection,
+                open=False,  # a dead connection fails its call (transient) and is not returned
             )
             await self._pool.open(wait=False)
         return self._pool

@@ -8,7 +8,7 @@ from contextlib import suppress
 import psycopg
 from psycopg import sql
 
-from tenantry.backends.postgres.pools import Connection, Pool
+from tenantry.backends.postgres.pools import Pool
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.controller.resources import Kind, Resource
@@ -48,16 +48,14 @@ class PostgresRelationalProvisioner:
         mode, role = _mode(resource), sql.Identifier(_role(resource))
         target = sql.Identifier(resource.name)
         async with self._pool.connection() as db:
-            if mode is Relational.SHARED_SCHEMA:  # role and schema in one transaction
-                async with db.transaction():
-                    await _create_role(db, role)
-                    await db.execute(
-                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-                            target, role
-                        )
+            if mode is Relational.SHARED_SCHEMA:  # one round trip, one implicit transaction
+                await db.execute(
+                    sql.SQL("{}; CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
+                        _create_role(role), target, role
                     )
+                )
                 return
-            await _create_role(db, role)
+            await db.execute(_create_role(role))
             with suppress(psycopg.errors.DuplicateDatabase):  # CREATE DATABASE: no transaction
                 await db.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(target, role))
 
@@ -77,11 +75,11 @@ class PostgresRelationalProvisioner:
         await self._pool.close()
 
 
-async def _create_role(db: Connection, role: sql.Identifier) -> None:
+def _create_role(role: sql.Identifier) -> sql.Composed:
     """Create the role unless it exists (an earlier attempt's role is adopted)."""
-    with suppress(psycopg.errors.DuplicateObject):
-        async with db.transaction():  # a savepoint when inside an outer transaction
-            await db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+    return sql.SQL(
+        "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    ).format(role)
 
 
 def _mode(resource: Resource) -> Relational:

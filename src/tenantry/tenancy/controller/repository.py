@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tenantry.tenancy.controller.resources import Resource
@@ -56,18 +56,18 @@ async def write_status(
     lifecycle_state: str | None = None,
     owned: list[Resource] | None = None,
 ) -> None:
-    """Conditions, and what changed of generation, placement, state and owned resources."""
-    row = await session.get_one(TenantRow, tenant_id)
-    row.conditions = [c.model_dump(mode="json") for c in conditions]
-    row.updated_at = now
-    if observed_generation is not None:
-        row.observed_generation = observed_generation
-    if placement is not None:
-        row.placement = placement
-    if lifecycle_state is not None:
-        row.lifecycle_state = lifecycle_state
-    if owned is not None:
-        row.resources = [r.as_dict() for r in owned]
+    """Conditions, and what changed of generation, placement, state and owned resources: one
+    UPDATE, no read."""
+    changes: dict[str, Any] = {
+        "conditions": [c.model_dump(mode="json") for c in conditions],
+        "updated_at": now,
+        "observed_generation": observed_generation,
+        "placement": placement,
+        "lifecycle_state": lifecycle_state,
+        "resources": None if owned is None else [r.as_dict() for r in owned],
+    }
+    values = {k: v for k, v in changes.items() if v is not None}
+    await session.execute(update(TenantRow).where(TenantRow.id == tenant_id).values(**values))
 
 
 async def due(session: AsyncSession) -> list[str]:

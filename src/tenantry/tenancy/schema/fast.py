@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from tenantry.tenancy.schema.runner import CLAIM, render
+from tenantry.tenancy.schema.runner import render
 from tenantry.tenancy.schema.targets import Target
 
 Connection = psycopg.AsyncConnection[tuple[object, ...]]
-_CLAIM = CLAIM.replace(":t", "%(t)s").replace(":e", "%(e)s")
 
 
 class SchemaApplier:
@@ -32,15 +32,17 @@ class SchemaApplier:
         self._slots = asyncio.Semaphore(connections)
 
     async def upgrade(self, target: Target) -> str:
-        """Bring one shared-schema target to head; returns the head revision."""
+        """Bring one shared-schema target to head; returns the head revision.
+
+        Two round trips: the recorded revision, then one batch that opens a transaction, sets
+        its search path, runs the rendered SQL, writes the identity row and commits.
+        """
         if target.schema is None:
             raise ValueError("the fast path serves tenant schemas only")
-        async with self._connection(target.url) as db, db.transaction():
-            await db.execute("SELECT set_config('search_path', %s, true)", (f'"{target.schema}"',))
-            start = await _revision(db)
+        async with self._connection(target.url) as db:
+            start = await _revision(db, target.schema)
             if start != self._head:
-                await db.execute(await self._script(start))
-            await db.execute(_CLAIM, {"t": target.tenant_id, "e": target.env_id})
+                await db.execute(_batch(target, await self._script(start)))
         return self._head
 
     async def _script(self, start: str | None) -> str:
@@ -53,14 +55,16 @@ class SchemaApplier:
     async def _connection(self, url: str) -> AsyncIterator[Connection]:
         async with self._slots:
             idle = self._idle.setdefault(url, [])
-            db = idle.pop() if idle else await psycopg.AsyncConnection.connect(_libpq(url))
+            db = idle.pop() if idle else await _connect(url)
             try:
                 yield db
-            finally:
-                if db.closed or db.broken:
-                    await db.close()
-                else:
-                    idle.append(db)
+            except BaseException:
+                await db.close()  # a failed batch leaves its transaction open: never reuse it
+                raise
+            if db.closed or db.broken:
+                await db.close()
+            else:
+                idle.append(db)
 
     async def close(self) -> None:
         for idle in self._idle.values():
@@ -69,12 +73,31 @@ class SchemaApplier:
         self._idle.clear()
 
 
-async def _revision(db: Connection) -> str | None:
-    found = await (await db.execute("SELECT to_regclass('alembic_version')")).fetchone()
-    if found is None or found[0] is None:
+async def _revision(db: Connection, schema: str) -> str | None:
+    query = sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(schema))
+    try:
+        row = await (await db.execute(query)).fetchone()
+    except psycopg.errors.UndefinedTable:  # a new schema (autocommit: nothing to roll back)
         return None
-    row = await (await db.execute("SELECT version_num FROM alembic_version")).fetchone()
     return str(row[0]) if row else None
+
+
+def _batch(target: Target, script: str) -> sql.Composed:
+    """One simple-protocol round trip; a failing statement aborts the whole transaction."""
+    return sql.SQL(
+        "BEGIN; SET LOCAL search_path TO {schema}; {script}; "
+        "INSERT INTO tenantry_identity (tenant_id, env_id) VALUES ({tenant}, {env}) "
+        "ON CONFLICT DO NOTHING; COMMIT"
+    ).format(
+        schema=sql.Identifier(str(target.schema)),
+        script=sql.SQL(script),  # rendered by Alembic from our own migration tree
+        tenant=sql.Literal(target.tenant_id),
+        env=sql.Literal(target.env_id),
+    )
+
+
+async def _connect(url: str) -> Connection:
+    return await psycopg.AsyncConnection.connect(_libpq(url), autocommit=True)
 
 
 def _libpq(url: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.core.clock import Clock, utc_now
@@ -151,11 +151,13 @@ class Migrator:
                     row.target, row.revision, row.updated_at = document, None, now
 
     async def _record(self, result: Result) -> None:
+        row = SchemaRevisionRow
+        values: dict[str, Any] = {"error": result.error, "updated_at": self._clock()}
+        if result.revision is not None:
+            values["revision"] = result.revision
+        query = update(row).where(row.tenant_id == result.tenant_id, row.env_id == result.env_id)
         async with translated(), self._sessions() as session, session.begin():
-            row = await session.get_one(SchemaRevisionRow, (result.tenant_id, result.env_id))
-            if result.revision is not None:
-                row.revision = result.revision
-            row.error, row.updated_at = result.error, self._clock()
+            await session.execute(query.values(**values))
 
     async def forget(self, tenant_id: str, env_id: str) -> None:
         async with translated(), self._sessions() as session, session.begin():
