@@ -93,15 +93,14 @@ async def lease(engine: AsyncEngine, tenant_id: str) -> AsyncIterator[bool]:
         yield True
         return
     key = _lease_key(tenant_id)
-    async with engine.connect() as connection:
+    async with engine.connect() as pooled:
+        connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
         held = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
-        await connection.commit()
         try:
             yield bool(held)
         finally:
             if held:
                 await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await connection.commit()
 
 
 def _lease_key(tenant_id: str) -> int:
