@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import controller, manifests, registry, secrets, sessions, state, tenant_data
+from bench import access, controller, manifests, registry, secrets, sessions, state, tenant_data
 from bench.harness import HEADER
 from tenantry.core import logging
 
@@ -17,6 +17,7 @@ SUITES = {
     "secrets": secrets,
     "sessions": sessions,
     "tenant_data": tenant_data,
+    "access": access,
 }
 
 

@@ -1,28 +1,75 @@
 """The caller of a tenant-scoped route: proof that access was checked.
 
 A :class:`Caller` is made only by :func:`authorized` (the dependency every tenant route takes):
-the bearer token or API key is verified, ``X-Tenant-ID`` / ``X-Team-ID`` select among the
-grants it carries, the tenant's rate limit is taken, and the tenant scope is opened (which
-refuses suspended and unknown tenants). Routes then call ``caller.require(action)`` and one
-service method on ``caller.scope``.
+the bearer token or API key is verified (:func:`authenticated`), ``X-Tenant-ID`` /
+``X-Team-ID`` / ``X-Env-ID`` select among the grants it carries (:func:`resolved`, which audits
+refused attempts and platform-admin acts), the tenant's limits are taken (:func:`admit`, the
+hook the limits feature fills in), and the tenant scope is opened (which refuses suspended and
+unknown tenants on every request). Routes then call ``caller.require(action)`` and one service
+method on ``caller.scope``.
+
+Admin routes take :data:`PlatformAdminDep` instead; routes that act on the access system itself
+(tokens) take :data:`PrincipalDep` and let the access service decide.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Final, Protocol
 
-from fastapi import Depends, Request
+import structlog
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tenantry.core.context import TenantCtx
-from tenantry.core.errors import Forbidden
 from tenantry.runtime.scope import TenantScope
-from tenantry.tenancy.access.permissions import Action, allows
-from tenantry.tenancy.access.schemas import Principal, Role
+from tenantry.tenancy.access.errors import PlatformAdminRequired, RoleForbidden
+from tenantry.tenancy.access.permissions import Action, require
+from tenantry.tenancy.access.resolution import (
+    ENV_HEADER,
+    TEAM_HEADER,
+    TENANT_HEADER,
+    Resolved,
+    Selection,
+    one_header,
+)
+from tenantry.tenancy.access.schemas import Principal, PrincipalKind, Role
+from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.scopes import Scopes
+
+__all__ = [
+    "AccessDep",
+    "Caller",
+    "CallerDep",
+    "PlatformAdminDep",
+    "PrincipalDep",
+    "ResolvedDep",
+    "RoleForbidden",
+    "access_service",
+    "admit",
+    "authenticated",
+    "authorized",
+    "correlation_id",
+    "platform_admin",
+    "resolved",
+]
+
+_ACTION_CHARS: Final = 128  # the audit column's width
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A signed access token (`tenantry token issue`), an API key (`tnt_...`) "
+    "or the platform admin token (TENANTRY_ADMIN_TOKEN).",
+)
 
 
-class RoleForbidden(Forbidden):
-    code = "auth.role_forbidden"
+class _Wired(Protocol):
+    """What these dependencies use of the process's services (``bootstrap.Services``)."""
+
+    @property
+    def access(self) -> AccessService: ...
+
+    @property
+    def scopes(self) -> Scopes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +80,101 @@ class Caller:
     scope: TenantScope
 
     def require(self, action: Action) -> None:
-        if not allows(self.role, action):
-            raise RoleForbidden(
-                f"role {self.role.value} may not {action.value} in tenant {self.ctx.tenant_id!r}",
-                details={"role": self.role.value, "action": action.value},
-            )
+        require(self.role, action, tenant=self.ctx.tenant_id)
 
 
-async def authorized(request: Request) -> Caller:
+def _wired(request: Request) -> _Wired:
+    services: _Wired = request.app.state.services
+    return services
+
+
+def access_service(request: Request) -> AccessService:
+    return _wired(request).access
+
+
+AccessDep = Annotated[AccessService, Depends(access_service)]
+
+
+async def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified principal behind ``Authorization: Bearer`` (401 otherwise)."""
+    given = credentials.credentials if credentials is not None else None
+    return await _wired(request).access.authenticate(given)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticated)]
+
+
+async def platform_admin(principal: PrincipalDep) -> Principal:
+    """Admit platform admins only: a platform-admin token or ``TENANTRY_ADMIN_TOKEN``."""
+    if principal.kind is not PrincipalKind.PLATFORM_ADMIN:
+        raise PlatformAdminRequired("this route is for platform admins")
+    return principal
+
+
+PlatformAdminDep = Annotated[Principal, Depends(platform_admin)]
+
+
+async def resolved(
+    request: Request,
+    principal: PrincipalDep,
+    # Declared for the OpenAPI document; read below with getlist to refuse duplicates.
+    x_tenant_id: Annotated[
+        str | None,
+        Header(alias=TENANT_HEADER, description="The tenant to act for (among the grants)."),
+    ] = None,
+    x_team_id: Annotated[
+        str | None, Header(alias=TEAM_HEADER, description="The team to act for.")
+    ] = None,
+    x_env_id: Annotated[
+        str | None, Header(alias=ENV_HEADER, description="The environment; default prod.")
+    ] = None,
+) -> Resolved:
+    """The tenant context and role the headers select among the principal's grants."""
+    headers = request.headers
+    selection = Selection(
+        tenant=one_header(TENANT_HEADER, headers.getlist(TENANT_HEADER)),
+        team=one_header(TEAM_HEADER, headers.getlist(TEAM_HEADER)),
+        env=one_header(ENV_HEADER, headers.getlist(ENV_HEADER)),
+    )
+    return await _wired(request).access.resolve(
+        principal, selection, correlation_id=correlation_id(), action=_action(request)
+    )
+
+
+ResolvedDep = Annotated[Resolved, Depends(resolved)]
+
+
+async def admit(request: Request, ctx: TenantCtx) -> None:
+    """LIMITS HOOK: take the tenant's rate limit for this request (429 when exhausted).
+
+    Called by :func:`authorized` after resolution and before the scope opens, so an exhausted
+    tenant is refused before any tenant I/O. The limits feature is wired here by the lead
+    (``await services.limits.admit(...)`` on ``_wired(request)``); access itself limits nothing.
+    """
+
+
+async def authorized(request: Request, principal: PrincipalDep, found: ResolvedDep) -> Caller:
     """Verify the credential, resolve the tenant context, limit, open the scope."""
-    raise NotImplementedError("the access issue wires this")  # replaced by access (issue 5)
+    await admit(request, found.ctx)
+    scope = await _wired(request).scopes.open(found.ctx)
+    return Caller(principal, found.ctx, found.role, scope)
 
 
 CallerDep = Annotated[Caller, Depends(authorized)]
+
+
+def correlation_id() -> str | None:
+    """The request's correlation id (as returned in ``X-Correlation-ID``), for audit records."""
+    # The correlation middleware binds the request's id for logging; the audit record reuses
+    # it so a refused attempt can be matched to the response the client got.
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return value if isinstance(value, str) else None
+
+
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or request.url.path
+    return f"{request.method} {path}"[:_ACTION_CHARS]

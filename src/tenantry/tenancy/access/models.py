@@ -1,7 +1,56 @@
-"""Control-database tables of access (registered on the registry's metadata)."""
+"""Control-database tables of access (registered on the registry's metadata).
+
+``api_keys`` keeps each service key's grant and the SHA-256 digest of its secret (never the
+secret); a revoked key keeps its row, with ``revoked_at``, for audit. ``team_id`` is not a
+foreign key: applying a bundle rewrites a tenant's team rows, which must not take its keys.
+
+``audit_records`` is an append-only log of access decisions worth keeping: refused cross-tenant
+and cross-team attempts, every platform-admin act on a tenant, and token, key and signing-key
+administration. ``tenant_id`` is deliberately not a foreign key: a record outlives its tenant
+and may name a tenant that never existed (an attempt on a guessed id). It is the seed of the
+hash-chained audit log of a later issue.
+"""
 
 from __future__ import annotations
 
-from tenantry.tenancy.registry.models import Base
+from datetime import datetime
+from typing import Any
 
-__all__ = ["Base"]
+from sqlalchemy import ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantry.tenancy.registry.models import Base, UtcDateTime
+
+__all__ = ["ApiKeyRow", "AuditRecordRow", "Base"]
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        Index("ix_api_keys_tenant", "tenant_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AuditRecordRow(Base):
+    __tablename__ = "audit_records"
+    __table_args__ = (Index("ix_audit_records_tenant_ts", "tenant_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(128))
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict[str, Any]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from tenantry.tenancy.access.errors import RoleForbidden
 from tenantry.tenancy.access.schemas import Role
 
 
@@ -28,3 +29,12 @@ _ALLOWED: dict[Role, frozenset[Action]] = {
 
 def allows(role: Role, action: Action) -> bool:
     return action in _ALLOWED[role]
+
+
+def require(role: Role, action: Action, *, tenant: str) -> None:
+    """Refuse with 403 ``auth.role_forbidden`` unless ``role`` may do ``action``."""
+    if not allows(role, action):
+        raise RoleForbidden(
+            f"role {role.value} may not {action.value} in tenant {tenant!r}",
+            details={"role": role.value, "action": action.value},
+        )

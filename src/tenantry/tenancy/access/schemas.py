@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tenantry.core import ids
+from tenantry.tenancy.access import errors
 
 
 class Role(enum.StrEnum):
@@ -37,3 +46,140 @@ class Principal:
     kind: PrincipalKind
     grants: tuple[Grant, ...]
     credential_id: str  # the token's jti or the API key's id (for audit and revocation)
+
+
+# Principal ids come from operators (``--principal alice@example.com``) and from API keys
+# (``apikey:<id>``): printable ASCII without spaces, so they are safe in logs and audit rows.
+_PRINCIPAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
+_KEY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9])?")
+
+# Most privileged first: when several grants apply to one tenant and team, the first wins.
+RANK: tuple[Role, ...] = (
+    Role.PLATFORM_ADMIN,
+    Role.TENANT_ADMIN,
+    Role.TEAM_ADMIN,
+    Role.TEAM_MEMBER,
+    Role.VIEWER,
+)
+GRANT_ROLES = frozenset(RANK) - {Role.PLATFORM_ADMIN}
+_ROLE_VALUES = frozenset(r.value for r in Role)
+
+
+def principal_id(value: object) -> str:
+    """Return ``value`` if it is a valid principal id; raise :class:`InvalidPrincipal`."""
+    if not isinstance(value, str) or _PRINCIPAL_ID.fullmatch(value) is None:
+        raise errors.InvalidPrincipal(
+            f"invalid principal id {ids.show(value)}: use 1 to 128 ASCII letters, digits and "
+            "'.', '_', '@', ':', '+', '-', starting with a letter or digit"
+        )
+    return value
+
+
+def key_name(value: object) -> str:
+    if not isinstance(value, str) or _KEY_NAME.fullmatch(value) is None:
+        raise errors.InvalidKeyName(
+            f"invalid API key name {ids.show(value)}: use 1 to 64 ASCII letters, digits, "
+            "spaces, '.', '_' or '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def parse_role(value: object) -> Role:
+    """A role by its value (``team-member``); anything else is :class:`InvalidGrant`."""
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str) and value in _ROLE_VALUES:
+        return Role(value)
+    known = ", ".join(r.value for r in Role)
+    raise errors.InvalidGrant(f"unknown role {ids.show(value)}: use one of {known}")
+
+
+def checked_grant(tenant: object, role: object, team: object = None) -> Grant:
+    """A validated grant: ids checked, a real tenant role, tenant-admin never team-scoped."""
+    checked = parse_role(role)
+    if checked not in GRANT_ROLES:
+        raise errors.InvalidGrant("platform-admin is not a tenant role; issue a platform token")
+    if checked is Role.TENANT_ADMIN and team is not None:
+        raise errors.InvalidGrant("tenant-admin acts for the whole tenant; give no team")
+    return Grant(ids.tenant_id(tenant), checked, None if team is None else ids.team_id(team))
+
+
+def strongest(roles: Iterable[Role]) -> Role:
+    return min(roles, key=RANK.index)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class GrantView(View):
+    tenant: str
+    team: str | None
+    role: Role
+
+    @classmethod
+    def of(cls, given: Grant) -> GrantView:
+        return cls(tenant=given.tenant_id, team=given.team_id, role=given.role)
+
+
+class IssuedToken(View):
+    """A signed token and what it says (the token itself is shown once, never stored)."""
+
+    token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    principal: str
+    kind: PrincipalKind
+    grants: list[GrantView]
+    jti: str
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class ApiKeyInfo(View):
+    """An API key's metadata (never its secret)."""
+
+    id: str
+    tenant: str
+    team: str | None
+    role: Role
+    name: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+class CreatedApiKey(View):
+    """A new API key: ``secret`` is shown here once and is not recoverable."""
+
+    key: ApiKeyInfo
+    secret: str
+
+
+class AuditRecord(View):
+    id: int
+    ts: datetime
+    actor: str
+    action: str
+    tenant: str | None
+    outcome: str
+    correlation_id: str | None
+    details: dict[str, Any]
+
+
+class Outcome(enum.StrEnum):
+    ALLOWED = "allowed"  # a platform admin acted on a tenant
+    DENIED = "denied"  # a refused cross-tenant or cross-team attempt
+    SUCCEEDED = "succeeded"  # an administrative change was made
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One record to append to ``audit_records``."""
+
+    actor: str
+    action: str
+    tenant_id: str | None
+    outcome: Outcome
+    correlation_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,76 @@
+"""The audit records access writes, built purely (the repository appends them).
+
+What is recorded: a refused cross-tenant or cross-team attempt (``denied``, on the tenant that
+was asked for), every platform-admin act on a tenant (``allowed``), and every change to access
+itself (``succeeded``: a token issued, an API key created or revoked, a signing key rotated or
+retired). Details never hold a credential, only its id (a token's ``jti``, a key's id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tenantry.core.context import TenantCtx
+from tenantry.core.errors import TenantryError
+from tenantry.tenancy.access.resolution import Selection
+from tenantry.tenancy.access.schemas import AuditEntry, IssuedToken, Outcome, Principal
+
+
+def refused(
+    principal: Principal,
+    error: TenantryError,
+    selection: Selection,
+    action: str,
+    correlation_id: str | None,
+) -> AuditEntry:
+    """A refused attempt, on the tenant asked for (or the credential's only tenant)."""
+    granted = sorted({g.tenant_id for g in principal.grants})
+    target = selection.tenant or (granted[0] if len(granted) == 1 else None)
+    details = {
+        "reason": error.code,
+        "credential": principal.credential_id,
+        "selected_tenant": selection.tenant,
+        "selected_team": selection.team,
+        "granted_tenants": granted,
+    }
+    return AuditEntry(principal.id, action, target, Outcome.DENIED, correlation_id, details)
+
+
+def admin_act(principal: Principal, ctx: TenantCtx, action: str) -> AuditEntry:
+    details = {"credential": principal.credential_id, "env": ctx.env_id, "team": ctx.team_id}
+    return AuditEntry(
+        principal.id, action, ctx.tenant_id, Outcome.ALLOWED, ctx.correlation_id, details
+    )
+
+
+def changed(
+    actor: str,
+    action: str,
+    tenant: str | None,
+    details: Mapping[str, Any],
+    correlation_id: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(actor, action, tenant, Outcome.SUCCEEDED, correlation_id, details)
+
+
+def issued(token: IssuedToken, actor: str, correlation_id: str | None) -> list[AuditEntry]:
+    """One record per tenant the token grants (one without a tenant for a platform token)."""
+    details = {
+        "principal": token.principal,
+        "kind": token.kind.value,
+        "jti": token.jti,
+        "expires_at": token.expires_at.isoformat(),
+    }
+    if not token.grants:
+        return [changed(actor, "token.issue", None, details, correlation_id)]
+    return [
+        changed(
+            actor,
+            "token.issue",
+            grant.tenant,
+            {**details, "team": grant.team, "role": grant.role.value},
+            correlation_id,
+        )
+        for grant in token.grants
+    ]

@@ -1,0 +1,161 @@
+"""Every access query: tenant standing for issuance, API key rows, audit records.
+
+No decisions here. Changes and their audit records are written in one transaction, so a key
+never exists (or stops existing) without the record that says who did it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.tenancy.access.models import ApiKeyRow, AuditRecordRow
+from tenantry.tenancy.access.schemas import ApiKeyInfo, AuditEntry, AuditRecord, Role
+from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import translated
+from tenantry.tenancy.registry.models import TeamRow, TenantRow
+
+_CORRELATION_CHARS = 64  # the column's width; the API's correlation ids are at most that
+
+
+class Standing(NamedTuple):
+    """What issuance needs to know about a tenant (and, when asked, one of its teams)."""
+
+    lifecycle_state: str
+    deleting: bool
+    team_found: bool
+
+
+class StoredKey(NamedTuple):
+    info: ApiKeyInfo
+    secret_digest: str
+
+
+class AccessRepository:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    async def standing(self, tenant: str, team: str | None) -> Standing | None:
+        query = select(TenantRow.lifecycle_state, TenantRow.deletion_requested_at).where(
+            TenantRow.id == tenant
+        )
+        async with translated(), self._sessions() as session:
+            row = (await session.execute(query)).one_or_none()
+            if row is None:
+                return None
+            found = team is None or await _team_exists(session, tenant, team)
+        return Standing(row.lifecycle_state, row.deletion_requested_at is not None, found)
+
+    async def add_key(self, key: ApiKeyInfo, secret_digest: str, entry: AuditEntry) -> None:
+        values = {**_key_values(key), "secret_digest": secret_digest}
+        async with translated(), self._sessions() as session, session.begin():
+            await session.execute(insert(ApiKeyRow).values(values))
+            await session.execute(
+                insert(AuditRecordRow).values(_entry_values(entry, key.created_at))
+            )
+
+    async def find_key(self, key_id: str) -> StoredKey | None:
+        """The key with this id, in any tenant: authentication finds the tenant from it."""
+        query = select(ApiKeyRow).where(ApiKeyRow.id == key_id)
+        async with translated(), self._sessions() as session:
+            row = await session.scalar(query)
+        return None if row is None else StoredKey(_key_info(row), row.secret_digest)
+
+    async def list_keys(self, tenant: str, *, include_revoked: bool) -> list[ApiKeyInfo]:
+        query = select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant)
+        if not include_revoked:
+            query = query.where(ApiKeyRow.revoked_at.is_(None))
+        query = query.order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+        async with translated(), self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [_key_info(row) for row in rows]
+
+    async def revoke_key(
+        self, tenant: str, key_id: str, entry: AuditEntry, *, now: datetime
+    ) -> bool:
+        """Revoke the tenant's key; False when the tenant has no such key. Idempotent."""
+        mine = (ApiKeyRow.tenant_id == tenant, ApiKeyRow.id == key_id)
+        query = select(ApiKeyRow.revoked_at).where(*mine).with_for_update()
+        async with translated(), self._sessions() as session, session.begin():
+            row = (await session.execute(query)).one_or_none()
+            if row is None:
+                return False
+            if row.revoked_at is None:
+                await session.execute(update(ApiKeyRow).where(*mine).values(revoked_at=now))
+                await session.execute(insert(AuditRecordRow).values(_entry_values(entry, now)))
+        return True
+
+    async def record(self, entries: Sequence[AuditEntry], *, now: datetime) -> None:
+        rows = [_entry_values(entry, now) for entry in entries]
+        async with translated(), self._sessions() as session, session.begin():
+            await session.execute(insert(AuditRecordRow), rows)
+
+    async def records(self, *, tenant: str | None, limit: int) -> list[AuditRecord]:
+        """The newest records first, of one tenant or of all."""
+        query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit)
+        if tenant is not None:
+            query = query.where(AuditRecordRow.tenant_id == tenant)
+        async with translated(), self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [_record(row) for row in rows]
+
+
+async def _team_exists(session: AsyncSession, tenant: str, team: str) -> bool:
+    query = select(TeamRow.id).where(TeamRow.tenant_id == tenant, TeamRow.id == team)
+    return await session.scalar(query) is not None
+
+
+def _key_values(key: ApiKeyInfo) -> dict[str, object]:
+    return {
+        "id": key.id,
+        "tenant_id": key.tenant,
+        "team_id": key.team,
+        "role": key.role.value,
+        "name": key.name,
+        "created_by": key.created_by,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+def _key_info(row: ApiKeyRow) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        id=row.id,
+        tenant=row.tenant_id,
+        team=row.team_id,
+        role=Role(row.role),
+        name=row.name,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _entry_values(entry: AuditEntry, now: datetime) -> dict[str, object]:
+    correlation = entry.correlation_id
+    return {
+        "ts": now,
+        "actor": entry.actor,
+        "action": entry.action,
+        "tenant_id": entry.tenant_id,
+        "outcome": entry.outcome.value,
+        "correlation_id": correlation[:_CORRELATION_CHARS] if correlation else None,
+        "details": dict(entry.details),
+    }
+
+
+def _record(row: AuditRecordRow) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        ts=row.ts,
+        actor=row.actor,
+        action=row.action,
+        tenant=row.tenant_id,
+        outcome=row.outcome,
+        correlation_id=row.correlation_id,
+        details=row.details,
+    )

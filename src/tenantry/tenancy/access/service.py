@@ -1,0 +1,342 @@
+"""Access use cases: issue tokens, authenticate credentials, resolve tenants, audit.
+
+:class:`AccessService` is the control plane's one door for access. Tokens are issued only for
+tenants the registry knows and lets run (not suspended, archived, deleted or marked for
+deletion), and for teams the tenant has. :meth:`AccessService.authenticate` takes what follows
+``Bearer``: the configured ``TENANTRY_ADMIN_TOKEN`` (a platform admin, kept for backwards
+compatibility), an API key (``tnt_...``) or a signed token. :meth:`AccessService.resolve`
+applies :mod:`~tenantry.tenancy.access.resolution` and writes the audit records it calls for.
+API keys for services are created, listed and revoked here too; their secrets are shown once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from tenantry.core import ids
+from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.access import apikeys, audit, resolution, schemas, signing
+from tenantry.tenancy.access.errors import (
+    ApiKeyNotFound,
+    InvalidGrant,
+    InvalidToken,
+    InvalidTtl,
+    MissingToken,
+    PlatformAdminRequired,
+    RevokedKey,
+    TeamMismatch,
+    TeamNotFound,
+    TenantMismatch,
+)
+from tenantry.tenancy.access.permissions import Action, require
+from tenantry.tenancy.access.repository import AccessRepository
+from tenantry.tenancy.access.resolution import Resolved, Selection
+from tenantry.tenancy.access.schemas import (
+    ApiKeyInfo,
+    AuditEntry,
+    AuditRecord,
+    CreatedApiKey,
+    Grant,
+    GrantView,
+    IssuedToken,
+    Principal,
+    PrincipalKind,
+    Role,
+)
+from tenantry.tenancy.access.signing import Claims, SigningKeys
+from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import TenantNotFound
+from tenantry.tenancy.registry.schemas import LifecycleState
+from tenantry.tenancy.scopes import TenantUnavailable
+
+DEFAULT_TTL: Final = timedelta(hours=1)
+MAX_TTL: Final = timedelta(days=30)  # longer-lived service access is an API key
+LEEWAY: Final = timedelta(seconds=30)  # clock skew between issuing and verifying hosts
+OPERATOR: Final = "operator"  # the actor of CLI acts (a local operator of the deployment)
+ADMIN_TOKEN_PRINCIPAL: Final = Principal(
+    "admin-token", PrincipalKind.PLATFORM_ADMIN, (), "admin-token"
+)
+_CLOSED: Final = frozenset(
+    {LifecycleState.SUSPENDED, LifecycleState.ARCHIVED, LifecycleState.DELETED}
+)
+
+
+class AccessService:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        keys: SigningKeys,
+        *,
+        admin_token: str | None = None,
+        clock: Clock = utc_now,
+        leeway: timedelta = LEEWAY,
+        max_ttl: timedelta = MAX_TTL,
+    ) -> None:
+        self._records = AccessRepository(sessions)
+        self._keys = keys
+        self._tokens = signing.VerifiedTokens(keys)
+        self._admin_token = admin_token.encode() if admin_token else None
+        self._clock, self._leeway, self._max_ttl = clock, leeway, max_ttl
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def issue_token(
+        self,
+        principal_id: str,
+        *,
+        tenant: str | None = None,
+        team: str | None = None,
+        role: Role | str | None = None,
+        ttl: timedelta = DEFAULT_TTL,
+        kind: PrincipalKind = PrincipalKind.USER,
+        actor: str = OPERATOR,
+        correlation_id: str | None = None,
+    ) -> IssuedToken:
+        """A token for one grant (``tenant``, ``team``, ``role``), or a platform-admin token
+        (``kind=PLATFORM_ADMIN``, no tenant, no team, no role or ``platform-admin``)."""
+        if kind is PrincipalKind.PLATFORM_ADMIN:
+            if tenant is not None or team is not None or role not in (None, Role.PLATFORM_ADMIN):
+                raise InvalidGrant("a platform-admin token carries no tenant, team or role")
+            grants: tuple[Grant, ...] = ()
+        else:
+            if tenant is None or role is None:
+                raise InvalidGrant("a token needs a tenant and a role")
+            grants = (schemas.checked_grant(tenant, role, team),)
+        return await self.issue_grants(
+            principal_id, grants, ttl=ttl, kind=kind, actor=actor, correlation_id=correlation_id
+        )
+
+    async def issue_grants(
+        self,
+        principal_id: str,
+        grants: Sequence[Grant],
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        kind: PrincipalKind = PrincipalKind.USER,
+        actor: str = OPERATOR,
+        correlation_id: str | None = None,
+    ) -> IssuedToken:
+        """A token carrying ``grants`` (several tenants or teams), each checked in the registry."""
+        subject = schemas.principal_id(principal_id)
+        checked = tuple(schemas.checked_grant(g.tenant_id, g.role, g.team_id) for g in grants)
+        if (kind is PrincipalKind.PLATFORM_ADMIN) == bool(checked):
+            raise InvalidGrant("platform-admin tokens carry no grants; other tokens need one")
+        if len(checked) > signing.MAX_GRANTS:
+            raise InvalidGrant(f"a token carries at most {signing.MAX_GRANTS} grants")
+        self._check_ttl(ttl)
+        for grant in checked:
+            await self.check_open(grant.tenant_id, team=grant.team_id)
+        now = int(self._clock().timestamp())
+        claims = Claims(subject, kind, checked, now, now + int(ttl.total_seconds()), _jti())
+        key = self._keys.active()
+        issued = _issued(signing.sign(claims, key), claims, key.kid)
+        await self._audit(*audit.issued(issued, actor, correlation_id))
+        return issued
+
+    async def issue_token_as(
+        self,
+        actor: Principal,
+        principal_id: str,
+        *,
+        tenant: str | None,
+        team: str | None,
+        role: Role,
+        ttl: timedelta,
+        kind: PrincipalKind = PrincipalKind.USER,
+        correlation_id: str | None = None,
+    ) -> IssuedToken:
+        """:meth:`issue_token` on behalf of ``actor``: a platform admin issues any token; a
+        tenant admin issues tokens of its own tenant only (never a platform-admin token)."""
+        if actor.kind is not PrincipalKind.PLATFORM_ADMIN:
+            if kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN:
+                raise PlatformAdminRequired("only a platform admin issues platform-admin tokens")
+            resolved = await self.resolve(
+                actor, Selection(tenant=tenant), correlation_id=correlation_id
+            )
+            require(resolved.role, Action.ADMIN, tenant=resolved.ctx.tenant_id)
+            tenant = resolved.ctx.tenant_id
+        return await self.issue_token(
+            principal_id,
+            tenant=tenant,
+            team=team,
+            role=None if kind is PrincipalKind.PLATFORM_ADMIN else role,
+            ttl=ttl,
+            kind=kind,
+            actor=actor.id,
+            correlation_id=correlation_id,
+        )
+
+    def _check_ttl(self, ttl: timedelta) -> None:
+        if not timedelta(seconds=1) <= ttl <= self._max_ttl:
+            raise InvalidTtl(
+                f"a token lives from 1 second to {int(self._max_ttl.total_seconds())} seconds; "
+                f"{int(ttl.total_seconds())} asked"
+            )
+
+    # -- credentials ------------------------------------------------------------------------
+
+    async def authenticate(self, credential: str | None) -> Principal:
+        """The principal behind a bearer credential: admin token, API key or signed token."""
+        if not credential:
+            raise MissingToken
+        if self._admin_token is not None and hmac.compare_digest(
+            credential.encode(), self._admin_token
+        ):
+            return ADMIN_TOKEN_PRINCIPAL
+        if apikeys.looks_like_key(credential):
+            return await self._key_principal(credential)
+        return self._tokens.verify(credential, now=self._clock(), leeway=self._leeway).principal()
+
+    async def _key_principal(self, credential: str) -> Principal:
+        key_id = apikeys.key_id_of(credential)
+        stored = None if key_id is None else await self._records.find_key(key_id)
+        if stored is None or not apikeys.matches(credential, stored.secret_digest):
+            raise InvalidToken
+        if stored.info.revoked_at is not None:
+            raise RevokedKey
+        key = stored.info
+        grant = Grant(ids.TenantId(key.tenant), key.role, key.team and ids.TeamId(key.team))
+        return Principal(f"apikey:{key.id}", PrincipalKind.SERVICE, (grant,), key.id)
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    async def create_api_key(
+        self,
+        tenant: str,
+        *,
+        team: str | None = None,
+        role: Role | str,
+        name: str,
+        actor: str = OPERATOR,
+        correlation_id: str | None = None,
+    ) -> CreatedApiKey:
+        """A new service key for one grant; its secret is in the answer and nowhere else."""
+        grant = schemas.checked_grant(tenant, role, team)
+        label = schemas.key_name(name)
+        await self.check_open(grant.tenant_id, team=grant.team_id)
+        new, now = apikeys.generate(), self._clock()
+        info = ApiKeyInfo(
+            id=new.key_id,
+            tenant=grant.tenant_id,
+            team=grant.team_id,
+            role=grant.role,
+            name=label,
+            created_at=now,
+            created_by=actor,
+            revoked_at=None,
+        )
+        details = {"key_id": info.id, "name": label, "team": info.team, "role": info.role.value}
+        entry = audit.changed(actor, "api_key.create", info.tenant, details, correlation_id)
+        await self._records.add_key(info, new.digest, entry)
+        return CreatedApiKey(key=info, secret=new.secret)
+
+    async def list_api_keys(
+        self, tenant: str, *, include_revoked: bool = False
+    ) -> list[ApiKeyInfo]:
+        """The tenant's keys (metadata only), oldest first."""
+        checked = ids.tenant_id(tenant)
+        if await self._records.standing(checked, None) is None:
+            raise TenantNotFound(checked)
+        return await self._records.list_keys(checked, include_revoked=include_revoked)
+
+    async def revoke_api_key(
+        self,
+        tenant: str,
+        key_id: str,
+        *,
+        actor: str = OPERATOR,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Revoke one of the tenant's keys at once (again is a no-op); another tenant's key is
+        not found, exactly like a missing one."""
+        checked, key = ids.tenant_id(tenant), apikeys.checked_key_id(key_id)
+        entry = audit.changed(actor, "api_key.revoke", checked, {"key_id": key}, correlation_id)
+        if not await self._records.revoke_key(checked, key, entry, now=self._clock()):
+            raise ApiKeyNotFound(
+                f"tenant {checked!r} has no API key {key!r}", details={"key_id": key}
+            )
+
+    # -- resolution -------------------------------------------------------------------------
+
+    async def resolve(
+        self,
+        principal: Principal,
+        selection: Selection,
+        *,
+        correlation_id: str | None = None,
+        action: str = "access",
+    ) -> Resolved:
+        """The context and role for ``selection``. A refused cross-tenant or cross-team
+        attempt is audited (``denied``), and so is every platform-admin act (``allowed``)."""
+        try:
+            resolved = resolution.resolve(principal, selection, correlation_id=correlation_id)
+        except (TenantMismatch, TeamMismatch) as refused:
+            await self._audit(audit.refused(principal, refused, selection, action, correlation_id))
+            raise
+        if principal.kind is PrincipalKind.PLATFORM_ADMIN:
+            await self._audit(audit.admin_act(principal, resolved.ctx, action))
+        return resolved
+
+    # -- registry checks and audit ----------------------------------------------------------
+
+    async def check_open(self, tenant: str, *, team: str | None = None) -> None:
+        """Refuse unknown, suspended, archived, deleted and deleting tenants, unknown teams."""
+        standing = await self._records.standing(ids.tenant_id(tenant), team)
+        if standing is None:
+            raise TenantNotFound(tenant)
+        if standing.deleting or standing.lifecycle_state in _CLOSED:
+            reason = "marked for deletion" if standing.deleting else standing.lifecycle_state
+            raise TenantUnavailable(
+                f"tenant {tenant!r} is {reason}: no access can be granted",
+                details={"tenant_id": tenant, "lifecycle_state": standing.lifecycle_state},
+            )
+        if not standing.team_found:
+            raise TeamNotFound(
+                f"tenant {tenant!r} has no team {team!r}",
+                details={"tenant_id": tenant, "team_id": team},
+            )
+
+    async def _audit(self, *entries: AuditEntry) -> None:
+        await self._records.record(entries, now=self._clock())
+
+    async def audit_records(
+        self, *, tenant: str | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        """The newest audit records first, of one tenant or of all."""
+        checked = None if tenant is None else ids.tenant_id(tenant)
+        return await self._records.records(tenant=checked, limit=max(1, min(limit, 1000)))
+
+    # -- signing keys -----------------------------------------------------------------------
+
+    def signing_key_ids(self) -> list[str]:
+        return self._keys.kids()
+
+    async def rotate_signing_key(self, *, actor: str = OPERATOR) -> str:
+        kid = self._keys.rotate()
+        await self._audit(audit.changed(actor, "signing_key.rotate", None, {"kid": kid}))
+        return kid
+
+    async def retire_signing_key(self, kid: str, *, actor: str = OPERATOR) -> None:
+        self._keys.retire(kid)
+        await self._audit(audit.changed(actor, "signing_key.retire", None, {"kid": kid}))
+
+
+def _jti() -> str:
+    return uuid.uuid4().hex
+
+
+def _issued(token: str, claims: Claims, kid: str) -> IssuedToken:
+    return IssuedToken(
+        token=token,
+        principal=claims.subject,
+        kind=claims.kind,
+        grants=[GrantView.of(g) for g in claims.grants],
+        jti=claims.jti,
+        kid=kid,
+        issued_at=datetime.fromtimestamp(claims.issued_at, UTC),
+        expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+    )
