@@ -30,6 +30,8 @@ SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "tests" / "fixtures" / "spec_examples"  # a copy; checked against shared/
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
+    "usage_meters",
+    "usage_counters",
     "api_keys",
     "audit_records",
     "secret_versions",

@@ -333,3 +333,18 @@ def subject_wildcard(tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PRE
 def consumer_name(tenant: str, env: str) -> str:
     """``c_{tenant}__{env}``: a tenant environment's durable consumer on the shared stream."""
     return _sql_pair("c_", tenant, env)
+
+
+_ROUTE_CLASS = re.compile(r"[a-z]+(?:-[a-z]+)*")
+_ROUTE_CLASS_LIMIT: Final = 32
+
+
+def limit_key(tenant: str, route_class: str) -> str:
+    """``limit:{tenant}:{class}``: a tenant's rate-limit state for one route class (Redis)."""
+    if len(route_class) > _ROUTE_CLASS_LIMIT or _ROUTE_CLASS.fullmatch(route_class) is None:
+        raise InvalidInput(
+            f"route class {ids.show(route_class)} must be at most {_ROUTE_CLASS_LIMIT} "
+            "lowercase letters and single hyphens",
+            code="route_class.invalid",
+        )
+    return f"limit:{ids.tenant_id(tenant)}:{route_class}"

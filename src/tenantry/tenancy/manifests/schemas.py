@@ -3,14 +3,15 @@
 Four documents: a tenant definition (``tenant:`` + ``environments:``), a team definition
 (``team:`` + ``channels:``), a flow definition (``name:``, ``version:``, ``nodes:``) and a bundle
 (``tenants:`` keyed by id). A bundle entry may also carry ``profile``, ``plan``, ``settings``,
-``environments`` and flow bindings on teams and channels. Unknown keys are errors everywhere.
+``environments``, ``limits`` (overrides of its plan's) and flow bindings on teams and channels;
+a bundle may define ``plans:`` (plan name -> limits). Unknown keys are errors everywhere.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,10 +19,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
 from tenantry.core import ids
+from tenantry.tenancy.limits import plans as limit_plans
+from tenantry.tenancy.limits.schemas import LimitsSpec
 
 
 def _grammar(check: Callable[[object], str]) -> AfterValidator:
@@ -133,6 +137,8 @@ class Tenant(_WithEnvironments):
         default_factory=lambda: [Environment(id=DEFAULT_ENVIRONMENT)], min_length=1
     )
     teams: dict[TeamIdField, Team] = Field(default_factory=dict)
+    # Left out of dumps when unset, so specs stored before limits existed keep their hash.
+    limits: LimitsSpec | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class TenantSpec(Tenant):
@@ -154,10 +160,44 @@ class Bundle(Strict):
 
 
 class BundleFile(Strict):
-    """``bundle.yaml``: tenants keyed by id, and optionally flow definitions."""
+    """``bundle.yaml``: tenants keyed by id, and optionally flow definitions and plans.
 
+    A tenant whose plan the bundle defines stores that plan's limits overlaid with its own
+    ``limits`` (see :func:`with_plan`); the built-in ``standard`` plan fills in the rest.
+    """
+
+    plans: dict[PlanName, LimitsSpec] = Field(default_factory=dict)  # validated before tenants
     tenants: dict[TenantIdField, Tenant] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
+
+    @field_validator("tenants")
+    @classmethod
+    def _resolve_plans(cls, tenants: dict[str, Tenant], info: ValidationInfo) -> dict[str, Tenant]:
+        plans: Mapping[str, LimitsSpec] | None = info.data.get("plans")
+        if not plans:  # none defined (or broken, which is reported on its own)
+            return tenants
+        unknown = [
+            (tid, t.plan) for tid, t in tenants.items() if not limit_plans.known_plan(t.plan, plans)
+        ]
+        if unknown:
+            named = ", ".join(f"{tid!r} names plan {plan!r}" for tid, plan in unknown)
+            raise ValueError(
+                f"tenant {named}, which the bundle's plans ({', '.join(sorted(plans))}) and "
+                f"the built-in plans ({', '.join(limit_plans.BUILTIN_PLANS)}) do not define"
+            )
+        return {tid: with_plan(tenant, plans) for tid, tenant in tenants.items()}
+
+
+TenantT = TypeVar("TenantT", bound=Tenant)
+
+
+def with_plan(tenant: TenantT, plans: Mapping[str, LimitsSpec]) -> TenantT:
+    """``tenant`` with the limits to store: its plan's definition in ``plans`` overlaid with
+    its own ``limits``; unchanged when ``plans`` does not define its plan."""
+    if tenant.plan not in plans:
+        return tenant
+    limits = limit_plans.for_tenant(tenant.plan, tenant.limits, plans)
+    return tenant.model_copy(update={"limits": limits})
 
 
 class TenantHeader(Strict):

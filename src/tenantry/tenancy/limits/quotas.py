@@ -1,0 +1,214 @@
+"""Storage quotas: bytes and items per tenant and resource, reserved at write time.
+
+A write reserves first (one guarded increment of the tenant's counter, so concurrent writers
+can never take it past the quota) and releases if the write then fails; a delete releases
+what it frees. A resize reserves the growth (``count=0``) or releases the shrink. A process
+killed between reserving and writing leaves the reservation counted (over-counting is the safe
+side); :meth:`Quotas.usage` shows the counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Final
+
+from tenantry.core import ids
+from tenantry.core.clock import Clock, utc_now
+from tenantry.core.errors import InvalidInput
+from tenantry.tenancy.limits import repository
+from tenantry.tenancy.limits.errors import QuotaExceeded, QuotaTooLarge
+from tenantry.tenancy.limits.plans import Quota
+from tenantry.tenancy.limits.ports import LimitsSource
+from tenantry.tenancy.limits.repository import Usage
+from tenantry.tenancy.limits.schemas import MAX_BYTES, MAX_COUNT, Resource
+from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import translated
+
+LIFETIME: Final = "lifetime"  # the counter period of stored resources: they do not reset
+
+
+@dataclass(frozen=True, slots=True)
+class StorageUsage:
+    resource: Resource
+    bytes: int
+    items: int
+    max_bytes: int
+    max_items: int
+
+
+def _resource(value: object) -> Resource:
+    try:
+        return Resource(value if isinstance(value, str) else "")
+    except ValueError:
+        known = ", ".join(r.value for r in Resource)
+        raise InvalidInput(
+            f"{ids.show(value)} is not a quota resource; use one of {known}",
+            code="quota.resource_invalid",
+        ) from None
+
+
+def _amount(name: str, value: object, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise InvalidInput(
+            f"{name} must be a whole number from 0 to {limit}, not {value!r}",
+            code="quota.amount_invalid",
+        )
+    return value
+
+
+class Quotas:
+    def __init__(
+        self, sessions: SessionFactory, source: LimitsSource, *, clock: Clock = utc_now
+    ) -> None:
+        self._sessions, self._source, self._clock = sessions, source, clock
+
+    @asynccontextmanager
+    async def reserve(
+        self,
+        tenant: str,
+        resource: Resource | str,
+        bytes: int,
+        count: int = 1,
+        *,
+        item_bytes: int | None = None,
+    ) -> AsyncIterator[None]:
+        """Reserve ``bytes`` and ``count`` items for the block; released if the block raises.
+
+        ``item_bytes`` is the size of the item written when ``bytes`` is only its growth.
+        """
+        await self.take(tenant, resource, bytes, count, item_bytes=item_bytes)
+        try:
+            yield
+        except BaseException:
+            # Shielded: a cancelled writer still gives its reservation back.
+            await asyncio.shield(self.release(tenant, resource, bytes, count))
+            raise
+
+    async def take(
+        self,
+        tenant: str,
+        resource: Resource | str,
+        bytes: int,
+        count: int = 1,
+        *,
+        item_bytes: int | None = None,
+    ) -> None:
+        """The reservation alone, for callers that release by themselves."""
+        tenant, kind = ids.tenant_id(tenant), _resource(resource)
+        size, items = _amount("bytes", bytes, MAX_BYTES), _amount("count", count, MAX_COUNT)
+        quota = (await self._source.get(tenant)).storage[kind]
+        written = size if item_bytes is None else _amount("item_bytes", item_bytes, MAX_BYTES)
+        if quota.item_bytes is not None and written > quota.item_bytes:
+            raise QuotaTooLarge(
+                f"a {kind.value} item of {written} bytes is larger than tenant {tenant!r} "
+                f"may store ({quota.item_bytes} bytes per item)",
+                details={"resource": kind.value, "item_bytes": quota.item_bytes},
+            )
+        now = self._clock()
+        async with translated(), self._sessions() as session, session.begin():
+            await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
+            done = await repository.add_within(
+                session,
+                tenant,
+                kind.value,
+                LIFETIME,
+                used=size,
+                items=items,
+                max_used=quota.bytes,
+                max_items=quota.count,
+                now=now,
+            )
+            usage = (
+                None
+                if done
+                else await repository.read_counter(session, tenant, kind.value, LIFETIME)
+            )
+        if usage is not None:
+            raise _refused(tenant, kind, quota, usage, size=size, items=items)
+
+    async def release(
+        self,
+        tenant: str,
+        resource: Resource | str,
+        bytes: int,
+        count: int = 1,
+    ) -> None:
+        """Give back ``bytes`` and ``count`` items (after a delete or a failed write)."""
+        tenant, kind = ids.tenant_id(tenant), _resource(resource)
+        size, items = _amount("bytes", bytes, MAX_BYTES), _amount("count", count, MAX_COUNT)
+        async with translated(), self._sessions() as session, session.begin():
+            await repository.subtract(
+                session, tenant, kind.value, LIFETIME, used=size, items=items, now=self._clock()
+            )
+
+    async def usage(self, tenant: str) -> list[StorageUsage]:
+        """Every resource's counters and quota for one tenant."""
+        tenant = ids.tenant_id(tenant)
+        limits = await self._source.get(tenant)
+        async with translated(), self._sessions() as session:
+            counters = await repository.read_counters(session, tenant, LIFETIME)
+        found = []
+        for kind in Resource:
+            used, quota = counters.get(kind.value, Usage(0, 0)), limits.storage[kind]
+            found.append(StorageUsage(kind, used.used, used.items, quota.bytes, quota.count))
+        return found
+
+    def bind(self, tenant: str) -> TenantQuota:
+        """The quotas of one tenant, for a store bound to that tenant."""
+        return TenantQuota(self, ids.tenant_id(tenant))
+
+
+def _refused(
+    tenant: str, kind: Resource, quota: Quota, usage: Usage, *, size: int, items: int
+) -> QuotaExceeded | QuotaTooLarge:
+    left_bytes = max(0, quota.bytes - usage.used)
+    left_items = max(0, quota.count - usage.items)
+    details = {
+        "resource": kind.value,
+        "used_bytes": usage.used,
+        "max_bytes": quota.bytes,
+        "used_items": usage.items,
+        "max_items": quota.count,
+    }
+    if items <= left_items and size > left_bytes and (left_bytes > 0 or size > quota.bytes):
+        return QuotaTooLarge(
+            f"a {kind.value} write of {size} bytes does not fit the {left_bytes} bytes left "
+            f"of tenant {tenant!r}'s {quota.bytes}-byte quota",
+            details=details,
+        )
+    what = "items" if items > left_items else "bytes"
+    return QuotaExceeded(
+        f"tenant {tenant!r} has used its {kind.value} quota "
+        f"({usage.items}/{quota.count} items, {usage.used}/{quota.bytes} bytes); "
+        f"delete some {kind.value} or raise the plan's limit",
+        details={**details, "exhausted": what},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TenantQuota:
+    """:class:`Quotas` bound to one tenant: what a tenant-confined store is handed."""
+
+    quotas: Quotas
+    tenant_id: ids.TenantId
+
+    def reserve(
+        self,
+        resource: Resource | str,
+        bytes: int,
+        count: int = 1,
+        *,
+        item_bytes: int | None = None,
+    ) -> AbstractAsyncContextManager[None]:
+        return self.quotas.reserve(self.tenant_id, resource, bytes, count, item_bytes=item_bytes)
+
+    async def release(
+        self,
+        resource: Resource | str,
+        bytes: int,
+        count: int = 1,
+    ) -> None:
+        await self.quotas.release(self.tenant_id, resource, bytes, count)

@@ -1,0 +1,94 @@
+"""Admission of tenant work: rate limits per route class, and concurrency slots.
+
+:meth:`LimitsService.admit` is what the access dependency calls once the tenant context is
+known: it takes one request from the tenant's GCRA bucket of the route class and answers the
+values of the ``RateLimit-*`` headers, or raises ``rate.limited`` (429 with ``Retry-After``).
+:meth:`in_flight` and :meth:`flow_execution` hold a concurrency slot for a block.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from tenantry.core.context import TenantCtx
+from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter
+from tenantry.tenancy.limits.errors import RateLimitExceeded
+from tenantry.tenancy.limits.plans import Limits, RateLimit
+from tenantry.tenancy.limits.ports import LimitsSource, RateLimiter
+from tenantry.tenancy.limits.schemas import RouteClass
+
+
+def rate_limit_headers(limit: RateLimit, remaining: int, reset: float) -> dict[str, str]:
+    """``RateLimit-*`` fields (draft-ietf-httpapi-ratelimit-headers): the burst is the quota,
+    the policy window the time an empty bucket takes to refill, reset in whole seconds."""
+    window = max(1, math.ceil(limit.burst / limit.rate))
+    return {
+        "RateLimit-Limit": str(limit.burst),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(math.ceil(reset)),
+        "RateLimit-Policy": f"{limit.burst};w={window}",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A request let through, and what to tell the client about its limit."""
+
+    route_class: RouteClass
+    limit: RateLimit
+    remaining: int
+    reset: float
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return rate_limit_headers(self.limit, self.remaining, self.reset)
+
+
+class LimitsService:
+    def __init__(
+        self,
+        source: LimitsSource,
+        rates: RateLimiter,
+        *,
+        requests: ConcurrencyLimiter | None = None,
+        flows: ConcurrencyLimiter | None = None,
+    ) -> None:
+        self.source, self.rates = source, rates
+        self.requests = requests or ConcurrencyLimiter("requests in flight")
+        self.flows = flows or ConcurrencyLimiter("flow executions")
+
+    async def limits(self, ctx: TenantCtx) -> Limits:
+        return await self.source.get(ctx.tenant_id)
+
+    async def admit(
+        self, ctx: TenantCtx, route_class: RouteClass = RouteClass.DEFAULT, *, cost: int = 1
+    ) -> Admission:
+        """Take ``cost`` requests from the tenant's bucket, or raise ``rate.limited``."""
+        limit = (await self.source.get(ctx.tenant_id)).rates[route_class]
+        decision = await self.rates.acquire(ctx.tenant_id, route_class, limit, cost=cost)
+        if not decision.allowed:
+            raise RateLimitExceeded(
+                f"tenant {ctx.tenant_id!r} is over its {route_class.value} rate limit "
+                f"({limit.rate:g}/s, burst {limit.burst}); retry in {decision.retry_after:.2f} s",
+                retry_after=decision.retry_after,
+                headers=rate_limit_headers(limit, 0, decision.reset),
+                details={"route_class": route_class.value, "tenant_id": ctx.tenant_id},
+            )
+        return Admission(route_class, limit, decision.remaining, decision.reset)
+
+    @asynccontextmanager
+    async def in_flight(self, ctx: TenantCtx) -> AsyncIterator[None]:
+        """Hold one of the tenant's in-flight request slots (per process) for the block."""
+        limits = await self.source.get(ctx.tenant_id)
+        async with self.requests.hold(ctx.tenant_id, limits.max_in_flight):
+            yield
+
+    @asynccontextmanager
+    async def flow_execution(self, ctx: TenantCtx) -> AsyncIterator[None]:
+        """Hold one of the tenant's flow execution slots (per process) for the block."""
+        limits = await self.source.get(ctx.tenant_id)
+        async with self.flows.hold(ctx.tenant_id, limits.max_flow_executions):
+            yield
