@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.backends.fs.blobs import LocalBlobSpace
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
+from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
@@ -26,6 +27,7 @@ from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
 from tenantry.runtime.state import StateBackend
+from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.isolation.strategies import Layout
@@ -48,6 +50,7 @@ class Services:
     controller: Controller
     migrator: Migrator
     scopes: Scopes
+    access: AccessService
 
 
 @asynccontextmanager
@@ -75,8 +78,14 @@ async def services(
         registry = RegistryService(sessions, clock=clock)
         backends = runtime(settings, sessions)
         scopes = Scopes(sessions, backends)
+        access = AccessService(
+            sessions,
+            SigningKeyring(settings.data_dir.resolve()),
+            admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
+            clock=clock,
+        )
         try:
-            yield Services(settings, engine, registry, controller, migrator, scopes)
+            yield Services(settings, engine, registry, controller, migrator, scopes, access)
         finally:
             await backends.close()
             await controller.close()

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
 from tenantry.api import middleware, problems
-from tenantry.api.routes import health, tenants
+from tenantry.api.routes import health, tenants, tokens
 from tenantry.bootstrap import Services
 from tenantry.core.settings import Settings
 
@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.middleware("http")(middleware.correlation_id)
     app.include_router(health.router)
     app.include_router(tenants.router)
+    app.include_router(tokens.router)
     return app

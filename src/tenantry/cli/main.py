@@ -9,7 +9,7 @@ import typer
 
 from tenantry import __version__
 from tenantry.cli import render, runner
-from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants
+from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants, tokens
 from tenantry.core import logging
 
 app = typer.Typer(
@@ -68,3 +68,5 @@ app.add_typer(tenants.app, name="tenants")
 app.command()(reconcile.reconcile)
 app.command()(migrate.migrate)
 app.command()(serve.up)
+app.add_typer(tokens.token_app, name="token")
+app.add_typer(tokens.apikey_app, name="apikey")

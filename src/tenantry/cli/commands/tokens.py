@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Protocol, cast
+from typing import Annotated
 
 import typer
 from rich.table import Column, Table
@@ -25,7 +25,6 @@ from tenantry.tenancy.access.schemas import (
     PrincipalKind,
     Role,
 )
-from tenantry.tenancy.access.service import AccessService
 
 token_app = typer.Typer(
     help="Issue access tokens (signed JWTs) and manage the keys that sign them.",
@@ -55,15 +54,6 @@ PrincipalOption = Annotated[
 ServiceOption = Annotated[
     bool, typer.Option("--service", help="The principal is a service, not a person.")
 ]
-
-
-class _WithAccess(Protocol):
-    @property
-    def access(self) -> AccessService: ...
-
-
-def _access(services: Services) -> AccessService:
-    return cast("_WithAccess", services).access  # Services.access, wired by bootstrap
 
 
 def parse_ttl(value: str) -> timedelta:
@@ -101,7 +91,7 @@ def issue(
         kind = PrincipalKind.PLATFORM_ADMIN
 
     async def work(services: Services) -> IssuedToken:
-        return await _access(services).issue_token(
+        return await services.access.issue_token(
             principal,
             tenant=tenant,
             team=team,
@@ -124,7 +114,7 @@ def keys(ctx: typer.Context, output: OutputOption = Output.TABLE) -> None:
     """The signing key ids, oldest first; the last one signs new tokens."""
 
     async def work(services: Services) -> list[str]:
-        return _access(services).signing_key_ids()
+        return services.access.signing_key_ids()
 
     found = runner.run(ctx, work)
     data = [{"kid": kid, "active": kid == found[-1]} for kid in found]  # last one signs
@@ -136,7 +126,7 @@ def rotate_key(ctx: typer.Context) -> None:
     """Start signing with a new key; tokens signed before still verify until retired."""
 
     async def work(services: Services) -> str:
-        return await _access(services).rotate_signing_key()
+        return await services.access.rotate_signing_key()
 
     render.out.print(runner.run(ctx, work), markup=False, highlight=False)
 
@@ -149,7 +139,7 @@ def retire_key(
     """Stop accepting tokens signed with an old key (never the active one)."""
 
     async def work(services: Services) -> None:
-        await _access(services).retire_signing_key(kid)
+        await services.access.retire_signing_key(kid)
 
     runner.run(ctx, work)
     render.out.print(f"retired {kid}", markup=False, highlight=False)
@@ -167,7 +157,7 @@ def create(
     """Create an API key and print its secret: it is shown this once and never again."""
 
     async def work(services: Services) -> CreatedApiKey:
-        return await _access(services).create_api_key(tenant, team=team, role=role, name=name)
+        return await services.access.create_api_key(tenant, team=team, role=role, name=name)
 
     created = runner.run(ctx, work)
     render.emit(created, output, lambda: _created(created))
@@ -183,7 +173,7 @@ def list_(
     """A tenant's API keys (metadata only; secrets are never stored)."""
 
     async def work(services: Services) -> list[ApiKeyInfo]:
-        return await _access(services).list_api_keys(tenant, include_revoked=include_revoked)
+        return await services.access.list_api_keys(tenant, include_revoked=include_revoked)
 
     found = runner.run(ctx, work)
     render.emit({"items": found}, output, lambda: _keys_table(found))
@@ -198,7 +188,7 @@ def revoke(
     """Revoke an API key; requests with it fail at once."""
 
     async def work(services: Services) -> None:
-        await _access(services).revoke_api_key(tenant, key_id)
+        await services.access.revoke_api_key(tenant, key_id)
 
     runner.run(ctx, work)
     render.out.print(f"revoked {key_id}", markup=False, highlight=False)
