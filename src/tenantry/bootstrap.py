@@ -77,7 +77,7 @@ async def services(
         )
         registry = RegistryService(sessions, clock=clock)
         backends = runtime(settings, sessions)
-        scopes = Scopes(sessions, backends)
+        scopes = Scopes(engine, backends)
         access = AccessService(
             sessions,
             SigningKeyring(settings.data_dir.resolve()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import Conflict, Forbidden, NotFound
@@ -48,16 +48,16 @@ class Runtime(Protocol):
 
 
 class Scopes:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], runtime: Runtime) -> None:
-        self._sessions, self._runtime = sessions, runtime
+    def __init__(self, engine: AsyncEngine, runtime: Runtime) -> None:
+        self._engine, self._runtime = engine, runtime
 
     async def open(self, ctx: TenantCtx) -> TenantScope:
         """The scope of ``ctx``'s tenant environment, if that tenant may run now."""
         query = select(
             TenantRow.lifecycle_state, TenantRow.placement, TenantRow.deletion_requested_at
         ).where(TenantRow.id == ctx.tenant_id)
-        async with translated(), self._sessions() as session:
-            row = (await session.execute(query)).one_or_none()
+        async with translated(), self._engine.connect() as connection:  # Core: no ORM session
+            row = (await connection.execute(query)).one_or_none()
         if row is None:
             raise TenantNotFound(ctx.tenant_id)
         state, placements, deleting = row
