@@ -5,7 +5,18 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import access, controller, manifests, registry, secrets, sessions, state, tenant_data
+from bench import (
+    access,
+    controller,
+    fairness,
+    idempotency,
+    manifests,
+    registry,
+    secrets,
+    sessions,
+    state,
+    tenant_data,
+)
 from bench.harness import HEADER
 from tenantry.core import logging
 
@@ -18,6 +29,8 @@ SUITES = {
     "sessions": sessions,
     "tenant_data": tenant_data,
     "access": access,
+    "fairness": fairness,
+    "idempotency": idempotency,
 }
 
 

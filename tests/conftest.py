@@ -34,6 +34,7 @@ _TABLES = (
     "usage_counters",
     "api_keys",
     "audit_records",
+    "idempotency_records",
     "secret_versions",
     "tenant_schema_revisions",
     "channels",

@@ -1,0 +1,104 @@
+"""``/api/v1/secrets``: the secrets of the caller's tenant, or of its team (``X-Team-ID``).
+
+Listings carry names and metadata only; a value is returned only to roles that may read values
+(``secrets.read``), never logged, and marked ``Cache-Control: no-store``. Rotating the tenant's
+key (and re-wrapping every version with it) is for tenant admins.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Query, Response, status
+
+from tenantry.api import idempotency
+from tenantry.api.caller import CallerDep
+from tenantry.api.problems import problem_responses
+from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.secrets import (
+    RotationOut,
+    SecretList,
+    SecretSummary,
+    SecretValueOut,
+    SecretVersionOut,
+    SecretVersions,
+    SecretWrite,
+)
+from tenantry.tenancy.access.permissions import Action
+
+MAX_BODY: Final = 256 * 1024
+
+router = APIRouter(
+    prefix="/api/v1/secrets",
+    tags=["secrets"],
+    route_class=idempotency.IdempotentRoute,
+    responses=problem_responses(400, 401, 403, 503),
+)
+
+
+@router.get("", summary="List secret names and metadata")
+async def list_secrets(caller: CallerDep) -> SecretList:
+    """The secrets of the caller's team (or of the tenant when no team is selected)."""
+    caller.require(Action.READ)
+    found = await caller.scope.secrets.list(team=caller.ctx.team_id)
+    return SecretList(items=[SecretSummary.of(info) for info in found])
+
+
+@router.post(
+    "/rotate-key",
+    summary="Rotate the tenant's key and re-wrap every secret version",
+    dependencies=[idempotency.IDEMPOTENT],
+    responses=idempotency.RESPONSES,
+)
+async def rotate_key(caller: CallerDep) -> RotationOut:
+    """A new active key for the tenant; every secret version is re-wrapped with it."""
+    caller.require(Action.ADMIN)
+    return RotationOut.of(await caller.scope.secrets.rotate_key())
+
+
+@router.put(
+    "/{name}",
+    summary="Write a new version of a secret",
+    responses=TOO_LARGE,
+    max_body_size=MAX_BODY,
+)
+async def put_secret(name: str, body: SecretWrite, caller: CallerDep) -> SecretVersionOut:
+    """Store the value as the secret's next immutable version (1 for a new secret)."""
+    caller.require(Action.SECRETS_WRITE)
+    info = await caller.scope.secrets.put(name, body.plaintext(), team=caller.ctx.team_id)
+    return SecretVersionOut.of(info)
+
+
+@router.get("/{name}", summary="Read a secret's value", responses=problem_responses(404))
+async def get_secret(
+    name: str,
+    caller: CallerDep,
+    response: Response,
+    version: Annotated[int | None, Query(description="A version; the latest if omitted.")] = None,
+) -> SecretValueOut:
+    """The value (UTF-8 text, or base64 when binary); a team without the secret falls back
+    to its tenant's."""
+    caller.require(Action.SECRETS_READ)
+    response.headers["Cache-Control"] = "no-store"
+    secret = await caller.scope.secrets.get(name, team=caller.ctx.team_id, version=version)
+    return SecretValueOut.of(secret)
+
+
+@router.get(
+    "/{name}/versions", summary="List a secret's versions", responses=problem_responses(404)
+)
+async def secret_versions(name: str, caller: CallerDep) -> SecretVersions:
+    caller.require(Action.READ)
+    found = await caller.scope.secrets.versions(name, team=caller.ctx.team_id)
+    return SecretVersions(items=[SecretVersionOut.of(info) for info in found])
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a secret (every version)",
+    responses=problem_responses(404),
+)
+async def delete_secret(name: str, caller: CallerDep) -> None:
+    caller.require(Action.SECRETS_WRITE)
+    await caller.scope.secrets.delete(name, team=caller.ctx.team_id)

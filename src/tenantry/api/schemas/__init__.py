@@ -1,0 +1,1 @@
+"""Request and response bodies of the tenant API, one module per group of routes."""
