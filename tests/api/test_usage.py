@@ -6,6 +6,7 @@ Access is not under test here: ``authorized`` is overridden by a stand-in that t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,13 +44,14 @@ def app_for(services: Services, limits: LimitsService) -> FastAPI:
     app = FastAPI()
     app.state.services = services
     problems.install(app)
-    app.middleware("http")(usage.rate_limit_headers)
+    app.middleware("http")(usage.limits_middleware)
     app.include_router(usage.router)
 
     async def stand_in(request: Request) -> Caller:
         tenant = TenantId(request.headers["X-Test-Tenant"])
         ctx = TenantCtx(tenant_id=tenant, env_id=EnvId("prod"))
-        usage.remember(request, await limits.admit(ctx))
+        route_class = usage.route_class_of(request)
+        usage.remember(request, await limits.admit(ctx, route_class, hold_slot=True))
         grant = Grant(tenant, Role.VIEWER)
         principal = Principal("tester", PrincipalKind.USER, (grant,), "test-token")
         return Caller(principal, ctx, Role.VIEWER, cast(TenantScope, None))
@@ -60,12 +62,37 @@ def app_for(services: Services, limits: LimitsService) -> FastAPI:
             raise QuotaExceeded("the objects quota is used", details={"resource": "objects"})
         raise QuotaTooLarge("that object is too large for the quota")
 
+    @app.get("/slow")
+    async def slow(caller: usage.CallerDep) -> None:
+        gate = app.state.gate
+        gate.entered.set()
+        await gate.release.wait()
+
+    @app.post("/definitions", openapi_extra=usage.AUTHORING)
+    async def author(caller: usage.CallerDep) -> None:
+        return None
+
     app.dependency_overrides[authorized] = stand_in
     return app
 
 
+class Gate:
+    def __init__(self) -> None:
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+
 @pytest.fixture
-async def http(wired: Services, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service() -> LimitsService:
+    limits = plans.effective(
+        LimitsSpec(rate=1, burst=3, authoring_rate=0.5, authoring_burst=2, max_in_flight=1)
+    )
+    return LimitsService(StaticLimits(limits), LocalRateLimiter())
+
+
+@pytest.fixture
+async def http(
+    wired: Services, tmp_path: Path, service: LimitsService
+) -> AsyncIterator[httpx.AsyncClient]:
     (tmp_path / "bundle.yaml").write_text(BUNDLE)
     await wired.registry.apply(loader.load([tmp_path / "bundle.yaml"]))
     meters = Meters(session_factory(wired.engine))
@@ -75,8 +102,6 @@ async def http(wired: Services, tmp_path: Path) -> AsyncIterator[httpx.AsyncClie
         ("beta", 5000, 0, "a1"),
     ]:
         await meters.record(tenant, "ai_tokens", amount, key=key, ts=AT + timedelta(hours=offset))
-    limits = plans.effective(LimitsSpec(rate=1, burst=3))
-    service = LimitsService(StaticLimits(limits), LocalRateLimiter())
     transport = httpx.ASGITransport(app=app_for(wired, service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -167,3 +192,33 @@ async def test_openapi_documents_the_route_and_its_problems(http: httpx.AsyncCli
     assert {p["name"] for p in route["parameters"]} >= {"from", "to", "resource", "granularity"}
     report = schema["components"]["schemas"]["UsageReport"]
     assert {"from", "to", "totals", "buckets"} <= set(report["properties"])
+
+
+async def test_in_flight_slots_are_held_per_request_and_given_back(
+    http: httpx.AsyncClient, service: LimitsService
+) -> None:
+    app = cast(httpx.ASGITransport, http._transport).app
+    app.state.gate = gate = Gate()  # type: ignore[attr-defined]
+    slow = asyncio.create_task(http.get("/slow", headers=as_("acme")))
+    await gate.entered.wait()
+    assert service.requests.held("acme") == 1
+    busy = await http.get("/api/v1/usage", params=WINDOW, headers=as_("acme"))
+    assert_problem(busy, 429, "concurrency.limited")
+    assert busy.headers["Retry-After"] == "1"
+    other = await http.get("/api/v1/usage", params=WINDOW, headers=as_("beta"))
+    assert other.status_code == 200  # another tenant's slots are its own
+    gate.release.set()
+    assert (await slow).status_code == 200
+    assert service.requests.held("acme") == service.requests.held("beta") == 0
+    await http.get("/api/v1/usage", params={"granularity": "week"}, headers=as_("acme"))
+    await http.get("/quota/full", headers=as_("acme"))
+    assert service.requests.held("acme") == 0  # errors give their slot back too
+
+
+async def test_authoring_routes_have_their_own_stricter_bucket(http: httpx.AsyncClient) -> None:
+    answers = [(await http.post("/definitions", headers=as_("acme"))) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Limit"] == "2"
+    assert answers[2].headers["Retry-After"] == "2"
+    read = await http.get("/api/v1/usage", params=WINDOW, headers=as_("acme"))
+    assert read.status_code == 200 and read.headers["RateLimit-Remaining"] == "2"

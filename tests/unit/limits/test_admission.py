@@ -158,3 +158,28 @@ async def test_static_limits_check_the_tenant_id() -> None:
     with pytest.raises(Exception, match="invalid tenant id"):
         await source.get("ACME")
     assert replace(source.limits, max_in_flight=1).max_in_flight == 1
+
+
+async def test_an_admission_can_hold_an_in_flight_slot() -> None:
+    limits = service(Clock(), max_in_flight=1)
+    admission = await limits.admit(ctx(), hold_slot=True)
+    assert limits.requests.held("acme") == 1
+    with pytest.raises(ConcurrencyExceeded):
+        await limits.admit(ctx(), hold_slot=True)
+    admission.release()
+    admission.release()  # twice is once
+    assert limits.requests.held("acme") == 0
+    plain = await limits.admit(ctx())
+    assert plain.slot is None and limits.requests.held("acme") == 0
+    plain.release()
+
+
+def test_slots_release_once() -> None:
+    slots = ConcurrencyLimiter("requests in flight")
+    first, second = slots.take("acme", 2), slots.take("acme", 2)
+    assert (first.held, second.held) == (1, 2)
+    first.release()
+    first.release()
+    assert slots.held("acme") == 1
+    second.release()
+    assert slots.held("acme") == 0

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tenantry.tenancy.limits as limits_package
 from tenantry.tenancy.limits import plans
 from tenantry.tenancy.limits.plans import RateLimit, effective, overlay
 from tenantry.tenancy.limits.schemas import LimitsSpec, Period, Resource, RouteClass, parse_size
@@ -204,3 +205,17 @@ def test_an_undefined_plan_is_fine_when_the_bundle_defines_none(tmp_path: Path) 
     bundle = loader.load([write(tmp_path, "tenants:\n  a:\n    name: A\n    plan: gold\n")])
     assert bundle.tenants["a"].limits is None
     assert plans.known_plan("standard", {}) and not plans.known_plan("gold", {})
+
+
+def test_the_documented_example_loads_as_documented(tmp_path: Path) -> None:
+    package = limits_package
+    assert package.__doc__ is not None
+    block = package.__doc__.split("::\n\n", 1)[1].split("\n\n")[0]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    bundle = loader.load([write(tmp_path, text.replace("plan: pro", "name: A\n    plan: pro"))])
+    limits = effective(None, bundle.tenants["acme"].limits)
+    assert limits.rates[RouteClass.DEFAULT] == RateLimit(200.0, 1000)
+    assert limits.rates[RouteClass.AUTHORING] == RateLimit(20.0, 40)
+    assert limits.storage[Resource.OBJECTS].item_bytes == GIB
+    assert limits.storage[Resource.SECRETS].count == 5000
+    assert limits.storage[Resource.SECRETS].bytes == 16 * 1024**2  # from the built-in plan

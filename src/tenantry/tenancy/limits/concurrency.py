@@ -16,14 +16,29 @@ from tenantry.tenancy.limits.errors import ConcurrencyExceeded
 _RETRY_AFTER: Final = 1.0
 
 
+class Slot:
+    """One held slot; :meth:`release` gives it back (once, however often it is called)."""
+
+    __slots__ = ("_limiter", "_tenant_id", "held")
+
+    def __init__(self, limiter: ConcurrencyLimiter, tenant_id: str, held: int) -> None:
+        self._limiter: ConcurrencyLimiter | None = limiter
+        self._tenant_id = tenant_id
+        self.held = held  # slots of the tenant held when this one was taken, itself included
+
+    def release(self) -> None:
+        if self._limiter is not None:
+            self._limiter._give_back(self._tenant_id)
+            self._limiter = None
+
+
 class ConcurrencyLimiter:
     def __init__(self, what: str) -> None:
         self._what = what  # "requests in flight", "flow executions": for messages
         self._held: dict[str, int] = {}
 
-    @asynccontextmanager
-    async def hold(self, tenant_id: str, limit: int) -> AsyncIterator[int]:
-        """Hold one of ``limit`` slots of the tenant for the block; yield how many are held."""
+    def take(self, tenant_id: str, limit: int) -> Slot:
+        """Take one of ``limit`` slots of the tenant, or raise ``concurrency.limited``."""
         held = self._held.get(tenant_id, 0)
         if held >= limit:
             raise ConcurrencyExceeded(
@@ -32,14 +47,23 @@ class ConcurrencyLimiter:
                 details={"tenant_id": tenant_id, "limit": limit, "what": self._what},
             )
         self._held[tenant_id] = held + 1
+        return Slot(self, tenant_id, held + 1)
+
+    @asynccontextmanager
+    async def hold(self, tenant_id: str, limit: int) -> AsyncIterator[int]:
+        """Hold one slot for the block; yield how many of the tenant's slots are held."""
+        slot = self.take(tenant_id, limit)
         try:
-            yield held + 1
+            yield slot.held
         finally:
-            left = self._held[tenant_id] - 1
-            if left:
-                self._held[tenant_id] = left
-            else:
-                del self._held[tenant_id]
+            slot.release()
+
+    def _give_back(self, tenant_id: str) -> None:
+        left = self._held[tenant_id] - 1
+        if left:
+            self._held[tenant_id] = left
+        else:
+            del self._held[tenant_id]
 
     def held(self, tenant_id: str) -> int:
         return self._held.get(tenant_id, 0)

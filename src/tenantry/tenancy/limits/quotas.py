@@ -101,12 +101,7 @@ class Quotas:
         size, items = _amount("bytes", bytes, MAX_BYTES), _amount("count", count, MAX_COUNT)
         quota = (await self._source.get(tenant)).storage[kind]
         written = size if item_bytes is None else _amount("item_bytes", item_bytes, MAX_BYTES)
-        if quota.item_bytes is not None and written > quota.item_bytes:
-            raise QuotaTooLarge(
-                f"a {kind.value} item of {written} bytes is larger than tenant {tenant!r} "
-                f"may store ({quota.item_bytes} bytes per item)",
-                details={"resource": kind.value, "item_bytes": quota.item_bytes},
-            )
+        _check_item(tenant, kind, quota, written)
         now = self._clock()
         async with translated(), self._sessions() as session, session.begin():
             await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
@@ -159,6 +154,15 @@ class Quotas:
     def bind(self, tenant: str) -> TenantQuota:
         """The quotas of one tenant, for a store bound to that tenant."""
         return TenantQuota(self, ids.tenant_id(tenant))
+
+
+def _check_item(tenant: str, kind: Resource, quota: Quota, written: int) -> None:
+    if quota.item_bytes is not None and written > quota.item_bytes:
+        raise QuotaTooLarge(
+            f"a {kind.value} item of {written} bytes is larger than tenant {tenant!r} "
+            f"may store ({quota.item_bytes} bytes per item)",
+            details={"resource": kind.value, "item_bytes": quota.item_bytes},
+        )
 
 
 def _refused(

@@ -3,6 +3,9 @@
 :meth:`LimitsService.admit` is what the access dependency calls once the tenant context is
 known: it takes one request from the tenant's GCRA bucket of the route class and answers the
 values of the ``RateLimit-*`` headers, or raises ``rate.limited`` (429 with ``Retry-After``).
+With ``hold_slot`` it also takes one of the tenant's in-flight slots (``concurrency.limited``
+when none is free), which the :class:`Admission` holds until :meth:`Admission.release`.
+Admitted requests are counted for metering when a :class:`RequestMeter` is given.
 :meth:`in_flight` and :meth:`flow_execution` hold a concurrency slot for a block.
 """
 
@@ -11,10 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tenantry.core.context import TenantCtx
-from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter
+from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter, Slot
+from tenantry.tenancy.limits.counting import RequestMeter
 from tenantry.tenancy.limits.errors import RateLimitExceeded
 from tenantry.tenancy.limits.plans import Limits, RateLimit
 from tenantry.tenancy.limits.ports import LimitsSource, RateLimiter
@@ -41,10 +45,16 @@ class Admission:
     limit: RateLimit
     remaining: int
     reset: float
+    slot: Slot | None = field(default=None, compare=False)  # the in-flight slot, if held
 
     @property
     def headers(self) -> dict[str, str]:
         return rate_limit_headers(self.limit, self.remaining, self.reset)
+
+    def release(self) -> None:
+        """Give back the in-flight slot (when the response is done); safe to call twice."""
+        if self.slot is not None:
+            self.slot.release()
 
 
 class LimitsService:
@@ -55,8 +65,9 @@ class LimitsService:
         *,
         requests: ConcurrencyLimiter | None = None,
         flows: ConcurrencyLimiter | None = None,
+        meter: RequestMeter | None = None,
     ) -> None:
-        self.source, self.rates = source, rates
+        self.source, self.rates, self.meter = source, rates, meter
         self.requests = requests or ConcurrencyLimiter("requests in flight")
         self.flows = flows or ConcurrencyLimiter("flow executions")
 
@@ -64,10 +75,17 @@ class LimitsService:
         return await self.source.get(ctx.tenant_id)
 
     async def admit(
-        self, ctx: TenantCtx, route_class: RouteClass = RouteClass.DEFAULT, *, cost: int = 1
+        self,
+        ctx: TenantCtx,
+        route_class: RouteClass = RouteClass.DEFAULT,
+        *,
+        cost: int = 1,
+        hold_slot: bool = False,
     ) -> Admission:
-        """Take ``cost`` requests from the tenant's bucket, or raise ``rate.limited``."""
-        limit = (await self.source.get(ctx.tenant_id)).rates[route_class]
+        """Take ``cost`` requests from the tenant's bucket, or raise ``rate.limited``; with
+        ``hold_slot``, also one in-flight slot (released by :meth:`Admission.release`)."""
+        limits = await self.source.get(ctx.tenant_id)
+        limit = limits.rates[route_class]
         decision = await self.rates.acquire(ctx.tenant_id, route_class, limit, cost=cost)
         if not decision.allowed:
             raise RateLimitExceeded(
@@ -77,7 +95,10 @@ class LimitsService:
                 headers=rate_limit_headers(limit, 0, decision.reset),
                 details={"route_class": route_class.value, "tenant_id": ctx.tenant_id},
             )
-        return Admission(route_class, limit, decision.remaining, decision.reset)
+        slot = self.requests.take(ctx.tenant_id, limits.max_in_flight) if hold_slot else None
+        if self.meter is not None:
+            self.meter.count(ctx.tenant_id, cost)
+        return Admission(route_class, limit, decision.remaining, decision.reset, slot)
 
     @asynccontextmanager
     async def in_flight(self, ctx: TenantCtx) -> AsyncIterator[None]:
