@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
 from tenantry.api import middleware, problems
-from tenantry.api.routes import health, tenants, tokens
+from tenantry.api.routes import (
+    health,
+    objects,
+    search,
+    secrets,
+    sessions,
+    state,
+    tenants,
+    tokens,
+)
 from tenantry.bootstrap import Services
 from tenantry.core.settings import Settings
 
@@ -39,6 +48,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     app.middleware("http")(middleware.correlation_id)
     app.include_router(health.router)
-    app.include_router(tenants.router)
-    app.include_router(tokens.router)
+    for module in (tenants, tokens, sessions, state, secrets, objects, search):
+        app.include_router(module.router)
     return app

@@ -76,9 +76,11 @@ class PostgresRelationalProvisioner:
 
 
 def _create_role(role: sql.Identifier) -> sql.Composed:
-    """Create the role unless it exists (an earlier attempt's role is adopted)."""
+    """Create the role unless it exists (an earlier attempt's role is adopted; a concurrent
+    creator elsewhere on the cluster shows as a unique violation)."""
     return sql.SQL(
-        "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        "DO $$ BEGIN CREATE ROLE {} NOLOGIN; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     ).format(role)
 
 
