@@ -37,8 +37,8 @@ from typing import Annotated, Final
 from fastapi import Depends, FastAPI, Request
 
 from bench.harness import Result
+from tenantry.api import limits as limits_http
 from tenantry.api import problems
-from tenantry.api.routes import usage
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
 from tenantry.tenancy.limits import plans
@@ -65,7 +65,7 @@ def create_app() -> FastAPI:
     )
     app.state.records = {t: {"tenant": t, "items": list(range(10))} for t in [*QUIET, NOISY]}
     problems.install(app)
-    app.middleware("http")(usage.limits_middleware)
+    app.middleware("http")(limits_http.limits_middleware)
     app.get("/read")(read)
     return app
 
@@ -76,7 +76,9 @@ async def tenant(request: Request) -> TenantCtx:
         tenant_id=ids.tenant_id(request.headers.get("X-Tenant-ID")), env_id=ids.env_id("prod")
     )
     limits: LimitsService = request.app.state.limits
-    usage.remember(request, await limits.admit(ctx, usage.route_class_of(request), hold_slot=True))
+    limits_http.remember(
+        request, await limits.admit(ctx, limits_http.route_class_of(request), hold_slot=True)
+    )
     return ctx
 
 

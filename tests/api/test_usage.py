@@ -16,8 +16,9 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
+from tenantry.api import limits as limits_http
 from tenantry.api import problems
-from tenantry.api.caller import Caller, authorized
+from tenantry.api.caller import Caller, CallerDep, authorized
 from tenantry.api.routes import usage
 from tenantry.bootstrap import Services
 from tenantry.core.context import TenantCtx
@@ -44,32 +45,32 @@ def app_for(services: Services, limits: LimitsService) -> FastAPI:
     app = FastAPI()
     app.state.services = services
     problems.install(app)
-    app.middleware("http")(usage.limits_middleware)
+    app.middleware("http")(limits_http.limits_middleware)
     app.include_router(usage.router)
 
     async def stand_in(request: Request) -> Caller:
         tenant = TenantId(request.headers["X-Test-Tenant"])
         ctx = TenantCtx(tenant_id=tenant, env_id=EnvId("prod"))
-        route_class = usage.route_class_of(request)
-        usage.remember(request, await limits.admit(ctx, route_class, hold_slot=True))
+        route_class = limits_http.route_class_of(request)
+        limits_http.remember(request, await limits.admit(ctx, route_class, hold_slot=True))
         grant = Grant(tenant, Role.VIEWER)
         principal = Principal("tester", PrincipalKind.USER, (grant,), "test-token")
         return Caller(principal, ctx, Role.VIEWER, cast(TenantScope, None))
 
     @app.get("/quota/{which}")
-    async def quota(which: str, caller: usage.CallerDep) -> None:
+    async def quota(which: str, caller: CallerDep) -> None:
         if which == "full":
             raise QuotaExceeded("the objects quota is used", details={"resource": "objects"})
         raise QuotaTooLarge("that object is too large for the quota")
 
     @app.get("/slow")
-    async def slow(caller: usage.CallerDep) -> None:
+    async def slow(caller: CallerDep) -> None:
         gate = app.state.gate
         gate.entered.set()
         await gate.release.wait()
 
-    @app.post("/definitions", openapi_extra=usage.AUTHORING)
-    async def author(caller: usage.CallerDep) -> None:
+    @app.post("/definitions", openapi_extra=limits_http.AUTHORING)
+    async def author(caller: CallerDep) -> None:
         return None
 
     app.dependency_overrides[authorized] = stand_in
