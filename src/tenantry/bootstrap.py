@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.redis.limiter import RedisRateLimiter
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
 from tenantry.backends.s3.blobs import S3BlobSpace
@@ -31,6 +34,13 @@ from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.isolation.strategies import Layout
+from tenantry.tenancy.limits.catalog import LimitsCatalog
+from tenantry.tenancy.limits.counting import RequestMeter
+from tenantry.tenancy.limits.local import LocalRateLimiter
+from tenantry.tenancy.limits.meters import Meters
+from tenantry.tenancy.limits.ports import RateLimiter
+from tenantry.tenancy.limits.quotas import Quotas
+from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -51,6 +61,9 @@ class Services:
     migrator: Migrator
     scopes: Scopes
     access: AccessService
+    limits: LimitsService
+    quotas: Quotas
+    meters: Meters
 
 
 @asynccontextmanager
@@ -84,14 +97,53 @@ async def services(
             admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
             clock=clock,
         )
-        try:
-            yield Services(settings, engine, registry, controller, migrator, scopes, access)
-        finally:
-            await backends.close()
-            await controller.close()
-            await migrator.close()
+        async with _limits(settings, sessions, clock) as (limits, quotas, meters):
+            try:
+                yield Services(
+                    settings,
+                    engine,
+                    registry,
+                    controller,
+                    migrator,
+                    scopes,
+                    access,
+                    limits,
+                    quotas,
+                    meters,
+                )
+            finally:
+                await backends.close()
+                await controller.close()
+                await migrator.close()
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def _limits(
+    settings: Settings, sessions: SessionFactory, clock: Clock
+) -> AsyncIterator[tuple[LimitsService, Quotas, Meters]]:
+    """Rate limits (shared through Redis when configured), quotas and meters; admitted
+    requests are metered in the background."""
+    catalog = LimitsCatalog(sessions)
+    meters = Meters(sessions, catalog, clock=clock)
+    rates: RateLimiter = (
+        RedisRateLimiter(settings.redis_url) if settings.redis_url else LocalRateLimiter()
+    )
+    request_meter = RequestMeter(meters, clock=clock)
+    metering = asyncio.create_task(request_meter.run())
+    try:
+        yield (
+            LimitsService(catalog, rates, meter=request_meter),
+            Quotas(sessions, catalog, clock=clock),
+            meters,
+        )
+    finally:
+        metering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await metering
+        if isinstance(rates, RedisRateLimiter):
+            await rates.aclose()
 
 
 def provisioners(settings: Settings) -> list[Provisioner]:

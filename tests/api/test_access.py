@@ -27,6 +27,7 @@ from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.access.permissions import Action
 from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind, Role
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.scopes import Scopes
 from tests.integration.access.support import ADMIN_TOKEN, Kit, kit_for
 
@@ -75,6 +76,10 @@ class Wired:
     @property
     def scopes(self) -> Scopes:
         return self.services.scopes
+
+    @property
+    def limits(self) -> LimitsService:
+        return self.services.limits
 
 
 def app_for(kit: Kit) -> FastAPI:

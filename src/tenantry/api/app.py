@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
-from tenantry.api import middleware, problems
+from tenantry.api import limits, middleware, problems
 from tenantry.api.routes import (
     health,
     objects,
@@ -18,6 +18,7 @@ from tenantry.api.routes import (
     state,
     tenants,
     tokens,
+    usage,
 )
 from tenantry.bootstrap import Services
 from tenantry.core.settings import Settings
@@ -46,8 +47,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
         app.state.services = services
     problems.install(app)
+    app.middleware("http")(limits.limits_middleware)
     app.middleware("http")(middleware.correlation_id)
     app.include_router(health.router)
-    for module in (tenants, tokens, sessions, state, secrets, objects, search):
+    for module in (tenants, tokens, sessions, state, secrets, objects, search, usage):
         app.include_router(module.router)
     return app

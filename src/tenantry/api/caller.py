@@ -21,6 +21,7 @@ import structlog
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tenantry.api import limits as limits_http
 from tenantry.core.context import TenantCtx
 from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.access.errors import PlatformAdminRequired, RoleForbidden
@@ -35,6 +36,7 @@ from tenantry.tenancy.access.resolution import (
 )
 from tenantry.tenancy.access.schemas import Principal, PrincipalKind, Role
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.scopes import Scopes
 
 __all__ = [
@@ -70,6 +72,9 @@ class _Wired(Protocol):
 
     @property
     def scopes(self) -> Scopes: ...
+
+    @property
+    def limits(self) -> LimitsService: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +153,10 @@ ResolvedDep = Annotated[Resolved, Depends(resolved)]
 
 
 async def admit(request: Request, ctx: TenantCtx) -> None:
-    """LIMITS HOOK: take the tenant's rate limit for this request (429 when exhausted).
-
-    Called by :func:`authorized` after resolution and before the scope opens, so an exhausted
-    tenant is refused before any tenant I/O. The limits feature is wired here by the lead
-    (``await services.limits.admit(...)`` on ``_wired(request)``); access itself limits nothing.
-    """
+    """Take the tenant's rate limit and an in-flight slot for this request (429 when not)."""
+    limits = _wired(request).limits
+    admission = await limits.admit(ctx, limits_http.route_class_of(request), hold_slot=True)
+    limits_http.remember(request, admission)
 
 
 async def authorized(request: Request, principal: PrincipalDep, found: ResolvedDep) -> Caller:

@@ -9,7 +9,7 @@ import typer
 
 from tenantry import __version__
 from tenantry.cli import render, runner
-from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants, tokens
+from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants, tokens, usage
 from tenantry.core import logging
 
 app = typer.Typer(
@@ -70,3 +70,4 @@ app.command()(migrate.migrate)
 app.command()(serve.up)
 app.add_typer(tokens.token_app, name="token")
 app.add_typer(tokens.apikey_app, name="apikey")
+app.command()(usage.usage)
