@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tenantry.tenancy.limits import plans as limit_plans
+from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests import files, schemas, source, validation
 from tenantry.tenancy.manifests.errors import Issue, ManifestError
 from tenantry.tenancy.manifests.source import PathKey, Positions
@@ -100,11 +102,13 @@ class _Assembly:
     teams: dict[str, dict[str, tuple[schemas.Team, _Origin]]] = field(default_factory=dict)
     flows: dict[str, tuple[schemas.Flow, _Origin]] = field(default_factory=dict)
     team_files: list[tuple[schemas.TeamFile, Positions]] = field(default_factory=list)
+    plans: dict[str, LimitsSpec] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
 
     def add(self, item: Located) -> None:
         model, positions = item.model, item.positions
         if isinstance(model, schemas.BundleFile):
+            self.plans.update(model.plans)
             for tenant_id, tenant in model.tenants.items():
                 self._tenant(tenant_id, tenant, _Origin(positions, ("tenants", tenant_id)))
             for index, flow in enumerate(model.flows):
@@ -176,7 +180,14 @@ class _Assembly:
         return schemas.Bundle(tenants=specs)
 
     def _spec(self, tenant_id: str) -> schemas.TenantSpec:
-        tenant, _ = self.tenants[tenant_id]
+        tenant, origin = self.tenants[tenant_id]
+        if self.plans and not limit_plans.known_plan(tenant.plan, self.plans):
+            self.issues.append(
+                origin.issue(
+                    f"tenant {tenant_id!r} names undefined plan {tenant.plan!r}", at=("plan",)
+                )
+            )
+        tenant = schemas.with_plan(tenant, self.plans)  # plans of any bundle file, once
         teams = self.teams[tenant_id]
         flows: dict[str, schemas.Flow] = {}
         for team_id, (team, origin) in teams.items():
