@@ -36,7 +36,7 @@ class SecretWrite(BaseModel):
             return self.value
         try:
             return base64.b64decode(self.value, validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: text that is not even ASCII
             raise SecretValueInvalid("the value is not valid base64") from None
 
 
