@@ -233,8 +233,8 @@ def _plaintext(value: object, limit: int) -> bytes:
 def _version(version: object) -> int | None:
     if version is None:
         return None
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SecretVersionInvalid("a secret version is a whole number, at least 1")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**31:
+        raise SecretVersionInvalid("a secret version is a whole number from 1 to 2147483647")
     return version
 
 
