@@ -1,0 +1,271 @@
+"""Every route of the API, and how to call it with a tenant's names.
+
+The suite is parametrised over the routes of the app's OpenAPI document (not over this table),
+so a new route without an entry here fails its test until it gets one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from tenantry.api.app import create_app
+from tests.isolation.world import SHARED_WORD, Names
+
+# Not tenant routes: probes of the process and the documents describing the API.
+UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz"})
+
+
+class Kind(enum.Enum):
+    ITEM = "item"  # reads or changes one named thing: another tenant's is 404 like a missing one
+    LIST = "list"  # lists the caller's things: only the caller's, never another tenant's
+    WRITE = "write"  # creates or replaces under a name: the same answer as for a new name
+    ADMIN = "admin"  # platform admins only: refused to tenant credentials whatever they name
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request, as httpx takes it (``path`` is concrete)."""
+
+    method: str
+    path: str
+    json: Any = None
+    content: bytes | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Build = Callable[[Names], list[Call]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # the template, as in the OpenAPI document
+    kind: Kind
+    build: Build  # the variants to try; the first one, with the caller's own names, succeeds
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _one(method: str, path: str, **options: Any) -> Build:
+    """A route called one way; ``{names.x}`` placeholders in the path are filled in."""
+
+    def build(names: Names) -> list[Call]:
+        return [Call(method, path.format(names=names), **options)]
+
+    return build
+
+
+def _calls(*makers: Callable[[Names], Call]) -> Build:
+    return lambda names: [make(names) for make in makers]
+
+
+SESSION: Final = "/api/v1/sessions/{names.session}"
+MATCH_1: Final = {"If-Match": '"1"'}  # every session of the world is at revision 1
+
+ROUTES: Final[tuple[Route, ...]] = (
+    # -- the registry (platform admins) --
+    Route("GET", "/api/v1/tenants", Kind.ADMIN, _one("GET", "/api/v1/tenants")),
+    Route(
+        "GET",
+        "/api/v1/tenants/{tenant_id}",
+        Kind.ADMIN,
+        _one("GET", "/api/v1/tenants/{names.tenant}"),
+    ),
+    # -- access --
+    Route(
+        "POST",
+        "/api/v1/tokens",
+        Kind.ITEM,  # the tenant named in the body: another tenant is refused like a missing one
+        lambda n: [
+            Call(
+                "POST",
+                "/api/v1/tokens",
+                json={"principal": "mallory", "tenant": n.tenant, "role": "viewer"},
+            )
+        ],
+    ),
+    Route(
+        "POST",
+        "/api/v1/api-keys",
+        Kind.WRITE,
+        lambda n: [Call("POST", "/api/v1/api-keys", json={"name": f"k {n.doc}", "role": "viewer"})],
+    ),
+    Route("GET", "/api/v1/api-keys", Kind.LIST, _one("GET", "/api/v1/api-keys")),
+    Route(
+        "DELETE",
+        "/api/v1/api-keys/{key_id}",
+        Kind.ITEM,
+        _one("DELETE", "/api/v1/api-keys/{names.api_key}"),
+    ),
+    # -- sessions --
+    Route("GET", "/api/v1/sessions", Kind.LIST, _one("GET", "/api/v1/sessions")),
+    Route(
+        "POST",
+        "/api/v1/sessions",
+        Kind.WRITE,
+        lambda n: [
+            Call(
+                "POST",
+                "/api/v1/sessions",
+                json={"session_id": n.session},
+                headers={"Idempotency-Key": f"{n.idempotency}.sessions"},
+            )
+        ],
+    ),
+    Route("GET", "/api/v1/sessions/{session_id}", Kind.ITEM, _one("GET", SESSION)),
+    Route(
+        "PUT",
+        "/api/v1/sessions/{session_id}",
+        Kind.ITEM,
+        _one("PUT", SESSION, json={"variables": {"x": 1}}, headers=MATCH_1),
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/sessions/{session_id}",
+        Kind.ITEM,
+        _one("PATCH", SESSION, json={"variables": {"x": 1}}, headers=MATCH_1),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/sessions/{session_id}",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("DELETE", SESSION.format(names=n), headers=MATCH_1),
+            lambda n: Call("DELETE", SESSION.format(names=n)),
+        ),
+    ),
+    # -- state --
+    Route(
+        "GET", "/api/v1/state/{session_id}", Kind.ITEM, _one("GET", "/api/v1/state/{names.session}")
+    ),
+    Route(
+        "PUT",
+        "/api/v1/state/{session_id}",
+        Kind.WRITE,
+        _one("PUT", "/api/v1/state/{names.session}", json={"n": 1}),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/state/{session_id}",
+        Kind.ITEM,
+        _one("DELETE", "/api/v1/state/{names.session}"),
+    ),
+    # -- secrets --
+    Route("GET", "/api/v1/secrets", Kind.LIST, _one("GET", "/api/v1/secrets")),
+    Route(
+        "POST",
+        "/api/v1/secrets/rotate-key",
+        Kind.WRITE,
+        lambda n: [
+            Call(
+                "POST",
+                "/api/v1/secrets/rotate-key",
+                headers={"Idempotency-Key": f"{n.idempotency}.rotate"},
+            )
+        ],
+    ),
+    Route(
+        "PUT",
+        "/api/v1/secrets/{name}",
+        Kind.WRITE,
+        _one("PUT", "/api/v1/secrets/{names.secret}", json={"value": "mine"}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/secrets/{name}",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("GET", f"/api/v1/secrets/{n.secret}"),
+            lambda n: Call("GET", f"/api/v1/secrets/{n.secret}", params={"version": "1"}),
+        ),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/secrets/{name}",
+        Kind.ITEM,
+        _one("DELETE", "/api/v1/secrets/{names.secret}"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/secrets/{name}/versions",
+        Kind.ITEM,
+        _one("GET", "/api/v1/secrets/{names.secret}/versions"),
+    ),
+    # -- objects --
+    Route(
+        "GET",
+        "/api/v1/objects",
+        Kind.LIST,
+        _calls(
+            lambda n: Call("GET", "/api/v1/objects"),
+            lambda n: Call("GET", "/api/v1/objects", params={"prefix": n.object_prefix()}),
+        ),
+    ),
+    Route(
+        "PUT",
+        "/api/v1/objects/{key}",
+        Kind.WRITE,
+        _one("PUT", "/api/v1/objects/{names.object_key}", content=b"mine"),
+    ),
+    Route(
+        "GET", "/api/v1/objects/{key}", Kind.ITEM, _one("GET", "/api/v1/objects/{names.object_key}")
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/objects/{key}",
+        Kind.ITEM,
+        _one("DELETE", "/api/v1/objects/{names.object_key}"),
+    ),
+    # -- search --
+    Route(
+        "GET",
+        "/api/v1/search",
+        Kind.LIST,
+        _calls(
+            lambda n: Call("GET", "/api/v1/search", params={"q": SHARED_WORD}),
+            lambda n: Call("GET", "/api/v1/search", params={"q": n.title}),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/search/documents",
+        Kind.WRITE,
+        lambda n: [
+            Call(
+                "POST",
+                "/api/v1/search/documents",
+                json={"doc_id": n.doc, "title": "mine", "body": "mine"},
+                headers={"Idempotency-Key": f"{n.idempotency}.documents"},
+            )
+        ],
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/search/documents/{doc_id}",
+        Kind.ITEM,
+        _one("DELETE", "/api/v1/search/documents/{names.doc}"),
+    ),
+    # -- usage --
+    Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
+)
+TABLE: Final = {route.label: route for route in ROUTES}
+
+
+def schema_routes(app: FastAPI | None = None) -> list[str]:
+    """``METHOD /path`` of every operation in the app's OpenAPI document, but the unscoped."""
+    document = (app or create_app()).openapi()
+    found = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in {"get", "put", "post", "patch", "delete", "head", "options"}
+    ]
+    return [label for label in found if label not in UNSCOPED]
