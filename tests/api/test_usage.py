@@ -151,6 +151,8 @@ async def test_usage_filters(http: httpx.AsyncClient) -> None:
         ({"granularity": "week"}, "request.invalid"),
         ({"resource": "x" * 33}, "request.invalid"),
         ({"from": "2030-02-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}, "usage.period_invalid"),
+        ({"from": "0001-01-01T00:00:00+14:00"}, "usage.period_invalid"),  # before year 1 in UTC
+        ({"to": "9999-12-31T23:59:59-14:00"}, "usage.period_invalid"),  # after year 9999 in UTC
         ({"resource": "AI_TOKENS"}, "meter.invalid"),
     ],
 )

@@ -78,7 +78,14 @@ def _hour(moment: datetime) -> datetime:
 
 def _aware(moment: datetime) -> datetime:
     # A time without a zone is read as UTC, the zone every stored time is in.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise InvalidPeriod(f"{moment.isoformat()} is out of range in UTC") from error
 
 
 class Meters:
@@ -196,7 +203,7 @@ class Meters:
 
 
 def _month_start(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return _utc(moment).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _check_range(start: datetime, end: datetime, granularity: Granularity) -> None:
