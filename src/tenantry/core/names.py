@@ -87,6 +87,15 @@ def session_path(tenant: str, env: str, team: str | None, session: str) -> str:
     return "sessions/{}/{}/{}/{}.cbor".format(*parts)
 
 
+def session_folder(
+    tenant: str, env: str, team: str | None = None, *, every_team: bool = False
+) -> str:
+    """``sessions/{tenant}/{env}/{team}/`` (or ``sessions/{tenant}/{env}/`` for every team):
+    the prefix that lists one team's (or the environment's) session paths."""
+    head = f"sessions/{ids.tenant_id(tenant)}/{ids.env_id(env)}/"
+    return head if every_team else f"{head}{_team(team)}/"
+
+
 def parse_session_path(path: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.SessionId]:
     parts = path.split("/")
     if len(parts) != 5 or parts[0] != "sessions" or not parts[4].endswith(".cbor"):
@@ -106,6 +115,15 @@ def state_key(tenant: str, env: str, team: str | None, session: str) -> str:
     """``state:{tenant}:{env}:{team|default}:{session}``."""
     parts = (ids.tenant_id(tenant), ids.env_id(env), _team(team), ids.session_id(session))
     return "state:{}:{}:{}:{}".format(*parts)
+
+
+def state_prefix(
+    tenant: str, env: str, team: str | None = None, *, every_team: bool = False
+) -> str:
+    """``state:{tenant}:{env}:{team|default}:`` (or ``state:{tenant}:{env}:`` for every team):
+    the prefix of one team's (or the environment's) state keys, for bulk deletes."""
+    head = f"state:{ids.tenant_id(tenant)}:{ids.env_id(env)}:"
+    return head if every_team else f"{head}{_team(team)}:"
 
 
 def parse_state_key(key: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.SessionId]:

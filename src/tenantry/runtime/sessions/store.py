@@ -287,13 +287,9 @@ class SessionStore:
         return path
 
     def _prefix(self, team: Teams) -> str:
-        # The listing prefixes are the directory parts of names.session_path, cut from it
-        # rather than built again, so the layout has one builder.
         if isinstance(team, AllTeams):
-            folder = self._prefix(None)
-            return folder[: folder.rindex("/", 0, -1) + 1]
-        sample = names.session_path(self._tenant, self._env, team, "x")
-        return sample[: sample.rindex("/") + 1]
+            return names.session_folder(self._tenant, self._env, every_team=True)
+        return names.session_folder(self._tenant, self._env, team)
 
     def _after(self, cursor: str | None) -> str | None:
         if cursor is None:

@@ -1,7 +1,7 @@
 """The key space of one tenant environment.
 
-Keys come only from :func:`tenantry.core.names.state_key`; the prefixes used by bulk deletes are
-cut from such a key at its ``:`` separators, so they always match the builder's format.
+Keys come only from :func:`tenantry.core.names.state_key`, and the prefixes used by bulk deletes
+from :func:`tenantry.core.names.state_prefix`.
 
 Built keys are memoised process-wide: validating four ids costs more than a JSON encode on the
 hot path. Only exact ``str`` (or ``None``) arguments are memoised and a failed check is never
@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 from tenantry.core import ids, names
 
-# Any valid session id works: it is cut off again to leave the team's prefix.
-_PROBE_SESSION = "x"
 _MEMOISED_KEYS = 8192
 
 
@@ -49,13 +47,11 @@ class StateKeys:
 
     def team_prefix(self, team: str | None) -> str:
         """``state:{tenant}:{env}:{team|default}:`` — every session key of one team."""
-        probe = names.state_key(self.tenant_id, self.env_id, team, _PROBE_SESSION)
-        return probe[: probe.rindex(":") + 1]
+        return names.state_prefix(self.tenant_id, self.env_id, team)
 
     def env_prefix(self) -> str:
         """``state:{tenant}:{env}:`` — every key of this tenant environment."""
-        team_prefix = self.team_prefix(None)
-        return team_prefix[: team_prefix.rindex(":", 0, -1) + 1]
+        return names.state_prefix(self.tenant_id, self.env_id, every_team=True)
 
     def owns(self, key: str) -> bool:
         """Whether ``key`` is a well-formed key of this tenant environment."""
