@@ -33,6 +33,7 @@ from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
+from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
@@ -64,6 +65,7 @@ class Services:
     limits: LimitsService
     quotas: Quotas
     meters: Meters
+    idempotency: IdempotencyService
 
 
 @asynccontextmanager
@@ -110,6 +112,7 @@ async def services(
                     limits,
                     quotas,
                     meters,
+                    IdempotencyService(sessions, clock=clock),
                 )
             finally:
                 await backends.close()

@@ -30,7 +30,6 @@ from tenantry.tenancy.idempotency.service import (
     StoredResponse,
     fingerprint,
 )
-from tenantry.tenancy.registry.database import session_factory
 
 HEADER: Final = "Idempotency-Key"
 REPLAYED: Final = "Idempotent-Replayed"
@@ -44,8 +43,7 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def get_idempotency(services: ServicesDep) -> IdempotencyService:
-    """The service on the control database (cheap to build; no connection is opened)."""
-    return IdempotencyService(session_factory(services.engine))
+    return services.idempotency
 
 
 IdempotencyDep = Annotated[IdempotencyService, Depends(get_idempotency)]

@@ -13,7 +13,6 @@ from tenantry.api.problems import problem_responses
 from tenantry.tenancy.access.permissions import Action
 from tenantry.tenancy.limits.meters import Meters
 from tenantry.tenancy.limits.schemas import Granularity, UsageReport
-from tenantry.tenancy.registry.database import session_factory
 
 router = APIRouter(
     prefix="/api/v1/usage",
@@ -23,8 +22,7 @@ router = APIRouter(
 
 
 def get_meters(services: ServicesDep) -> Meters:
-    """The meters on the control database (reads only: no limits source needed)."""
-    return Meters(session_factory(services.engine))
+    return services.meters
 
 
 MetersDep = Annotated[Meters, Depends(get_meters)]
