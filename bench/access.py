@@ -8,8 +8,8 @@
    the same anchor.
 3. A tenant route behind ``authorized`` (authenticate, resolve, open the scope — one registry
    query — then a state read) vs a bare FastAPI route doing the same state read on a scope
-   opened once, on the same app and ASGI transport, embedded backends (SQLite). The limits
-   check is not wired here (the lead adds it), so this is the access part of the overhead.
+   opened once, on the same app and ASGI transport, embedded backends (SQLite). The admission
+   (rate limit and in-flight slot) is included, on a tenant whose limits never refuse.
 Figures are seconds per operation, the median of runs in which both sides take turns.
 """
 
@@ -29,6 +29,7 @@ import jwt
 from fastapi import APIRouter, FastAPI
 
 from bench.harness import Result
+from tenantry.api import limits as limits_http
 from tenantry.api import problems
 from tenantry.api.caller import CallerDep
 from tenantry.backends.keys.signing import SigningKeyring
@@ -41,6 +42,7 @@ from tenantry.tenancy.access import signing
 from tenantry.tenancy.access.resolution import Selection
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.access.signing import AUDIENCE, ISSUER
+from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.scopes import Scopes
@@ -70,7 +72,12 @@ async def _measure() -> list[Result]:
 
 
 async def _prepared(wired: Services) -> AccessService:
-    spec = TenantSpec(name="acme", environments=[Environment(id="prod")], teams={"support": Team()})
+    spec = TenantSpec(
+        name="acme",
+        environments=[Environment(id="prod")],
+        teams={"support": Team()},
+        limits=UNLIMITED,  # measure the admission's cost, not its refusals
+    )
     await wired.registry.apply(Bundle(tenants={"acme": spec}))
     [outcome] = await wired.controller.reconcile_many(["acme"], concurrency=1)
     assert outcome.result == "ready", outcome.message
@@ -105,9 +112,12 @@ async def _verification(access: AccessService, token: str, *, repeat: bool) -> R
     )
 
 
+UNLIMITED = LimitsSpec(rate=1_000_000, burst=1_000_000, max_in_flight=1_000)
+
+
 class _Wired:
     def __init__(self, wired: Services, access: AccessService) -> None:
-        self.access, self.scopes = access, wired.scopes
+        self.access, self.scopes, self.limits = access, wired.scopes, wired.limits
 
 
 def _app(wired: Services, access: AccessService, opened: TenantScope) -> FastAPI:
@@ -123,6 +133,7 @@ def _app(wired: Services, access: AccessService, opened: TenantScope) -> FastAPI
 
     app = FastAPI()
     problems.install(app)
+    app.middleware("http")(limits_http.limits_middleware)
     app.include_router(router)
     app.state.services = _Wired(wired, access)
     return app
