@@ -351,6 +351,85 @@ async def test_tenant_admins_issue_tokens_of_their_tenant(api: Api) -> None:
     assert_problem(refused, 403, "auth.role_forbidden")
 
 
+async def _issue(api: Api, token: str, body: dict[str, Any], **headers: str) -> httpx.Response:
+    return await api.http.post(
+        "/api/v1/tokens",
+        json={"principal": "bob", "role": "viewer", **body},
+        headers=_headers(token, headers),
+    )
+
+
+async def _denied(api: Api, correlation: str) -> list[tuple[str | None, str]]:
+    records = await api.kit.access.audit_records()
+    return [
+        (r.tenant, r.action)
+        for r in records
+        if r.correlation_id == correlation and r.outcome == "denied"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code", "audited_on"),
+    [
+        ({}, {"tenant": "globex"}, 201, None, None),  # the header picks among the grants
+        ({"tenant": "globex"}, {"tenant": "globex"}, 201, None, None),
+        ({"tenant": "acme"}, {"tenant": "globex"}, 403, "auth.tenant_mismatch", "acme"),
+        ({"tenant": "globex"}, {"tenant": "acme"}, 403, "auth.tenant_mismatch", "globex"),
+        ({}, {"tenant": "initech"}, 403, "auth.tenant_mismatch", "initech"),
+        ({"tenant": "initech"}, {}, 403, "auth.tenant_mismatch", "initech"),
+        ({}, {}, 400, "auth.tenant_required", None),
+        ({}, {"tenant": "acme", "team": "x y"}, 400, "id.invalid", None),
+    ],
+)
+async def test_the_tenant_headers_of_a_token_request_must_be_the_callers_and_agree(
+    api: Api,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    status: int,
+    code: str | None,
+    audited_on: str | None,
+) -> None:
+    """A tenant admin of acme and of globex: ``X-Tenant-ID`` selects among its tenants, and a
+    body naming another tenant than the header's is refused and audited like a foreign one."""
+    issued = await api.kit.access.issue_grants(
+        "alice", [Grant("acme", Role.TENANT_ADMIN), Grant("globex", Role.TENANT_ADMIN)]
+    )
+    response = await _issue(api, issued.token, body, **headers, **{"X-Correlation-ID": "try-1"})
+    if code is None:
+        assert response.status_code == status, response.text
+        assert [g["tenant"] for g in response.json()["grants"]] == ["globex"]
+    else:
+        assert_problem(response, status, code)
+    expected = [] if audited_on is None else [(audited_on, "POST /api/v1/tokens")]
+    assert await _denied(api, "try-1") == expected
+
+
+async def test_a_team_header_outside_the_token_is_403_and_audited(api: Api) -> None:
+    issued = await api.kit.access.issue_grants(
+        "alice", [Grant("acme", Role.TENANT_ADMIN), Grant("globex", Role.VIEWER, "ops")]
+    )
+    headers = {"tenant": "globex", "team": "support", "X-Correlation-ID": "try-2"}
+    assert_problem(await _issue(api, issued.token, {}, **headers), 403, "auth.team_mismatch")
+    assert await _denied(api, "try-2") == [("globex", "POST /api/v1/tokens")]
+    sales = await _issue(api, issued.token, {}, tenant="acme", team="sales")
+    assert sales.status_code == 201, sales.text
+
+
+async def test_a_platform_admin_selects_any_tenant_audited(api: Api) -> None:
+    root = (await api.kit.access.issue_token("root", kind=PrincipalKind.PLATFORM_ADMIN)).token
+    for token, actor in ((root, "root"), (ADMIN_TOKEN, "admin-token")):
+        response = await _issue(api, token, {}, tenant="globex", **{"X-Correlation-ID": actor})
+        assert response.status_code == 201, response.text
+        assert response.json()["grants"][0]["tenant"] == "globex"
+        records = [r for r in await api.kit.access.audit_records() if r.correlation_id == actor]
+        acts = {(r.outcome, r.actor, r.tenant, r.action) for r in records}
+        assert ("allowed", actor, "globex", "POST /api/v1/tokens") in acts
+    mismatch = await _issue(api, root, {"tenant": "acme"}, tenant="globex")
+    assert_problem(mismatch, 403, "auth.tenant_mismatch")
+    assert_problem(await _issue(api, root, {}, tenant="initech"), 404, "tenant.not_found")
+    assert_problem(await _issue(api, root, {}, team="ops"), 400, "auth.tenant_required")
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

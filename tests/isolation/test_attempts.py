@@ -3,6 +3,7 @@ cursors, paths that climb out of B's space; and checks that the suite's own dete
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -102,18 +103,42 @@ async def test_names_that_climb_out_are_refused(
     assert await world.snapshot(world.a) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /api/v1/tokens ignores X-Tenant-ID: a mismatch is neither 403 nor audited "
-    "(the token is for the caller's own tenant, so nothing of A is reached)",
-)
 async def test_issuing_a_token_with_a_mismatched_tenant_header_is_403(world: World) -> None:
+    """B's token selecting A, the body naming no tenant: refused and audited on A (the route
+    table's call names A in the body too)."""
+    correlation = f"attempt-{secrets.token_hex(8)}"
     response = await world.http.post(
         "/api/v1/tokens",
         json={"principal": "mallory", "role": "viewer"},
-        headers=world.b.headers(tenant=A),
+        headers=world.b.headers(tenant=A) | {"X-Correlation-ID": correlation},
     )
     probes.assert_problem(response, 403, "auth.tenant_mismatch")
+    probes.assert_no_leak(world, response)
+    records = await world.services.access.audit_records(tenant=A, limit=1000)
+    found = [(r.outcome, r.actor, r.action) for r in records if r.correlation_id == correlation]
+    assert found == [("denied", world.b.principal, "POST /api/v1/tokens")]
+
+
+async def test_issuing_a_token_for_a_tenant_other_than_the_selected_one_is_403(
+    world: World,
+) -> None:
+    """B selecting its own tenant and naming A in the body: refused and audited on A."""
+    correlation = f"attempt-{secrets.token_hex(8)}"
+    response = await world.http.post(
+        "/api/v1/tokens",
+        json={"principal": "mallory", "tenant": A, "role": "viewer"},
+        headers=world.b.headers() | {"X-Correlation-ID": correlation},
+    )
+    probes.assert_problem(response, 403, "auth.tenant_mismatch")
+    records = await world.services.access.audit_records(tenant=A, limit=1000)
+    assert [(r.outcome, r.actor) for r in records if r.correlation_id == correlation] == [
+        ("denied", world.b.principal)
+    ]
+    own = await world.http.post(
+        "/api/v1/tokens", json={"principal": "mallory", "role": "viewer"}, headers=world.b.headers()
+    )
+    assert own.status_code == 201, own.text
+    assert [g["tenant"] for g in own.json()["grants"]] == [world.b.id]
 
 
 @SQLITE_ONLY

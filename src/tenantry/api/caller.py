@@ -9,7 +9,7 @@ unknown tenants on every request). Routes then call ``caller.require(action)`` a
 method on ``caller.scope``.
 
 Admin routes take :data:`PlatformAdminDep` instead; routes that act on the access system itself
-(tokens) take :data:`PrincipalDep` and let the access service decide.
+(tokens) take :data:`PrincipalDep` and :data:`SelectionDep` and let the access service decide.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ __all__ = [
     "PrincipalDep",
     "ResolvedDep",
     "RoleForbidden",
+    "SelectionDep",
     "access_service",
     "admit",
     "authenticated",
@@ -54,6 +55,8 @@ __all__ = [
     "correlation_id",
     "platform_admin",
     "resolved",
+    "route_action",
+    "selected",
 ]
 
 _ACTION_CHARS: Final = 128  # the audit column's width
@@ -122,9 +125,8 @@ async def platform_admin(principal: PrincipalDep) -> Principal:
 PlatformAdminDep = Annotated[Principal, Depends(platform_admin)]
 
 
-async def resolved(
+async def selected(
     request: Request,
-    principal: PrincipalDep,
     # Declared for the OpenAPI document; read below with getlist to refuse duplicates.
     x_tenant_id: Annotated[
         str | None,
@@ -136,16 +138,23 @@ async def resolved(
     x_env_id: Annotated[
         str | None, Header(alias=ENV_HEADER, description="The environment; default prod.")
     ] = None,
-) -> Resolved:
-    """The tenant context and role the headers select among the principal's grants."""
+) -> Selection:
+    """What ``X-Tenant-ID``, ``X-Team-ID`` and ``X-Env-ID`` select (unchecked as yet)."""
     headers = request.headers
-    selection = Selection(
+    return Selection(
         tenant=one_header(TENANT_HEADER, headers.getlist(TENANT_HEADER)),
         team=one_header(TEAM_HEADER, headers.getlist(TEAM_HEADER)),
         env=one_header(ENV_HEADER, headers.getlist(ENV_HEADER)),
     )
+
+
+SelectionDep = Annotated[Selection, Depends(selected)]
+
+
+async def resolved(request: Request, principal: PrincipalDep, selection: SelectionDep) -> Resolved:
+    """The tenant context and role the headers select among the principal's grants."""
     return await _wired(request).access.resolve(
-        principal, selection, correlation_id=correlation_id(), action=_action(request)
+        principal, selection, correlation_id=correlation_id(), action=route_action(request)
     )
 
 
@@ -177,7 +186,8 @@ def correlation_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _action(request: Request) -> str:
+def route_action(request: Request) -> str:
+    """The request as audit records name it: ``METHOD /route/template``."""
     route = request.scope.get("route")
     path = getattr(route, "path", None) or request.url.path
     return f"{request.method} {path}"[:_ACTION_CHARS]

@@ -6,8 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tenantry.core import ids
 from tenantry.core.errors import ErrorKind, TenantryError
-from tenantry.tenancy.access.resolution import DEFAULT_ENV, Selection, one_header, resolve
+from tenantry.tenancy.access.resolution import (
+    DEFAULT_ENV,
+    Selection,
+    agree,
+    one_header,
+    resolve,
+)
 from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind, Role
 
 V, M, TA, A = Role.VIEWER, Role.TEAM_MEMBER, Role.TEAM_ADMIN, Role.TENANT_ADMIN
@@ -111,6 +118,20 @@ def test_a_header_sent_twice_is_ambiguous() -> None:
     with pytest.raises(TenantryError) as refused:
         one_header("X-Tenant-ID", ["acme", "globex"])
     assert (refused.value.kind, refused.value.code) == (ErrorKind.INVALID, "auth.header_ambiguous")
+
+
+@pytest.mark.parametrize("named", [None, "acme"])
+def test_a_named_tenant_that_is_the_selected_one_agrees(named: str | None) -> None:
+    agree(ids.TenantId("acme"), named)
+
+
+@pytest.mark.parametrize(
+    ("named", "code"), [("globex", "auth.tenant_mismatch"), ("ACME", "id.invalid")]
+)
+def test_a_named_tenant_other_than_the_selected_one_is_refused(named: str, code: str) -> None:
+    with pytest.raises(TenantryError) as refused:
+        agree(ids.TenantId("acme"), named)
+    assert refused.value.code == code
 
 
 TENANTS = st.sampled_from(["acme", "globex", "initech", "umbrella"])

@@ -1,9 +1,11 @@
 """``/api/v1/tokens`` and ``/api/v1/api-keys``: access for tenants, administered over HTTP.
 
 Tokens are issued by platform admins (any tenant, or a platform-admin token) and by tenant
-admins (their own tenant only); the tenant is the body's ``tenant`` (optional for a credential
-of one tenant). API keys belong to the tenant ``X-Tenant-ID`` selects and are managed by its
-tenant admins (or an audited platform admin); a key's secret is in the creation answer only.
+admins (their own tenant only); the tenant is the body's ``tenant`` or the one ``X-Tenant-ID``
+selects (optional for a credential of one tenant; when both are sent they must agree, and a
+header the credential may not select is 403 and audited, as on every route). API keys belong
+to the tenant ``X-Tenant-ID`` selects and are managed by its tenant admins (or an audited
+platform admin); a key's secret is in the creation answer only.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from tenantry.api.caller import (
     AccessDep,
     PrincipalDep,
     ResolvedDep,
+    SelectionDep,
     admit,
     correlation_id,
+    route_action,
 )
 from tenantry.api.problems import problem_responses
 from tenantry.tenancy.access.permissions import Action, require
@@ -77,8 +81,17 @@ TenantAdminDep = Annotated[Resolved, Depends(tenant_admin)]
 
 
 @router.post("/tokens", status_code=201, responses=problem_responses(404, 409))
-async def issue_token(body: TokenRequest, actor: PrincipalDep, access: AccessDep) -> IssuedToken:
-    """Issue a signed token; the answer holds it once (it is not stored)."""
+async def issue_token(
+    request: Request,
+    body: TokenRequest,
+    actor: PrincipalDep,
+    selection: SelectionDep,
+    access: AccessDep,
+) -> IssuedToken:
+    """Issue a signed token; the answer holds it once (it is not stored).
+
+    ``X-Tenant-ID`` / ``X-Team-ID`` are checked as on every route (403 and audited when the
+    credential may not select them) and must agree with the body's ``tenant``."""
     return await access.issue_token_as(
         actor,
         body.principal,
@@ -87,7 +100,9 @@ async def issue_token(body: TokenRequest, actor: PrincipalDep, access: AccessDep
         role=body.role,
         ttl=timedelta(seconds=body.ttl_seconds),
         kind=body.kind,
+        selection=selection,
         correlation_id=correlation_id(),
+        action=route_action(request),
     )
 
 

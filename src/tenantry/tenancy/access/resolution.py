@@ -18,6 +18,8 @@ Pure. The credential decides what may be acted for; the headers only select amon
   (400 ``auth.tenant_required`` otherwise); such acts are audited by the service.
 * A malformed id in any header is 400 ``id.invalid``; the same header sent twice is 400
   ``auth.header_ambiguous``.
+* A request that also names a tenant in its body (issuing a token) must name the selected one
+  (:func:`agree`; 403 ``auth.tenant_mismatch`` otherwise).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Selection:
     tenant: str | None = None
     team: str | None = None
     env: str | None = None
+
+
+NOTHING_SELECTED: Final = Selection()
 
 
 class Resolved(NamedTuple):
@@ -89,6 +94,16 @@ def resolve(
         correlation_id=correlation_id,
     )
     return Resolved(ctx, role)
+
+
+def agree(selected: ids.TenantId, named: str | None) -> None:
+    """A request that names a tenant (in its body) besides selecting one (``X-Tenant-ID``)
+    must name the same tenant: 403 ``auth.tenant_mismatch`` otherwise."""
+    if named is not None and ids.tenant_id(named) != selected:
+        raise TenantMismatch(
+            f"{TENANT_HEADER} selects tenant {selected!r}, but the request names {named!r}",
+            details={"tenant_id": named, "selected_tenant": selected},
+        )
 
 
 def _tenant(grants: Sequence[Grant], selected: ids.TenantId | None) -> ids.TenantId:

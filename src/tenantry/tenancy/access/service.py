@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -34,7 +35,7 @@ from tenantry.tenancy.access.errors import (
 )
 from tenantry.tenancy.access.permissions import Action, require
 from tenantry.tenancy.access.repository import AccessRepository
-from tenantry.tenancy.access.resolution import Resolved, Selection
+from tenantry.tenancy.access.resolution import NOTHING_SELECTED, Resolved, Selection
 from tenantry.tenancy.access.schemas import (
     ApiKeyInfo,
     AuditEntry,
@@ -147,18 +148,24 @@ class AccessService:
         role: Role,
         ttl: timedelta,
         kind: PrincipalKind = PrincipalKind.USER,
+        selection: Selection = NOTHING_SELECTED,
         correlation_id: str | None = None,
+        action: str = "token.issue",
     ) -> IssuedToken:
         """:meth:`issue_token` on behalf of ``actor``: a platform admin issues any token; a
-        tenant admin issues tokens of its own tenant only (never a platform-admin token)."""
-        if actor.kind is not PrincipalKind.PLATFORM_ADMIN:
-            if kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN:
-                raise PlatformAdminRequired("only a platform admin issues platform-admin tokens")
-            resolved = await self.resolve(
-                actor, Selection(tenant=tenant), correlation_id=correlation_id
-            )
-            require(resolved.role, Action.ADMIN, tenant=resolved.ctx.tenant_id)
-            tenant = resolved.ctx.tenant_id
+        tenant admin issues tokens of its own tenant only (never a platform-admin token).
+
+        ``selection`` is what the request's headers select, checked as on every tenant route
+        (:meth:`resolve`: a tenant or team the actor may not act for is 403 and audited, a
+        platform admin's act is audited); it must agree with ``tenant`` when both name one,
+        and names the tenant when the body does not."""
+        if actor.kind is not PrincipalKind.PLATFORM_ADMIN and (
+            kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN
+        ):
+            raise PlatformAdminRequired("only a platform admin issues platform-admin tokens")
+        tenant = await self._token_tenant(
+            actor, selection, tenant, correlation_id=correlation_id, action=action
+        )
         return await self.issue_token(
             principal_id,
             tenant=tenant,
@@ -169,6 +176,32 @@ class AccessService:
             actor=actor.id,
             correlation_id=correlation_id,
         )
+
+    async def _token_tenant(
+        self,
+        actor: Principal,
+        selection: Selection,
+        named: str | None,
+        *,
+        correlation_id: str | None,
+        action: str,
+    ) -> str | None:
+        """The tenant of a token ``actor`` issues: ``named`` (the body's) or the one the
+        headers select, which must be the same; a tenant admin's own tenant otherwise."""
+        unselected = selection.tenant is None and selection.team is None
+        if actor.kind is PrincipalKind.PLATFORM_ADMIN and unselected:
+            return named  # a platform admin needs no header: the body names the tenant
+        wanted = replace(selection, tenant=named) if selection.tenant is None else selection
+        found = await self.resolve(actor, wanted, correlation_id=correlation_id, action=action)
+        try:
+            resolution.agree(found.ctx.tenant_id, named)
+        except TenantMismatch as refused:
+            asked = replace(selection, tenant=named)
+            await self._audit(audit.refused(actor, refused, asked, action, correlation_id))
+            raise
+        if actor.kind is not PrincipalKind.PLATFORM_ADMIN:
+            require(found.role, Action.ADMIN, tenant=found.ctx.tenant_id)
+        return found.ctx.tenant_id
 
     def _check_ttl(self, ttl: timedelta) -> None:
         if not timedelta(seconds=1) <= ttl <= self._max_ttl:
