@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 from tenantry.api.app import create_app
 from tenantry.bootstrap import Services, services
 from tenantry.core.settings import Settings
+from tenantry.tenancy.access.schemas import PrincipalKind, Role
 from tenantry.tenancy.manifests import loader
 from tests.conftest import EXAMPLE_BUNDLE
 
@@ -75,7 +75,7 @@ async def test_list_and_get_tenants(client: httpx.AsyncClient) -> None:
         ({"Authorization": "Bearer"}, "auth.missing_token"),
     ],
 )
-async def test_admin_routes_need_the_admin_token(
+async def test_admin_routes_need_a_platform_admin_credential(
     client: httpx.AsyncClient, headers: dict[str, str], code: str
 ) -> None:
     for path in ("/api/v1/tenants", "/api/v1/tenants/acme"):
@@ -85,14 +85,28 @@ async def test_admin_routes_need_the_admin_token(
         assert "acme" not in response.text.replace("/api/v1/tenants/acme", "")
 
 
-async def test_admin_api_is_disabled_without_a_configured_token(wired: Services) -> None:
-    settings = wired.settings.model_copy(update={"admin_token": None})
-    built = dataclasses.replace(wired, settings=settings)
-    async with client_for(built) as http:
-        body = assert_problem(
-            await http.get("/api/v1/tenants", headers=ADMIN), 401, "auth.admin_disabled"
-        )
-        assert "TENANTRY_ADMIN_TOKEN" in str(body["detail"])
+async def test_platform_admin_tokens_reach_the_registry_without_an_admin_token(
+    settings: Settings,
+) -> None:
+    """Without TENANTRY_ADMIN_TOKEN the admin token is just a bad bearer; a platform-admin
+    token works, and a tenant admin's is refused (403)."""
+    unset = settings.model_copy(update={"admin_token": None})
+    async with services(unset) as built, client_for(built) as http:
+        await built.registry.apply(loader.load([EXAMPLE_BUNDLE]))
+        root = await built.access.issue_token("root", kind=PrincipalKind.PLATFORM_ADMIN)
+        acme = await built.access.issue_token("ann", tenant="acme", role=Role.TENANT_ADMIN)
+        for path in ("/api/v1/tenants", "/api/v1/tenants/acme"):
+            assert_problem(await http.get(path, headers=ADMIN), 401, "auth.invalid_token")
+            admin = await http.get(path, headers=_bearer(root.token))
+            assert admin.status_code == 200, admin.text
+            tenant_admin = await http.get(path, headers=_bearer(acme.token))
+            assert_problem(tenant_admin, 403, "auth.platform_admin_required")
+        listing = await http.get("/api/v1/tenants", headers=_bearer(root.token))
+        assert [t["id"] for t in listing.json()["items"]] == ["acme", "bigcorp"]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(
@@ -124,7 +138,7 @@ async def test_openapi_documents_routes_and_problems(client: httpx.AsyncClient) 
         schema["paths"]
     )
     get_tenant = schema["paths"]["/api/v1/tenants/{tenant_id}"]["get"]
-    assert {"400", "401", "404", "503"} <= set(get_tenant["responses"])
+    assert {"400", "401", "403", "404", "503"} <= set(get_tenant["responses"])
     assert "application/problem+json" in get_tenant["responses"]["404"]["content"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
 

@@ -1,19 +1,21 @@
-"""``/api/v1/tenants``: the registry, for platform admins."""
+"""``/api/v1/tenants``: the registry, for platform admins (a platform-admin token issued with
+``tenantry token issue --role platform-admin``, or ``TENANTRY_ADMIN_TOKEN``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from tenantry.api.deps import ServicesDep, require_platform_admin
+from tenantry.api.caller import platform_admin
+from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
 from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
 
 router = APIRouter(
     prefix="/api/v1/tenants",
     tags=["tenants"],
-    dependencies=[Depends(require_platform_admin)],
-    responses=problem_responses(401, 503),
+    dependencies=[Depends(platform_admin)],
+    responses=problem_responses(401, 403, 503),
 )
 
 
