@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -18,6 +19,7 @@ from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
+from tenantry.backends.postgres.lookup import PostgresTenantLookup
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.redis.limiter import RedisRateLimiter
 from tenantry.backends.redis.state import RedisState
@@ -25,6 +27,7 @@ from tenantry.backends.runtime import DataSource, RuntimeBackends
 from tenantry.backends.s3.blobs import S3BlobSpace
 from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings, s3_client
 from tenantry.backends.sqlite.data import SqliteTenantDataSource
+from tenantry.backends.sqlite.lookup import SqliteTenantLookup
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
@@ -47,7 +50,7 @@ from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.service import RegistryService
 from tenantry.tenancy.schema.service import Migrator
-from tenantry.tenancy.scopes import Scopes
+from tenantry.tenancy.scopes import Scopes, TenantLookup
 from tenantry.tenancy.secrets.repository import SqlSecretRecords
 
 
@@ -92,7 +95,7 @@ async def services(
         )
         registry = RegistryService(sessions, clock=clock)
         backends = runtime(settings, sessions)
-        scopes = Scopes(engine, backends)
+        scopes = Scopes(tenant_lookup(settings), backends)
         access = AccessService(
             sessions,
             SigningKeyring(settings.data_dir.resolve()),
@@ -115,6 +118,7 @@ async def services(
                     IdempotencyService(sessions, clock=clock),
                 )
             finally:
+                await scopes.close()
                 await backends.close()
                 await controller.close()
                 await migrator.close()
@@ -180,6 +184,14 @@ def _s3(settings: Settings) -> S3Settings:
         secret_key=secret,
         shared_bucket=settings.s3_shared_bucket,
     )
+
+
+def tenant_lookup(settings: Settings) -> TenantLookup:
+    """The read of a tenant's status on every scope opened, on the control database's driver."""
+    url = make_url(settings.control_database_url())
+    if url.get_backend_name() == "sqlite":
+        return SqliteTenantLookup(Path(url.database or ""))
+    return PostgresTenantLookup(_libpq(url.render_as_string(hide_password=False)))
 
 
 def runtime(settings: Settings, sessions: SessionFactory) -> RuntimeBackends:

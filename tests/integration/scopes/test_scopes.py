@@ -6,10 +6,13 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
+from tenantry.backends.sqlite.lookup import SqliteTenantLookup
 from tenantry.bootstrap import Services, services
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
@@ -91,6 +94,42 @@ async def test_a_suspension_takes_effect_at_the_next_open(wired: Services) -> No
     await _set_state(wired, "acme", lifecycle_state="suspended")
     with pytest.raises(TenantryError, match="suspended"):
         await wired.scopes.open(_ctx("acme"))
+
+
+async def test_each_open_carries_its_own_context(wired: Services) -> None:
+    await _active(wired, "acme")
+    first = await wired.scopes.open(_ctx("acme", team="support"))
+    second = await wired.scopes.open(_ctx("acme", team="sales"))
+    assert (first.ctx.team_id, second.ctx.team_id) == ("support", "sales")
+    assert second.state is first.state  # the bound stores are reused, the context is not
+
+
+async def test_a_changed_placement_is_bound_anew(wired: Services) -> None:
+    await _active(wired, "acme")
+    before = await wired.scopes.open(_ctx("acme"))
+    placements = await _stored_placements(wired, "acme")
+    placements["prod"]["objects"]["prefix"] = "tenants/acme/prod-moved/"
+    await _set_state(wired, "acme", placement=placements)
+    after = await wired.scopes.open(_ctx("acme"))
+    assert after.objects is not before.objects
+
+
+async def test_an_unreadable_control_database_is_unavailable(tmp_path: Path) -> None:
+    lookup = SqliteTenantLookup(tmp_path / "empty.sqlite3")  # no tenants table
+    with pytest.raises(TenantryError) as refused:
+        await lookup.status("acme")
+    assert (refused.value.kind, refused.value.code) == (
+        ErrorKind.UNAVAILABLE,
+        "control_db.unavailable",
+    )
+    await lookup.close()
+
+
+async def _stored_placements(wired: Services, tenant: str) -> dict[str, Any]:
+    async with wired.engine.connect() as db:
+        found = await db.execute(select(TenantRow.placement).where(TenantRow.id == tenant))
+        placements: dict[str, Any] = found.scalar_one()
+    return placements
 
 
 @pytest.fixture

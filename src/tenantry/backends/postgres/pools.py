@@ -2,7 +2,8 @@
 
 One lazily opened pool per server and purpose, so a fleet operation reuses a few connections
 instead of connecting once per call. A server that is down surfaces as
-:class:`~tenantry.backends.postgres.errors.PostgresUnavailable` after ``timeout`` seconds.
+:class:`~tenantry.backends.postgres.errors.PostgresUnavailable` after ``timeout`` seconds (or
+``wait``, how long a caller may queue for a busy pool's connection, when that is longer).
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ Connection = psycopg.AsyncConnection[tuple[object, ...]]
 
 class Pool:
     def __init__(
-        self, dsn: str, *, size: int = 4, autocommit: bool = True, timeout: float = 3.0
+        self,
+        dsn: str,
+        *,
+        size: int = 4,
+        autocommit: bool = True,
+        timeout: float = 3.0,
+        wait: float | None = None,
     ) -> None:
-        self._dsn, self._size, self._timeout = dsn, size, timeout
+        self._dsn, self._size, self._timeout = dsn, size, max(timeout, wait or 0.0)
         self._kwargs = {"autocommit": autocommit, "connect_timeout": max(1, int(timeout))}
         self._pool: AsyncConnectionPool[Connection] | None = None
 

@@ -1,0 +1,39 @@
+"""The tenant status read on a PostgreSQL control database: one prepared point query.
+
+It runs on a small psycopg pool of its own rather than through SQLAlchemy: the read is on the
+path of every tenant request, and the ORM layer would cost more than the query.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tenantry.backends.postgres.errors import PostgresUnavailable
+from tenantry.backends.postgres.pools import Pool
+from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
+from tenantry.tenancy.scopes import STATUS_QUERY, TenantStatus
+
+_QUERY: Final = STATUS_QUERY.format(placement="placement::text", param="%s")
+
+
+class PostgresTenantLookup:
+    def __init__(self, dsn: str, *, connections: int = 10, wait: float = 15.0) -> None:
+        # A burst of requests queues for the connections (``wait``); connecting is quick to fail.
+        self._pool = Pool(dsn, size=connections, wait=wait)
+
+    async def status(self, tenant_id: str) -> TenantStatus | None:
+        try:
+            async with self._pool.connection() as connection:
+                cursor = await connection.execute(_QUERY, (tenant_id,), prepare=True)
+                row = await cursor.fetchone()
+        except PostgresUnavailable as error:
+            raise ControlDatabaseUnavailable(error.message) from error
+        if row is None:
+            return None
+        state, placements, deleting = row
+        return TenantStatus(
+            str(state), None if placements is None else str(placements), bool(deleting)
+        )
+
+    async def close(self) -> None:
+        await self._pool.close()
