@@ -124,6 +124,17 @@ async def test_unknown_tenant_and_route(client: httpx.AsyncClient) -> None:
     assert_problem(await client.post("/api/v1/tenants", headers=ADMIN), 405, "method.not_allowed")
 
 
+async def test_a_body_over_a_routes_limit_is_a_413_problem(client: httpx.AsyncClient) -> None:
+    """Announced by Content-Length, it is refused before anything else (even access), as a
+    problem document with the request's correlation id."""
+    too_big = b"x" * (2 * 1024 * 1024)
+    headers = {"Content-Type": "application/json", "X-Correlation-ID": "big-1"}
+    response = await client.put("/api/v1/state/s1", content=too_big, headers=headers)
+    body = assert_problem(response, 413, "request.too_large")
+    assert body["instance"] == "/api/v1/state/s1"
+    assert response.headers["x-correlation-id"] == "big-1"
+
+
 async def test_correlation_ids(client: httpx.AsyncClient) -> None:
     given = await client.get("/healthz", headers={"X-Correlation-ID": "req-123.a_b"})
     assert given.headers["x-correlation-id"] == "req-123.a_b"

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.core.errors import ErrorKind, RateLimited, TenantryError
 from tenantry.core.ids import show
@@ -142,6 +144,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+    if error.status_code == 413:  # the body limit, while the body was read
+        return _too_large(request.scope)
     code = _HTTP_CODES.get(error.status_code, f"http.{error.status_code}")
     return problem(
         request, error.status_code, code=code, detail=str(error.detail), headers=error.headers
@@ -155,8 +159,52 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+class TooLargeAsProblem:
+    """Answers a body over a route's ``max_body_size`` with a problem, as every other error.
+
+    Starlette's body limit answers such a request itself, in plain text, when its
+    ``Content-Length`` announced it (in place of whatever the route answered; a body that only
+    turns out too large while read raises, and is a problem already). This ASGI middleware,
+    innermost of the app's, replaces that plain answer with 413 ``request.too_large``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_as_problem(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and _plain_too_large(message):
+                replaced = True
+                await _too_large(scope)(scope, receive, send)
+            elif not replaced:  # the plain answer's body is dropped
+                await send(message)
+
+        await self.app(scope, receive, send_as_problem)
+
+
+def _plain_too_large(start: Message) -> bool:
+    headers = dict(start.get("headers", ()))
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    return start["status"] == 413 and not content_type.startswith(MEDIA_TYPE)
+
+
+def _too_large(scope: Scope) -> JSONResponse:
+    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    most = f" (at most {limit} bytes)" if isinstance(limit, int) else ""
+    detail = f"the request body is larger than this route takes{most}"
+    return problem(Request(scope), 413, code=_HTTP_CODES[413], detail=detail)
+
+
 def install(app: FastAPI) -> None:
+    """Every error as a problem document: exception handlers, and the body limit's answer."""
     app.exception_handler(TenantryError)(_tenantry_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(HTTPException)(_http_error)
     app.exception_handler(Exception)(_unexpected)
+    app.add_middleware(TooLargeAsProblem)

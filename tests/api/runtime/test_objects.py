@@ -92,7 +92,8 @@ async def test_an_empty_key_and_bad_listings_are_400(api: httpx.AsyncClient) -> 
 
 async def test_objects_over_the_cap_are_refused(api: httpx.AsyncClient) -> None:
     too_big = b"x" * (16 * 1024 * 1024 + 1)
-    assert (await api.put(f"{URL}/big", content=too_big, headers=as_())).status_code == 413
+    refused = await api.put(f"{URL}/big", content=too_big, headers=as_())
+    assert_problem(refused, 413, "request.too_large")
     assert await _keys(api, as_()) == []
 
 

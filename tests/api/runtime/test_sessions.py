@@ -242,7 +242,7 @@ async def test_deeply_nested_or_huge_bodies_are_refused(api: httpx.AsyncClient) 
     refused = await api.patch(f"{URL}/s2", json=patch, headers=as_() | {"If-Match": '"1"'})
     assert_problem(refused, 400, "session.invalid")
     huge = {"session_id": "s3", "variables": {"v": "x" * (5 * 1024 * 1024)}}
-    assert (await api.post(URL, json=huge, headers=as_())).status_code == 413
+    assert_problem(await api.post(URL, json=huge, headers=as_()), 413, "request.too_large")
     big = {"session_id": "s4", "variables": {"v": "x" * (2 * 1024 * 1024)}}
     assert_problem(await api.post(URL, json=big, headers=as_()), 400, "session.too_large")
     assert await _ids(api) == ["s2"]
