@@ -1,15 +1,17 @@
 """The blob space port: a flat space of relative keys holding opaque bytes.
 
 Sessions and objects are stored in blob spaces (a local directory, an S3 bucket or prefix). The
-port is small on purpose: get, put, delete, and a sorted, paged list. Optimistic concurrency
-rides on an opaque *version* that :meth:`BlobSpace.get` returns and :meth:`BlobSpace.put` /
-:meth:`BlobSpace.delete` can require (``if_match``), plus create-only writes (``if_absent``).
+port is small on purpose: get, stat, put, delete, and a sorted, paged list. Optimistic
+concurrency rides on an opaque *version* that :meth:`BlobSpace.get` and :meth:`BlobSpace.stat`
+return and :meth:`BlobSpace.put` / :meth:`BlobSpace.delete` can require (``if_match``), plus
+create-only writes (``if_absent``).
 Keys are relative and checked with :func:`tenantry.core.names.check_relative_key`; a space can
 never be left through its keys.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -17,6 +19,7 @@ from tenantry.core import names
 from tenantry.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 MAX_PAGE: Final = 1000  # the S3 API's own page limit
+RACE_ATTEMPTS: Final = 8  # reads and conditional writes tried before a conflict is reported
 T = TypeVar("T")
 
 
@@ -54,6 +57,14 @@ class Blob:
 
 
 @dataclass(frozen=True, slots=True)
+class BlobStat:
+    """A blob's stored size and version, without its bytes."""
+
+    size: int
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a listing."""
 
@@ -67,6 +78,11 @@ class BlobSpace(Protocol):
     async def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
         """The blob and its version; :class:`BlobNotFound` when absent, :class:`BlobTooLarge`
         when it holds more than ``max_bytes`` (nothing beyond that is read)."""
+        ...
+
+    async def stat(self, key: str) -> BlobStat:
+        """The blob's size and version (for a conditional write that counts what it replaces);
+        :class:`BlobNotFound` when absent."""
         ...
 
     async def put(
@@ -85,6 +101,17 @@ class BlobSpace(Protocol):
     ) -> list[str]:
         """Keys that start with ``prefix`` and sort after ``after``, sorted, at most ``limit``."""
         ...
+
+
+async def retry_conflicts(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a read followed by a write conditional on what was read, again while another writer
+    changes the blob in between; the last :class:`BlobConflict` after :data:`RACE_ATTEMPTS`."""
+    for _ in range(RACE_ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except BlobConflict:
+            continue
+    return await attempt()
 
 
 def check_key(key: object) -> str:

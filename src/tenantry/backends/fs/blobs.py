@@ -37,6 +37,7 @@ from tenantry.runtime.blobs import (
     Blob,
     BlobConflict,
     BlobNotFound,
+    BlobStat,
     BlobTooLarge,
     UnsafePath,
     check_after,
@@ -85,6 +86,11 @@ class LocalBlobSpace:
     async def get(self, key: str, *, max_bytes: int | None = None) -> Blob:
         check_key(key)
         return await self._run(lambda: self._get(key, max_bytes))
+
+    async def stat(self, key: str) -> BlobStat:
+        # The version is a hash of the content, so the file is read (locally) all the same.
+        blob = await self.get(key)
+        return BlobStat(len(blob.data), blob.version)
 
     async def put(
         self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False

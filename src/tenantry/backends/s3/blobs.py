@@ -24,6 +24,7 @@ from tenantry.runtime.blobs import (
     Blob,
     BlobConflict,
     BlobNotFound,
+    BlobStat,
     BlobTooLarge,
     check_after,
     check_key,
@@ -91,6 +92,13 @@ class S3BlobSpace:
                 body.close()
 
         return await self._call(key, fetch)
+
+    async def stat(self, key: str) -> BlobStat:
+        full = self._prefix + check_key(key)
+        answer = await self._call(
+            key, lambda: self._client.head_object(Bucket=self._bucket, Key=full)
+        )
+        return BlobStat(answer["ContentLength"], answer["ETag"])
 
     async def put(
         self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False
