@@ -54,9 +54,10 @@ class Session:
     updated_at: datetime
     expires_at: datetime | None
     revision: int  # 1 on create, +1 on every update
-    # (path, revision, blob version) as read: lets update() write conditionally on what was
-    # read without reading again, for that path and revision only.
-    _origin: tuple[str, int, str] | None = field(default=None, compare=False, repr=False)
+    # (path, revision, blob version, stored bytes) as read: lets update() write conditionally
+    # on what was read, and count the change of size, without reading again, for that path and
+    # revision only.
+    _origin: tuple[str, int, str, int] | None = field(default=None, compare=False, repr=False)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

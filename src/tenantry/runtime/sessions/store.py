@@ -7,6 +7,11 @@ The store is bound to one ``(tenant, env)``; every id it is given is validated a
 built by ``names``, so nothing passed in reaches another tenant's records. Updates are
 optimistic: the caller's revision must be the stored one, checked by a conditional write.
 An expired record reads as absent until :meth:`SessionStore.sweep_expired` removes it.
+
+Every record counts against the tenant's session quota at its sealed size, from its creation
+until it is deleted or swept (an expired record still takes room until then). The size of what
+a write replaces is known from the read its conditional write already needs, so counting costs
+no extra read; a delete without a revision reads the record's size first (one ``stat``).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from tenantry.runtime.blobs import (
     BlobSpace,
     BlobTooLarge,
     Page,
+    retry_conflicts,
 )
 from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
+from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, stored
 from tenantry.runtime.sessions import codec
 from tenantry.runtime.sessions.errors import (
     CursorInvalid,
@@ -68,8 +75,10 @@ class SessionStore:
         max_bytes: int = DEFAULT_MAX_BYTES,
         default_ttl: timedelta | None = None,
         clock: clocks.Clock = clocks.utc_now,
+        quota: StorageQuota = UNLIMITED,
     ) -> None:
-        """``max_bytes`` caps a record's CBOR; ``default_ttl`` sets ``expires_at`` on create."""
+        """``max_bytes`` caps a record's CBOR; ``default_ttl`` sets ``expires_at`` on create;
+        ``quota`` is the tenant's storage quota."""
         if max_bytes <= 0:
             raise ValueError(f"a session size cap is a positive number of bytes, not {max_bytes}")
         self._tenant = ids.tenant_id(tenant)
@@ -80,6 +89,7 @@ class SessionStore:
         self._read_limit = max(max_bytes, READ_FLOOR) + SEAL_OVERHEAD
         self._default_ttl = default_ttl
         self._clock = clock
+        self._quota = quota
         self._paths: dict[tuple[str | None, str], str] = {}
 
     async def create(
@@ -115,10 +125,11 @@ class SessionStore:
         )
         sealed = self._seal(path, record)
         try:
-            version = await self._space.put(path, sealed, if_absent=True)
+            async with stored(self._quota, Stored.SESSIONS, old=None, new=len(sealed)):
+                version = await self._space.put(path, sealed, if_absent=True)
         except BlobConflict:
             version = await self._replace_expired(path, sealed, now)
-        return _stamped(record, path, version)
+        return _stamped(record, path, version, len(sealed))
 
     async def _replace_expired(self, path: str, sealed: bytes, now: datetime) -> str:
         try:
@@ -127,11 +138,13 @@ class SessionStore:
             existing = None
         if existing is not None and not existing.expired(now):
             raise SessionExists(f"session {_shown(path)} already exists")
-        version = None if existing is None or existing._origin is None else existing._origin[2]
+        origin = None if existing is None else existing._origin
+        old = None if origin is None else origin[3]
         try:
-            if version is None:
-                return await self._space.put(path, sealed, if_absent=True)
-            return await self._space.put(path, sealed, if_match=version)
+            async with stored(self._quota, Stored.SESSIONS, old=old, new=len(sealed)):
+                if origin is None:
+                    return await self._space.put(path, sealed, if_absent=True)
+                return await self._space.put(path, sealed, if_match=origin[2])
         except BlobConflict as error:
             raise SessionExists(f"session {_shown(path)} already exists") from error
 
@@ -177,35 +190,38 @@ class SessionStore:
             raise SessionNotFound(f"no session {ids.show(session.session_id)} here")
         path = self._path(session.team_id, session.session_id)
         now = self._clock()
-        version = await self._expected_version(path, session, now)
+        version, size = await self._expected_origin(path, session, now)
         expires = now + ttl if ttl is not None else session.expires_at
         record = replace(session, revision=session.revision + 1, updated_at=now, expires_at=expires)
         sealed = self._seal(path, record)
         try:
-            version = await self._space.put(path, sealed, if_match=version)
+            async with stored(self._quota, Stored.SESSIONS, old=size, new=len(sealed)):
+                version = await self._space.put(path, sealed, if_match=version)
         except BlobConflict as error:
             raise RevisionMismatch(
                 f"session {_shown(path)} changed after revision {session.revision}"
             ) from error
-        return _stamped(record, path, version)
+        return _stamped(record, path, version, len(sealed))
 
-    async def _expected_version(self, path: str, session: Session, now: datetime) -> str:
+    async def _expected_origin(self, path: str, session: Session, now: datetime) -> tuple[str, int]:
+        """The blob version and stored size of ``session`` as stored at its revision."""
         if session._origin is not None and session._origin[:2] == (path, session.revision):
             if session.expired(now):
                 raise SessionNotFound(f"session {_shown(path)} has expired")
-            return session._origin[2]
+            return session._origin[2], session._origin[3]
         current = await self.get(session.team_id, session.session_id)
         if current.revision != session.revision or current._origin is None:
             raise RevisionMismatch(
                 f"session {_shown(path)} is at revision {current.revision}, not {session.revision}"
             )
-        return current._origin[2]
+        return current._origin[2], current._origin[3]
 
     async def delete(self, team: str | None, session: str, *, revision: int | None = None) -> bool:
-        """Remove a record (only at ``revision`` if given); False when there was none."""
+        """Remove a record (only at ``revision`` if given) and give its room back; False when
+        there was none."""
         path = self._path(team, session)
         if revision is None:
-            return await self._space.delete(path)
+            return await retry_conflicts(lambda: self._delete_current(path))
         try:
             current = await self._load(path)
         except SessionNotFound:
@@ -215,15 +231,30 @@ class SessionStore:
                 f"session {_shown(path)} is at revision {current.revision}, not {revision}"
             )
         try:
-            return await self._space.delete(path, if_match=current._origin[2])
+            return await self._remove(path, current._origin[2], current._origin[3])
         except BlobConflict as error:
             raise RevisionMismatch(f"session {_shown(path)} changed meanwhile") from error
 
+    async def _delete_current(self, path: str) -> bool:
+        try:
+            current = await self._space.stat(path)
+        except BlobNotFound:
+            return False
+        return await self._remove(path, current.version, current.size)
+
+    async def _remove(self, path: str, version: str, size: int) -> bool:
+        """Delete the blob at ``version`` and release its ``size``; False if already gone."""
+        if not await self._space.delete(path, if_match=version):
+            return False  # removed meanwhile: that delete gave the room back
+        await self._quota.release(Stored.SESSIONS, size)
+        return True
+
     async def sweep_expired(self, now: datetime | None = None) -> int:
-        """Remove every record expired at ``now`` (the clock's time by default); the count.
+        """Remove every record expired at ``now`` (the clock's time by default) and give its
+        room back; the count.
 
         A record renewed while the sweep runs is kept (the delete is conditional); records
-        that do not open or decode are left for an operator and logged.
+        that do not open or decode are left for an operator and logged (and stay counted).
         """
         moment = self._clock() if now is None else now
         prefix, after, removed = self._prefix(ALL_TEAMS), None, 0
@@ -248,7 +279,7 @@ class SessionStore:
         if not record.expired(now) or record._origin is None:
             return 0
         try:
-            return int(await self._space.delete(path, if_match=record._origin[2]))
+            return int(await self._remove(path, record._origin[2], record._origin[3]))
         except BlobConflict:
             return 0  # renewed meanwhile
 
@@ -264,7 +295,7 @@ class SessionStore:
         mine = (record.tenant_id, record.env_id) == (self._tenant, self._env)
         if not mine or self._path(record.team_id, record.session_id) != path:
             raise SessionCorrupt(f"session record at {_shown(path)} names another session")
-        return _stamped(record, path, blob.version)
+        return _stamped(record, path, blob.version, len(blob.data))
 
     def _seal(self, path: str, record: Session) -> bytes:
         plain = codec.encode(record)
@@ -310,10 +341,10 @@ class SessionStore:
         return SessionKey(team, session)
 
 
-def _stamped(record: Session, path: str, version: str) -> Session:
+def _stamped(record: Session, path: str, version: str, size: int) -> Session:
     """Note what was read or written on a record this store just made (no copy: a session
     holds a whole transcript, and nobody else has this object yet)."""
-    object.__setattr__(record, "_origin", (path, record.revision, version))
+    object.__setattr__(record, "_origin", (path, record.revision, version, size))
     return record
 
 
