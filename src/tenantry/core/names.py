@@ -126,6 +126,14 @@ def state_prefix(
     return head if every_team else f"{head}{_team(team)}:"
 
 
+def state_ledger(tenant: str, env: str) -> tuple[str, str]:
+    """``state-sizes:{tenant}:{env}`` and ``state-expiry:{tenant}:{env}``: the quota ledger of a
+    tenant environment's state on Redis (a hash of counted sizes and a sorted set of expiry
+    times, both by ``{team}:{session}``). Outside ``state:*``, so bulk deletes never reach it."""
+    pair = f"{ids.tenant_id(tenant)}:{ids.env_id(env)}"
+    return f"state-sizes:{pair}", f"state-expiry:{pair}"
+
+
 def parse_state_key(key: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.SessionId]:
     parts = key.split(":")
     if len(parts) != 5 or parts[0] != "state":

@@ -216,18 +216,24 @@ class CountingRedis(Redis):
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
-async def test_redis_hot_path_is_one_command_each(redis_client: Redis) -> None:
+async def test_redis_hot_path_is_one_command_each_and_two_for_a_write(
+    redis_client: Redis,
+) -> None:
     client = CountingRedis.from_url(REDIS_URL)  # redis_client: cleans up after a failure
     assert isinstance(client, CountingRedis)
     client.sent = []
     store = RedisState(client).bind(f"{RUN}-count", ENV)
     try:
+        await store.set("support", "warm", 1)  # loads the scripts on a fresh server
+        await store.delete("support", "warm")
+        client.sent = []
         await store.set("support", "s1", {"a": 1})
         await store.set("support", "s1", {"a": 1}, ttl=60)
         await store.get("support", "s1")
         await store.ttl("support", "s1")
         await store.delete("support", "s1")
-        assert client.sent == ["SET", "SET", "GET", "PTTL", "UNLINK"]
+        # A write: the counted size (and expired values purged), then the write if unchanged.
+        assert client.sent == ["EVALSHA"] * 4 + ["GET", "PTTL", "EVALSHA"]
     finally:
         await client.aclose()
 
@@ -258,22 +264,24 @@ def test_glob_literal_escapes_every_special() -> None:
     assert glob_literal("state:a*b?[c]\\^:") == "state:a\\*b\\?\\[c\\]\\\\\\^:"
 
 
-async def test_sqlite_sweeps_expired_rows(tmp_path: Path) -> None:
+async def test_sqlite_purges_expired_rows_when_their_environment_writes(tmp_path: Path) -> None:
     clock = FakeClock()
     database = SqliteState(tmp_path / "state.sqlite3", clock=clock, sweep_every=60)
-    store = database.bind("acme", ENV)
+    store, other = database.bind("acme", ENV), database.bind("bigcorp", ENV)
     try:
         await store.set("support", "old", 1, ttl=10)
+        await other.set("support", "old", 1, ttl=10)
         await store.set("support", "live", 1)
         clock.now += 11
-        assert await database.sweep() == 1
-        await store.set("support", "old", 1, ttl=10)
+        await store.set("support", "early", 1)  # within sweep_every of the last purge: none
         clock.now += 61
-        await store.set("support", "other", 1)  # the first write after sweep_every sweeps
+        await store.set("support", "other", 1)  # the first write after sweep_every purges
         rows = await database.run("SELECT key FROM state ORDER BY key", ())
         assert [row[0] for row in rows] == [
+            "state:acme:prod:support:early",
             "state:acme:prod:support:live",
             "state:acme:prod:support:other",
+            "state:bigcorp:prod:support:old",  # expired, left for bigcorp's own next write
         ]
     finally:
         await database.aclose()

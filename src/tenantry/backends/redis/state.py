@@ -1,25 +1,40 @@
 """State on Redis: one key per session, exactly ``state:{tenant}:{env}:{team}:{session}``.
 
-``get``/``set``/``delete``/``ttl`` are one command (one round trip) each. Bulk deletes walk the
-tenant environment's (or team's) exact prefix with ``SCAN MATCH`` and ``UNLINK`` the keys in
-batches, checking each key against the store's own key space first. One client (one connection
-pool) is shared by every store of the process.
+``get``/``delete``/``ttl`` are one command (one round trip) each; ``set`` is two scripts (see
+below). Bulk deletes walk the tenant environment's (or team's) counted values, then its exact
+prefix with ``SCAN MATCH``, and ``UNLINK`` the keys in batches, checking each key against the
+store's own key space first. One client (one connection pool) is shared by every store of the
+process.
+
+Quota (``runtime.state.accounting``): each tenant environment has a ledger,
+``state-sizes:{tenant}:{env}`` (the counted size of each value) and ``state-expiry:{tenant}:{env}``
+(when each value with a TTL expires), changed only by the Lua scripts next to this module, in
+the same script as the values themselves. Redis forgets an expired value without telling
+anyone, so the ledger remembers it: ``state_counted.lua`` (the first round trip of a write)
+returns the counted size of the value being replaced and purges up to :data:`PURGE_BATCH`
+expired values, whose sizes the write gives back; ``state_write.lua`` (the second) writes only
+if the counted size is unchanged. A delete returns the counted size in the same script. The
+scripts name value keys they derive from the ledger, so they need a single Redis (no Cluster).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Final
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import AsyncScript
 
 from tenantry.backends.redis.errors import TRANSIENT, translated, unavailable
 from tenantry.core.errors import InvalidInput
 from tenantry.core.ids import EnvId, TenantId
-from tenantry.runtime.state import values
+from tenantry.runtime.quota import UNLIMITED, StorageQuota
+from tenantry.runtime.state import accounting, values
+from tenantry.runtime.state.accounting import Counted, Freed
 from tenantry.runtime.state.errors import StateNotFound
 from tenantry.runtime.state.keys import StateKeys
 from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, JsonValue
@@ -27,6 +42,9 @@ from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, Js
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\^])")
 _NO_KEY: Final = -2  # PTTL's answers
 _NO_EXPIRY: Final = -1
+_NOT_COUNTED: Final = -1  # the scripts' answer for a value without a count
+PURGE_BATCH: Final = 64  # expired values a write purges on its way
+THOROUGH_BATCH: Final = 10_000  # ... when its quota refused it
 
 
 def glob_literal(text: str) -> str:
@@ -55,9 +73,15 @@ class RedisState:
             _client(client, max_connections, timeout) if isinstance(client, str) else client
         )
         self._scan_batch = scan_batch
+        self._scripts = _Scripts.of(self.client)
 
     def bind(
-        self, tenant_id: str, env_id: str, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+        self,
+        tenant_id: str,
+        env_id: str,
+        *,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> RedisStateStore:
         return RedisStateStore(
             self.client,
@@ -65,6 +89,8 @@ class RedisState:
             env_id,
             max_value_bytes=max_value_bytes,
             scan_batch=self._scan_batch,
+            quota=quota,
+            scripts=self._scripts,
         )
 
     async def aclose(self) -> None:
@@ -98,11 +124,15 @@ class RedisStateStore:
         *,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
         scan_batch: int = 500,
+        quota: StorageQuota = UNLIMITED,
+        scripts: _Scripts | None = None,
     ) -> None:
         self._keys = StateKeys.of(tenant_id, env_id)
         self._client = client
         self.max_value_bytes = values.check_limit(max_value_bytes)
         self._scan_batch = scan_batch
+        self._quota = quota
+        self._ledger = _Ledger(client, self._keys, scripts or _Scripts.of(client))
 
     @property
     def tenant_id(self) -> TenantId:
@@ -126,20 +156,13 @@ class RedisStateStore:
         key = self._keys.key(team, session)
         data = values.encode(value, limit=self.max_value_bytes)
         seconds = values.check_ttl(ttl)
-        # Rounded up: a TTL never ends sooner than asked, and 0.0001 s is still 1 ms, not "never".
-        millis = None if seconds is None else math.ceil(seconds * 1000)
-        try:
-            await self._client.set(key, data, px=millis)
-        except TRANSIENT as error:
-            raise unavailable(error) from error
+        await accounting.write(self._quota, self._ledger, key, data, seconds)
 
     async def delete(self, team: str | None, session: str) -> bool:
         key = self._keys.key(team, session)
-        try:
-            removed: int = await self._client.unlink(key)
-        except TRANSIENT as error:
-            raise unavailable(error) from error
-        return removed > 0
+        live, freed = await self._ledger.delete(key)
+        await accounting.give_back(self._quota, freed)
+        return live
 
     async def ttl(self, team: str | None, session: str) -> float | None:
         key = self._keys.key(team, session)
@@ -158,6 +181,12 @@ class RedisStateStore:
         return await self._clear(self._keys.env_prefix())
 
     async def _clear(self, prefix: str) -> int:
+        live, freed = await self._ledger.drop(prefix, batch=self._scan_batch)
+        await accounting.give_back(self._quota, freed)
+        return live + await self._unlink_uncounted(prefix)
+
+    async def _unlink_uncounted(self, prefix: str) -> int:
+        """Values the ledger does not know (written before values were counted)."""
         removed, batch = 0, []
         async with translated():
             async for raw in self._client.scan_iter(
@@ -173,3 +202,81 @@ class RedisStateStore:
             if batch:
                 removed += await self._client.unlink(*batch)
         return int(removed)
+
+
+_HERE = Path(__file__).parent
+
+
+class _Scripts:
+    """The ledger's scripts, registered once per client (redis-py loads them on first use)."""
+
+    def __init__(
+        self, counted: AsyncScript, write: AsyncScript, delete: AsyncScript, drop: AsyncScript
+    ) -> None:
+        self.counted, self.write, self.delete, self.drop = counted, write, delete, drop
+
+    @classmethod
+    def of(cls, client: Redis) -> _Scripts:
+        def script(name: str) -> AsyncScript:
+            return client.register_script((_HERE / f"state_{name}.lua").read_text())
+
+        return cls(script("counted"), script("write"), script("delete"), script("drop"))
+
+
+class _Ledger:
+    """The :class:`~tenantry.runtime.state.accounting.Ledger` of one tenant environment."""
+
+    def __init__(self, client: Redis, keys: StateKeys, scripts: _Scripts) -> None:
+        self._client, self._keys, self._scripts = client, keys, scripts
+        self._sizes, self._expiry = keys.ledger()
+        self._prefix = keys.env_prefix()
+
+    async def counted(self, key: str, *, thorough: bool) -> Counted:
+        batch = THOROUGH_BATCH if thorough else PURGE_BATCH
+        args: list[str | int] = [self._keys.member(key), self._prefix, batch]
+        async with translated():
+            size, purged, items = await self._scripts.counted(
+                keys=[self._sizes, self._expiry], args=args
+            )
+        return Counted(None if size == _NOT_COUNTED else int(size), Freed(int(purged), int(items)))
+
+    async def write_if(
+        self, key: str, data: bytes, ttl: float | None, *, counted: int | None
+    ) -> bool:
+        # Rounded up: a TTL never ends sooner than asked, and 0.0001 s is still 1 ms, not "never".
+        millis = 0 if ttl is None else math.ceil(ttl * 1000)
+        expected = _NOT_COUNTED if counted is None else counted
+        args: list[str | int | bytes] = [self._keys.member(key), expected, data, millis]
+        async with translated():
+            done = await self._scripts.write(keys=[key, self._sizes, self._expiry], args=args)
+        return bool(done)
+
+    async def delete(self, key: str) -> tuple[bool, Freed]:
+        """Whether a live value was removed, and what its count frees."""
+        async with translated():
+            live, size = await self._scripts.delete(
+                keys=[key, self._sizes, self._expiry], args=[self._keys.member(key)]
+            )
+        return bool(live), Freed() if size == _NOT_COUNTED else Freed(int(size), 1)
+
+    async def drop(self, prefix: str, *, batch: int) -> tuple[int, Freed]:
+        """Delete every counted value under ``prefix``; how many were live, and what frees."""
+        pattern = glob_literal(self._keys.member(prefix)) + "*"
+        live, freed, members = 0, Freed(), list[str]()
+        async with translated():
+            async for raw, _ in self._client.hscan_iter(self._sizes, match=pattern, count=batch):
+                member = raw.decode() if isinstance(raw, bytes) else raw
+                if self._keys.owns(self._prefix + member):
+                    members.append(member)
+                if len(members) >= batch:
+                    live, freed = await self._dropped(members, live, freed)
+                    members = []
+            if members:
+                live, freed = await self._dropped(members, live, freed)
+        return live, freed
+
+    async def _dropped(self, members: list[str], live: int, freed: Freed) -> tuple[int, Freed]:
+        removed, size, items = await self._scripts.drop(
+            keys=[self._sizes, self._expiry], args=[self._prefix, *members]
+        )
+        return live + int(removed), freed + Freed(int(size), int(items))

@@ -1,10 +1,15 @@
 """State on the embedded default: one SQLite file (WAL) shared by every tenant environment.
 
 Rows are ``(key, value, expires_at)`` with keys from :class:`StateKeys`; ``expires_at`` is wall
-time (seconds since the epoch) so several processes sharing the file agree on it. Expired rows are
-invisible to every read and swept in bulk at most once per ``sweep_every`` seconds by a write.
-Every operation is one autocommitted statement, so concurrent coroutines never share a
-transaction on the shared connection.
+time (seconds since the epoch) so several processes sharing the file agree on it. Every operation
+is one autocommitted statement, so concurrent coroutines never share a transaction on the shared
+connection.
+
+Each row is its own quota ledger (``runtime.state.accounting``): a value counts at the UTF-8
+length of its JSON, read back with ``length(CAST(value AS BLOB))``. Expired rows are invisible to
+every read and stay counted until a write of their tenant environment purges them, at most once
+per ``sweep_every`` seconds per environment (and whenever the quota refuses a write); a delete
+or a clear returns the sizes it removed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import aiosqlite
 
 from tenantry.core.errors import Unavailable
 from tenantry.core.ids import EnvId, TenantId
-from tenantry.runtime.state import values
+from tenantry.runtime.quota import UNLIMITED, StorageQuota
+from tenantry.runtime.state import accounting, values
+from tenantry.runtime.state.accounting import Counted, Freed
 from tenantry.runtime.state.errors import StateNotFound
 from tenantry.runtime.state.keys import StateKeys
 from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, JsonValue
@@ -34,14 +41,26 @@ _SCHEMA = (
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _GET = f"SELECT value FROM state WHERE key = ? AND {_LIVE}"  # noqa: S608 - constant text
 _EXPIRY = f"SELECT expires_at FROM state WHERE key = ? AND {_LIVE}"  # noqa: S608
-_SET = (
-    "INSERT INTO state (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key)"
-    " DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+# length(CAST(value AS BLOB)): the bytes of the UTF-8 JSON, the size a value is counted at.
+_COUNTED = "SELECT length(CAST(value AS BLOB)) FROM state WHERE key = ?"
+_INSERT = (
+    "INSERT INTO state (key, value, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO NOTHING RETURNING 1"
 )
-_DELETE = "DELETE FROM state WHERE key = ? RETURNING expires_at"
+_REPLACE = (
+    "UPDATE state SET value = ?, expires_at = ?"
+    " WHERE key = ? AND length(CAST(value AS BLOB)) = ? RETURNING 1"
+)
+_DELETE = "DELETE FROM state WHERE key = ? RETURNING expires_at, length(CAST(value AS BLOB))"
 # A range, not LIKE: ids cannot hold wildcards, but a range cannot be widened by any text.
-_DELETE_RANGE = "DELETE FROM state WHERE key >= ? AND key < ? RETURNING expires_at"
-_SWEEP = "DELETE FROM state WHERE expires_at <= ?"
+_DELETE_RANGE = (
+    "DELETE FROM state WHERE key >= ? AND key < ? RETURNING expires_at, length(CAST(value AS BLOB))"
+)
+_PURGE = (
+    "DELETE FROM state WHERE key >= ? AND key < ? AND expires_at <= ?"
+    " RETURNING length(CAST(value AS BLOB))"
+)
+_PURGES_KEPT = 10_000  # environments whose next purge time is remembered
 
 
 class SqliteStateUnavailable(Unavailable):
@@ -63,26 +82,37 @@ class SqliteState:
         self.clock = clock
         self._sweep_every = sweep_every
         self._busy_timeout = busy_timeout
-        self._next_sweep = 0.0
+        self._next_purge: dict[str, float] = {}
         self._connection: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
 
     def bind(
-        self, tenant_id: str, env_id: str, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+        self,
+        tenant_id: str,
+        env_id: str,
+        *,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> SqliteStateStore:
-        return SqliteStateStore(self, tenant_id, env_id, max_value_bytes=max_value_bytes)
+        return SqliteStateStore(
+            self, tenant_id, env_id, max_value_bytes=max_value_bytes, quota=quota
+        )
 
     async def aclose(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
 
-    async def sweep(self) -> int:
-        """Delete every expired row (all tenants); the number deleted."""
+    def purge_due(self, prefix: str) -> bool:
+        """Whether the environment under ``prefix`` is due a purge of its expired rows (then
+        the next one is ``sweep_every`` seconds away)."""
         now = self.clock()
-        self._next_sweep = now + self._sweep_every
-        rows = await self.run(_SWEEP + " RETURNING 1", (now,))
-        return len(rows)
+        if now < self._next_purge.get(prefix, 0.0):
+            return False
+        if len(self._next_purge) >= _PURGES_KEPT:
+            self._next_purge.clear()
+        self._next_purge[prefix] = now + self._sweep_every
+        return True
 
     async def run(self, statement: str, parameters: Iterable[Any]) -> list[sqlite3.Row]:
         """One autocommitted statement and its rows, with driver errors translated."""
@@ -91,10 +121,6 @@ class SqliteState:
             return list(await connection.execute_fetchall(statement, parameters))
         except sqlite3.OperationalError as error:
             raise SqliteStateUnavailable(f"the state file {self.path} failed: {error}") from error
-
-    async def after_write(self, now: float) -> None:
-        if now >= self._next_sweep:
-            await self.sweep()
 
     async def _open(self) -> aiosqlite.Connection:
         async with self._opening:
@@ -131,10 +157,13 @@ class SqliteStateStore:
         env_id: str,
         *,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> None:
         self._keys = StateKeys.of(tenant_id, env_id)
         self._db = database
         self.max_value_bytes = values.check_limit(max_value_bytes)
+        self._quota = quota
+        self._ledger = _RowLedger(database, self._keys.env_prefix())
 
     @property
     def tenant_id(self) -> TenantId:
@@ -152,13 +181,13 @@ class SqliteStateStore:
         self, team: str | None, session: str, value: JsonInput, *, ttl: float | None = None
     ) -> None:
         key = self._keys.key(team, session)
-        data = values.encode(value, limit=self.max_value_bytes).decode()
-        seconds, now = values.check_ttl(ttl), self._db.clock()
-        await self._db.run(_SET, (key, data, None if seconds is None else now + seconds))
-        await self._db.after_write(now)
+        data = values.encode(value, limit=self.max_value_bytes)
+        seconds = values.check_ttl(ttl)
+        await accounting.write(self._quota, self._ledger, key, data, seconds)
 
     async def delete(self, team: str | None, session: str) -> bool:
         rows = await self._db.run(_DELETE, (self._keys.key(team, session),))
+        await accounting.give_back(self._quota, _freed(rows))
         return self._live(rows) > 0
 
     async def ttl(self, team: str | None, session: str) -> float | None:
@@ -177,10 +206,50 @@ class SqliteStateStore:
         return await self._clear(self._keys.env_prefix())
 
     async def _clear(self, prefix: str) -> int:
-        # Every prefix ends with ":"; ";" is the next code point, so the range is exactly it.
-        rows = await self._db.run(_DELETE_RANGE, (prefix, prefix[:-1] + ";"))
+        rows = await self._db.run(_DELETE_RANGE, (prefix, _end(prefix)))
+        await accounting.give_back(self._quota, _freed(rows))
         return self._live(rows)
 
     def _live(self, rows: list[sqlite3.Row]) -> int:
         now = self._db.clock()
-        return sum(1 for (expires_at,) in rows if expires_at is None or expires_at > now)
+        return sum(1 for (expires_at, _) in rows if expires_at is None or expires_at > now)
+
+
+class _RowLedger:
+    """The :class:`~tenantry.runtime.state.accounting.Ledger` of one tenant environment's
+    rows: the counted size is the stored value's."""
+
+    def __init__(self, database: SqliteState, prefix: str) -> None:
+        self._db, self._prefix = database, prefix
+
+    async def counted(self, key: str, *, thorough: bool) -> Counted:
+        due = thorough or self._db.purge_due(self._prefix)
+        purged = await self._purge() if due else Freed()
+        rows = await self._db.run(_COUNTED, (key,))
+        return Counted(int(rows[0][0]) if rows else None, purged)
+
+    async def write_if(
+        self, key: str, data: bytes, ttl: float | None, *, counted: int | None
+    ) -> bool:
+        expires_at = None if ttl is None else self._db.clock() + ttl
+        text = data.decode()
+        if counted is None:
+            rows = await self._db.run(_INSERT, (key, text, expires_at))
+        else:
+            rows = await self._db.run(_REPLACE, (text, expires_at, key, counted))
+        return bool(rows)
+
+    async def _purge(self) -> Freed:
+        now = self._db.clock()
+        rows = await self._db.run(_PURGE, (self._prefix, _end(self._prefix), now))
+        return Freed(sum(int(size) for (size,) in rows), len(rows))
+
+
+def _end(prefix: str) -> str:
+    """The first key after every key under ``prefix``: every prefix ends with ":", and ";" is
+    the next code point, so ``[prefix, _end(prefix))`` is exactly it."""
+    return prefix[:-1] + ";"
+
+
+def _freed(rows: list[sqlite3.Row]) -> Freed:
+    return Freed(sum(int(size) for (_, size) in rows), len(rows))

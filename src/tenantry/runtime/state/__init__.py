@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tenantry.runtime.state.errors import (
+    StateBusy,
     StateCorrupt,
     StateNotFound,
     StateTooLarge,
@@ -18,6 +19,7 @@ __all__ = [
     "JsonInput",
     "JsonValue",
     "StateBackend",
+    "StateBusy",
     "StateCorrupt",
     "StateKeys",
     "StateNotFound",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import InvalidInput, NotFound, TenantryError
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, TenantryError
 
 
 class StateValueInvalid(InvalidInput):
@@ -25,6 +25,13 @@ class StateNotFound(NotFound):
     """No live entry under that key (absent, expired, or never this tenant's)."""
 
     code = "state.not_found"
+
+
+class StateBusy(Conflict):
+    """A write overtaken by other writers of the same key every time it tried; nothing was
+    written by it."""
+
+    code = "state.busy"
 
 
 class StateCorrupt(TenantryError):

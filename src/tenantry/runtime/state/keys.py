@@ -53,6 +53,17 @@ class StateKeys:
         """``state:{tenant}:{env}:`` — every key of this tenant environment."""
         return names.state_prefix(self.tenant_id, self.env_id, every_team=True)
 
+    def ledger(self) -> tuple[str, str]:
+        """The quota ledger's keys on Redis: ``state-sizes:...`` and ``state-expiry:...``."""
+        return names.state_ledger(self.tenant_id, self.env_id)
+
+    def member(self, key: str) -> str:
+        """A key's name in the ledger: ``{team}:{session}``, the key after the env prefix."""
+        prefix = self.env_prefix()
+        if not key.startswith(prefix):
+            raise ValueError(f"{key!r} is not a key of {prefix!r}")
+        return key[len(prefix) :]
+
     def owns(self, key: str) -> bool:
         """Whether ``key`` is a well-formed key of this tenant environment."""
         try:

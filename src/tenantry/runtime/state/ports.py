@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tenantry.core.ids import EnvId, TenantId
+from tenantry.runtime.quota import UNLIMITED, StorageQuota
 from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, JsonValue
 
 
@@ -36,8 +37,8 @@ class StateStore(Protocol):
         """Store ``value`` (not ``null``), replacing any previous value and its expiry.
 
         ``ttl`` is in seconds; ``None`` keeps the value until deleted. Raises
-        ``state.value_invalid``, ``state.too_large`` or ``state.ttl_invalid`` with nothing
-        written.
+        ``state.value_invalid``, ``state.too_large``, ``state.ttl_invalid``, the quota's
+        ``quota.exceeded`` / ``quota.too_large`` or ``state.busy`` with nothing written.
         """
         ...
 
@@ -65,9 +66,15 @@ class StateBackend(Protocol):
     """A process-wide state backend (one SQLite file, one Redis pool) handing out stores."""
 
     def bind(
-        self, tenant_id: str, env_id: str, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+        self,
+        tenant_id: str,
+        env_id: str,
+        *,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> StateStore:
-        """A store confined to ``(tenant_id, env_id)``; cheap, so one per scope is fine."""
+        """A store confined to ``(tenant_id, env_id)`` that counts its values against
+        ``quota`` (see ``accounting``); cheap, so one per scope is fine."""
         ...
 
     async def aclose(self) -> None:
