@@ -26,7 +26,8 @@ from tenantry.core.errors import InvalidInput, NotFound
 MAGIC = b"TNE1"
 _NONCE = 12
 _DATA_KEY = 32
-_WRAPPED = _DATA_KEY + 16
+_TAG = 16
+_WRAPPED = _DATA_KEY + _TAG
 _MAX_KID = 255
 
 
@@ -96,6 +97,12 @@ class Sealer:
             return AESGCM(kek).decrypt(nonce, wrapped, MAGIC + kid.encode() + binding.aad())
         except (InvalidTag, NotFound) as error:
             raise Undecryptable(_refused(binding)) from error
+
+
+def sealed_size(plaintext: int, kid: str) -> int:
+    """The length of a record of ``plaintext`` bytes sealed under key ``kid`` (the layout
+    above; re-wrapping under a key id of the same length keeps it)."""
+    return len(MAGIC) + 1 + len(kid.encode()) + _NONCE + _WRAPPED + _NONCE + plaintext + _TAG
 
 
 def key_id(sealed: bytes) -> str:

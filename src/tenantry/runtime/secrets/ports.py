@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tenantry.runtime.crypto import KeySource
 from tenantry.runtime.secrets.schemas import (
+    Removed,
     Rewrapped,
     Sealed,
     SecretAddress,
@@ -62,12 +63,12 @@ class SecretRecords(Protocol):
         path in it, ordered by path and version."""
         ...
 
-    async def delete(self, owner: str | None, path: str) -> int:
-        """Remove every version of a secret; how many were removed."""
+    async def delete(self, owner: str | None, path: str) -> Removed:
+        """Remove every version of a secret; what was removed."""
         ...
 
-    async def prune(self, owner: str | None, path: str, *, keep: int) -> int:
-        """Remove all but the ``keep`` newest versions; how many were removed."""
+    async def prune(self, owner: str | None, path: str, *, keep: int) -> Removed:
+        """Remove all but the ``keep`` newest versions; what was removed."""
         ...
 
     async def stale(self, owner: str | None, *, kid: str) -> list[tuple[str, int]]:

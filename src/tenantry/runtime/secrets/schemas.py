@@ -81,6 +81,14 @@ class StoredVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class Removed:
+    """What a delete or a prune removed: how many versions, and their sealed bytes."""
+
+    versions: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Rewrapped:
     """A version whose data key is wrapped again, replacing the one wrapped by ``old_kid``."""
 

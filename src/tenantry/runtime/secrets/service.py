@@ -14,6 +14,7 @@ from typing import Final
 
 from tenantry.core import ids, names
 from tenantry.core.clock import Clock, utc_now
+from tenantry.runtime.quota import UNLIMITED, StorageQuota
 from tenantry.runtime.secrets.ports import KeyManager, SecretRecords
 from tenantry.runtime.secrets.schemas import (
     RotationReport,
@@ -47,10 +48,14 @@ class SecretStore:
         keys: KeyManager,
         clock: Clock = utc_now,
         max_size: int = MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> None:
+        """``quota``: the tenant's storage quota, which every version counts against."""
         self._tenant = ids.tenant_id(tenant)
         owner = Owner(records=self._tenant, keys=self._tenant, binding=self._tenant)
-        self._vault = Vault(owner, records=records, keys=keys, clock=clock, max_size=max_size)
+        self._vault = Vault(
+            owner, records=records, keys=keys, clock=clock, max_size=max_size, quota=quota
+        )
 
     @property
     def tenant_id(self) -> ids.TenantId:

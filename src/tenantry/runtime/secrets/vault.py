@@ -4,6 +4,10 @@ A :class:`Vault` serves one owner (a tenant, or the platform) and never builds a
 stores hand it :class:`SecretAddress` values they built with ``core.names``. Every version is
 sealed with ``Binding(tenant, ENV_MARKER, "secret", f"{path}#{version}")``, so a sealed value
 copied to another tenant, another secret or another version of the same secret fails to open.
+
+Every version counts against the owner's secrets quota at its sealed size (versions are
+immutable, so each new one is a new item); a delete or a prune gives back exactly what it
+removed. Re-wrapping keeps every size (key ids all have the keyring's one length).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Final
 
 from tenantry.core.clock import Clock
 from tenantry.core.logging import get_logger
-from tenantry.runtime.crypto import Binding, Sealer, Undecryptable, key_id
+from tenantry.runtime.crypto import Binding, Sealer, Undecryptable, key_id, sealed_size
+from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored
 from tenantry.runtime.secrets.errors import (
     SecretKeyInUse,
     SecretKeyNotFound,
@@ -25,6 +30,7 @@ from tenantry.runtime.secrets.errors import (
 )
 from tenantry.runtime.secrets.ports import KeyManager, SecretRecords
 from tenantry.runtime.secrets.schemas import (
+    Removed,
     Rewrapped,
     RotationReport,
     Sealed,
@@ -79,10 +85,11 @@ class Vault:
         keys: KeyManager,
         clock: Clock,
         max_size: int = MAX_VALUE_BYTES,
+        quota: StorageQuota = UNLIMITED,
     ) -> None:
         self._owner, self._records, self._keys = owner, records, keys
         self._sealer = Sealer(_OwnerKeys(keys, owner.keys))
-        self._clock, self._max_size = clock, max_size
+        self._clock, self._max_size, self._quota = clock, max_size, quota
 
     def _binding(self, path: str, version: int) -> Binding:
         return Binding(self._owner.binding, ENV_MARKER, _PURPOSE, f"{path}#{version}")
@@ -94,7 +101,9 @@ class Vault:
             sealed = self._sealer.seal(self._binding(address.path, version), data)
             return Sealed(sealed, key_id(sealed))
 
-        info = await self._records.append(address, seal, size=len(data), now=self._clock())
+        kid, _ = self._keys.active(self._owner.keys)
+        async with self._quota.reserve(Stored.SECRETS, sealed_size(len(data), kid)):
+            info = await self._records.append(address, seal, size=len(data), now=self._clock())
         _log.info("secret.put", path=info.path, version=info.version, kid=info.kid)
         return info
 
@@ -143,10 +152,11 @@ class Vault:
 
     async def delete(self, address: SecretAddress) -> int:
         removed = await self._records.delete(self._owner.records, address.path)
-        if not removed:
+        if not removed.versions:
             raise _not_found(address, None)
-        _log.info("secret.deleted", path=address.path, versions=removed)
-        return removed
+        await self._give_back(removed)
+        _log.info("secret.deleted", path=address.path, versions=removed.versions)
+        return removed.versions
 
     async def prune(self, address: SecretAddress, *, keep: object) -> int:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
@@ -154,8 +164,13 @@ class Vault:
         if not await self._records.exists(self._owner.records, address.path):
             raise _not_found(address, None)
         removed = await self._records.prune(self._owner.records, address.path, keep=keep)
-        _log.info("secret.pruned", path=address.path, versions=removed)
-        return removed
+        await self._give_back(removed)
+        _log.info("secret.pruned", path=address.path, versions=removed.versions)
+        return removed.versions
+
+    async def _give_back(self, removed: Removed) -> None:
+        if removed.versions:
+            await self._quota.release(Stored.SECRETS, removed.bytes, removed.versions)
 
     async def rotate_key(self) -> RotationReport:
         kid = self._keys.rotate(self._owner.keys)

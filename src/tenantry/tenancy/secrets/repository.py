@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import ColumnElement, Delete, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from tenantry.core import ids
 from tenantry.runtime.secrets.errors import SecretOwnerNotFound
 from tenantry.runtime.secrets.ports import SealVersion
 from tenantry.runtime.secrets.schemas import (
+    Removed,
     Rewrapped,
     Sealed,
     SecretAddress,
@@ -98,12 +99,12 @@ class SqlSecretRecords:
         async with translated(), self._sessions() as session:
             return [_info(row) for row in await session.execute(query)]
 
-    async def delete(self, owner: str | None, path: str) -> int:
+    async def delete(self, owner: str | None, path: str) -> Removed:
         statement = delete(Row).where(_owned(owner), Row.path == path)
         async with translated(), self._sessions() as session, session.begin():
-            return _count(await session.execute(statement))
+            return await _removed(session, statement)
 
-    async def prune(self, owner: str | None, path: str, *, keep: int) -> int:
+    async def prune(self, owner: str | None, path: str, *, keep: int) -> Removed:
         kept = (
             select(Row.version)
             .where(_owned(owner), Row.path == path)
@@ -115,11 +116,11 @@ class SqlSecretRecords:
             await _lock_path(session, path)
             oldest_kept = await session.scalar(kept)
             if oldest_kept is None:
-                return 0
+                return Removed()
             statement = delete(Row).where(
                 _owned(owner), Row.path == path, Row.version < oldest_kept
             )
-            return _count(await session.execute(statement))
+            return await _removed(session, statement)
 
     async def stale(self, owner: str | None, *, kid: str) -> list[tuple[str, int]]:
         query = (
@@ -218,3 +219,9 @@ def _info(row: Any) -> VersionInfo:
 
 def _count(result: Any) -> int:
     return int(result.rowcount)
+
+
+async def _removed(session: AsyncSession, statement: Delete) -> Removed:
+    """Run a delete of versions; how many it removed and their sealed bytes."""
+    sizes = (await session.scalars(statement.returning(func.length(Row.sealed)))).all()
+    return Removed(len(sizes), sum(int(size) for size in sizes))
