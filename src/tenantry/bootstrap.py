@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
+from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
@@ -94,7 +95,9 @@ async def services(
             engine, provisioners(settings), layout=layout, migrator=migrator, clock=clock
         )
         registry = RegistryService(sessions, clock=clock)
-        backends = runtime(settings, sessions)
+        catalog = LimitsCatalog(sessions)
+        quotas = Quotas(sessions, catalog, clock=clock)
+        backends = runtime(settings, sessions, quotas=quotas.bind)
         scopes = Scopes(tenant_lookup(settings), backends)
         access = AccessService(
             sessions,
@@ -102,7 +105,7 @@ async def services(
             admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
             clock=clock,
         )
-        async with _limits(settings, sessions, clock) as (limits, quotas, meters):
+        async with _limits(settings, sessions, catalog, clock) as (limits, meters):
             try:
                 yield Services(
                     settings,
@@ -128,11 +131,10 @@ async def services(
 
 @asynccontextmanager
 async def _limits(
-    settings: Settings, sessions: SessionFactory, clock: Clock
-) -> AsyncIterator[tuple[LimitsService, Quotas, Meters]]:
-    """Rate limits (shared through Redis when configured), quotas and meters; admitted
-    requests are metered in the background."""
-    catalog = LimitsCatalog(sessions)
+    settings: Settings, sessions: SessionFactory, catalog: LimitsCatalog, clock: Clock
+) -> AsyncIterator[tuple[LimitsService, Meters]]:
+    """Rate limits (shared through Redis when configured) and meters; admitted requests are
+    metered in the background."""
     meters = Meters(sessions, catalog, clock=clock)
     rates: RateLimiter = (
         RedisRateLimiter(settings.redis_url) if settings.redis_url else LocalRateLimiter()
@@ -140,11 +142,7 @@ async def _limits(
     request_meter = RequestMeter(meters, clock=clock)
     metering = asyncio.create_task(request_meter.run())
     try:
-        yield (
-            LimitsService(catalog, rates, meter=request_meter),
-            Quotas(sessions, catalog, clock=clock),
-            meters,
-        )
+        yield LimitsService(catalog, rates, meter=request_meter), meters
     finally:
         metering.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -194,8 +192,14 @@ def tenant_lookup(settings: Settings) -> TenantLookup:
     return PostgresTenantLookup(_libpq(url.render_as_string(hide_password=False)))
 
 
-def runtime(settings: Settings, sessions: SessionFactory) -> RuntimeBackends:
-    """The tenant runtime's backends: embedded files, or PostgreSQL, Redis and S3."""
+def runtime(
+    settings: Settings,
+    sessions: SessionFactory,
+    *,
+    quotas: Callable[[str], StorageQuota] = unlimited,
+) -> RuntimeBackends:
+    """The tenant runtime's backends: embedded files, or PostgreSQL, Redis and S3; every store
+    counts what it keeps against ``quotas(tenant)``."""
     root = settings.data_dir.resolve()
     postgres = settings.tenant_postgres_url()
     engine = tenant_data_engine(postgres) if postgres else None
@@ -211,6 +215,7 @@ def runtime(settings: Settings, sessions: SessionFactory) -> RuntimeBackends:
         data=data,
         secrets=SqlSecretRecords(sessions),
         engine=engine,
+        quotas=quotas,
         **_spaces(settings),
     )
 

@@ -2,7 +2,8 @@
 
 ``bootstrap`` chooses each backend from the settings; this class only composes them. Process-wide
 pieces (the state pool, the session space, the tenant-data engines, the sealer) are shared by
-every scope; what a scope adds is the binding to one tenant environment.
+every scope; what a scope adds is the binding to one tenant environment, and to its tenant's
+storage quota, which every session, state value, object and secret it stores counts against.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tenantry.runtime.blobs import BlobSpace
 from tenantry.runtime.crypto import Sealer
 from tenantry.runtime.data import TenantData
 from tenantry.runtime.objects.store import ObjectStore
+from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.search.index import SearchIndex
 from tenantry.runtime.secrets.service import SecretStore
@@ -45,6 +47,7 @@ class RuntimeBackends:
     data: DataSource
     secrets: SqlSecretRecords
     engine: AsyncEngine | None = None  # the shared tenant-data engine, disposed on close
+    quotas: Callable[[str], StorageQuota] = unlimited  # a tenant's storage quota, by tenant id
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,14 +55,15 @@ class RuntimeBackends:
 
     def bind(self, ctx: TenantCtx, placement: Placement) -> TenantScope:
         tenant, env = ctx.tenant_id, ctx.env_id
-        data = self.data.bind(placement)
+        data, quota = self.data.bind(placement), self.quotas(tenant)
+        objects = self.objects(placement.objects)
         return TenantScope(
             ctx=ctx,
             data=data,
-            sessions=SessionStore(tenant, env, self.sessions, self.sealer),
-            state=self.state.bind(tenant, env),
-            secrets=SecretStore(tenant, records=self.secrets, keys=self.keyring),
-            objects=ObjectStore(tenant, env, self.objects(placement.objects), self.sealer),
+            sessions=SessionStore(tenant, env, self.sessions, self.sealer, quota=quota),
+            state=self.state.bind(tenant, env, quota=quota),
+            secrets=SecretStore(tenant, records=self.secrets, keys=self.keyring, quota=quota),
+            objects=ObjectStore(tenant, env, objects, self.sealer, quota=quota),
             search=_search(data),
             sealer=self.sealer,
         )
