@@ -25,6 +25,8 @@ from tenantry.api.problems import problem_responses
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.idempotency.service import (
+    HEADER_LIMIT,
+    HEADER_PATTERN,
     Claim,
     IdempotencyService,
     StoredResponse,
@@ -65,7 +67,11 @@ async def idempotent(
             alias=HEADER,
             description="A unique key (e.g. a UUID) making this POST safe to retry: the same "
             "request under the same key runs once and is answered the same for 24 hours.",
-            json_schema_extra={"maxLength": 257},
+            json_schema_extra={
+                "pattern": HEADER_PATTERN,
+                "minLength": 1,
+                "maxLength": HEADER_LIMIT,  # a quoted key: '"' + 255 characters + '"'
+            },
         ),
     ] = None,
 ) -> None:

@@ -97,6 +97,20 @@ def rule_text(kind: IdKind) -> str:
     )
 
 
+def pattern(kind: IdKind) -> str:
+    """The grammar of ``kind`` as one anchored regular expression, reserved values excluded
+    (the same in Python and ECMA-262), for documents such as the OpenAPI one; the length is
+    :func:`max_length`. :func:`check` stays the authority: it also says which rule broke."""
+    grammar = _GRAMMARS[kind]
+    words = "|".join(re.escape(word) for word in sorted(grammar.reserved))
+    reserved = f"(?!(?:{words})$)" if words else ""
+    return f"^{reserved}(?:{grammar.pattern.pattern})$"
+
+
+def max_length(kind: IdKind) -> int:
+    return _GRAMMARS[kind].max_length
+
+
 def check(kind: IdKind, value: object) -> str:
     """Return ``value`` if it is a valid id of ``kind``; raise :class:`InvalidId` otherwise."""
     grammar = _GRAMMARS[kind]

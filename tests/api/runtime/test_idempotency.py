@@ -86,6 +86,15 @@ async def test_a_failed_request_frees_its_key(api: httpx.AsyncClient) -> None:
     assert (await api.post(URL, json={"session_id": "s2"}, headers=_keyed())).status_code == 201
 
 
+async def test_the_longest_key_is_taken_bare_and_quoted(api: httpx.AsyncClient) -> None:
+    """255 characters, or 257 on the wire as a quoted string: the documented maxLength."""
+    longest = "x" * 255
+    first = await api.post(URL, json={"session_id": "s1"}, headers=_keyed(f'"{longest}"'))
+    assert first.status_code == 201, first.text
+    again = await api.post(URL, json={"session_id": "s1"}, headers=_keyed(longest))
+    assert again.headers["idempotent-replayed"] == "true"
+
+
 @pytest.mark.parametrize("key", ["", " ", "a b", "x" * 256, 'a"b', "a\\b", '""', "\t"])
 async def test_bad_keys_are_400_and_run_nothing(api: httpx.AsyncClient, key: str) -> None:
     response = await api.post(URL, json={"session_id": "s1"}, headers=_keyed(key))

@@ -3,13 +3,18 @@ and every POST takes ``Idempotency-Key`` the same way."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tenantry.api.idempotency import IdempotentRoute, idempotent
 from tenantry.bootstrap import Services
+from tenantry.tenancy.idempotency.errors import IdempotencyKeyInvalid
+from tenantry.tenancy.idempotency.service import HEADER_LIMIT, HEADER_PATTERN, check_key
 from tests.api.runtime.support import ROUTERS, build_app
 
 PREFIXES = tuple(
@@ -78,3 +83,53 @@ def test_every_post_route_is_idempotent_the_same_way() -> None:
     for route in posts:
         assert isinstance(route, IdempotentRoute), route.path
         assert idempotent in {d.call for d in route.dependant.dependencies}, route.path
+
+
+def _idempotency_header(schema: dict[str, Any]) -> dict[str, Any]:
+    operation = schema["paths"]["/api/v1/sessions"]["post"]
+    (header,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    found: dict[str, Any] = header["schema"]
+    return found
+
+
+def _accepted(value: str) -> bool:
+    try:
+        check_key(value)
+    except IdempotencyKeyInvalid:
+        return False
+    return True
+
+
+KEY_SAMPLES = [
+    "k",
+    "x" * 255,
+    "x" * 256,
+    f'"{"x" * 255}"',  # 257 characters on the wire: the documented maxLength
+    f'"{"x" * 256}"',
+    '"k"',
+    '""',
+    '"',
+    'a"b',
+    "a\\b",
+    "a b",
+    "",
+    "caf\u00e9",
+    "~!#[]",
+]
+
+
+@pytest.mark.parametrize("value", KEY_SAMPLES)
+def test_the_documented_idempotency_key_is_what_the_server_takes(
+    schema: dict[str, Any], value: str
+) -> None:
+    documented = _idempotency_header(schema)
+    assert documented["maxLength"] == 257
+    matches = re.fullmatch(documented["pattern"], value) is not None
+    assert (matches and len(value) <= documented["maxLength"]) == _accepted(value)
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=127), max_size=260))
+def test_the_documented_idempotency_key_pattern_agrees_with_the_check(value: str) -> None:
+    documented = {"pattern": HEADER_PATTERN, "maxLength": HEADER_LIMIT}
+    matches = re.fullmatch(documented["pattern"], value) is not None
+    assert (matches and len(value) <= HEADER_LIMIT) == _accepted(value)

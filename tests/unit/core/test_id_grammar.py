@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
@@ -135,3 +138,47 @@ def test_context_validates_its_ids_and_defaults_the_team() -> None:
             env_id=ids.EnvId("prod"),
             session_id=ids.SessionId("../x"),
         )
+
+
+def _documented_accepts(kind: ids.IdKind, value: str) -> bool:
+    """What a client reading the documented ``pattern`` and ``maxLength`` would send."""
+    return re.fullmatch(ids.pattern(kind), value) is not None and len(value) <= ids.max_length(kind)
+
+
+def _accepted(kind: ids.IdKind, value: str) -> bool:
+    try:
+        ids.check(kind, value)
+    except ids.InvalidId:
+        return False
+    return True
+
+
+SAMPLES = [
+    *(value for value, _ in BAD_EVERYWHERE.values()),
+    *("a" * n for n in (1, 16, 17, 32, 33, 64, 65)),
+    *("a-" * n + "a" for n in (15, 16, 31, 32)),
+    "acme",
+    "global",
+    "globals",
+    "my-global",
+    "a_b",
+    "a__b",
+    "_a",
+    "a\n",
+    "0-9",
+]
+
+
+@pytest.mark.parametrize(("kind", "check", "limit"), ALL, ids=lambda v: getattr(v, "name", ""))
+def test_the_documented_pattern_accepts_exactly_the_valid_ids(
+    kind: ids.IdKind, check: Callable[[object], str], limit: int
+) -> None:
+    assert ids.max_length(kind) == limit
+    assert ids.pattern(kind).startswith("^") and ids.pattern(kind).endswith("$")
+    for value in SAMPLES:
+        assert _documented_accepts(kind, value) == _accepted(kind, value), value
+
+
+@given(st.sampled_from([kind for kind, _, _ in ALL]), st.text(alphabet="ab-_.Z\n/0", max_size=70))
+def test_the_documented_pattern_agrees_with_the_validator(kind: ids.IdKind, value: str) -> None:
+    assert _documented_accepts(kind, value) == _accepted(kind, value)

@@ -17,6 +17,7 @@ from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
 from tenantry.api.schemas.objects import ObjectEntry, ObjectWritten
+from tenantry.api.schemas.paths import ObjectKeyPath
 from tenantry.core import ids
 from tenantry.runtime.objects.errors import ObjectNotFound
 from tenantry.runtime.objects.store import DEFAULT_MAX_BYTES
@@ -72,7 +73,7 @@ async def list_objects(
     max_body_size=DEFAULT_MAX_BYTES,
     openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
 )
-async def put_object(key: str, request: Request, caller: CallerDep) -> ObjectWritten:
+async def put_object(key: ObjectKeyPath, request: Request, caller: CallerDep) -> ObjectWritten:
     """Store the request body at ``key``, replacing what was there."""
     caller.require(Action.WRITE)
     data = await request.body()
@@ -86,7 +87,7 @@ async def put_object(key: str, request: Request, caller: CallerDep) -> ObjectWri
     response_class=Response,
     responses={200: {"content": _BINARY}, **problem_responses(404)},
 )
-async def get_object(key: str, caller: CallerDep) -> Response:
+async def get_object(key: ObjectKeyPath, caller: CallerDep) -> Response:
     caller.require(Action.READ)
     data = await caller.scope.objects.get(key)
     return Response(content=data, headers=_RAW_HEADERS)
@@ -98,7 +99,7 @@ async def get_object(key: str, caller: CallerDep) -> Response:
     summary="Delete an object",
     responses=problem_responses(404),
 )
-async def delete_object(key: str, caller: CallerDep) -> None:
+async def delete_object(key: ObjectKeyPath, caller: CallerDep) -> None:
     caller.require(Action.WRITE)
     if not await caller.scope.objects.delete(key):
         raise ObjectNotFound(f"no object {ids.show(key)}")

@@ -13,6 +13,7 @@ from tenantry.api import idempotency
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.paths import DocIdPath
 from tenantry.api.schemas.search import DocumentIn, DocumentIndexed, HitOut, SearchResults
 from tenantry.core.errors import NotFound
 from tenantry.core.ids import show
@@ -70,7 +71,7 @@ async def index_document(body: DocumentIn, caller: CallerDep) -> DocumentIndexed
     summary="Remove a document",
     responses=problem_responses(404),
 )
-async def delete_document(doc_id: str, caller: CallerDep) -> None:
+async def delete_document(doc_id: DocIdPath, caller: CallerDep) -> None:
     caller.require(Action.WRITE)
     if not await caller.scope.search.delete(doc_id):
         raise DocumentNotFound(f"no document {show(doc_id)}")

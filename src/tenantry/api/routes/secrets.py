@@ -15,6 +15,7 @@ from tenantry.api import idempotency
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.paths import SecretNamePath
 from tenantry.api.schemas.secrets import (
     RotationOut,
     SecretList,
@@ -62,7 +63,9 @@ async def rotate_key(caller: CallerDep) -> RotationOut:
     responses=TOO_LARGE,
     max_body_size=MAX_BODY,
 )
-async def put_secret(name: str, body: SecretWrite, caller: CallerDep) -> SecretVersionOut:
+async def put_secret(
+    name: SecretNamePath, body: SecretWrite, caller: CallerDep
+) -> SecretVersionOut:
     """Store the value as the secret's next immutable version (1 for a new secret)."""
     caller.require(Action.SECRETS_WRITE)
     info = await caller.scope.secrets.put(name, body.plaintext(), team=caller.ctx.team_id)
@@ -71,7 +74,7 @@ async def put_secret(name: str, body: SecretWrite, caller: CallerDep) -> SecretV
 
 @router.get("/{name}", summary="Read a secret's value", responses=problem_responses(404))
 async def get_secret(
-    name: str,
+    name: SecretNamePath,
     caller: CallerDep,
     response: Response,
     version: Annotated[int | None, Query(description="A version; the latest if omitted.")] = None,
@@ -87,7 +90,7 @@ async def get_secret(
 @router.get(
     "/{name}/versions", summary="List a secret's versions", responses=problem_responses(404)
 )
-async def secret_versions(name: str, caller: CallerDep) -> SecretVersions:
+async def secret_versions(name: SecretNamePath, caller: CallerDep) -> SecretVersions:
     caller.require(Action.READ)
     found = await caller.scope.secrets.versions(name, team=caller.ctx.team_id)
     return SecretVersions(items=[SecretVersionOut.of(info) for info in found])
@@ -99,6 +102,6 @@ async def secret_versions(name: str, caller: CallerDep) -> SecretVersions:
     summary="Delete a secret (every version)",
     responses=problem_responses(404),
 )
-async def delete_secret(name: str, caller: CallerDep) -> None:
+async def delete_secret(name: SecretNamePath, caller: CallerDep) -> None:
     caller.require(Action.SECRETS_WRITE)
     await caller.scope.secrets.delete(name, team=caller.ctx.team_id)

@@ -17,6 +17,7 @@ from tenantry.api.caller import CallerDep
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.sessions import (
     SessionCreate,
     SessionOut,
@@ -90,7 +91,9 @@ async def create_session(body: SessionCreate, caller: CallerDep, response: Respo
 
 
 @router.get("/{session_id}", summary="Read a session", responses=problem_responses(404))
-async def get_session(session_id: str, caller: CallerDep, response: Response) -> SessionOut:
+async def get_session(
+    session_id: SessionIdPath, caller: CallerDep, response: Response
+) -> SessionOut:
     """The session with its variables and transcript; the ETag is its revision."""
     caller.require(Action.READ)
     return _render(response, await caller.scope.sessions.get(caller.ctx.team_id, session_id))
@@ -103,7 +106,7 @@ async def get_session(session_id: str, caller: CallerDep, response: Response) ->
     max_body_size=MAX_BODY,
 )
 async def replace_session(
-    session_id: str,
+    session_id: SessionIdPath,
     body: SessionReplace,
     caller: CallerDep,
     response: Response,
@@ -122,7 +125,7 @@ async def replace_session(
     "/{session_id}", summary="Change part of a session", responses=_CHANGE, max_body_size=MAX_BODY
 )
 async def patch_session(
-    session_id: str,
+    session_id: SessionIdPath,
     body: SessionPatch,
     caller: CallerDep,
     response: Response,
@@ -145,7 +148,7 @@ async def patch_session(
     responses=problem_responses(404, 412),
 )
 async def delete_session(
-    session_id: str, caller: CallerDep, if_match: etags.IfMatchHeader = None
+    session_id: SessionIdPath, caller: CallerDep, if_match: etags.IfMatchHeader = None
 ) -> None:
     """Remove the session (only at the revision If-Match names, when sent)."""
     caller.require(Action.WRITE)

@@ -11,6 +11,7 @@ from pydantic import JsonValue
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.state import StateOut
 from tenantry.core import ids
 from tenantry.runtime.state import StateNotFound
@@ -30,7 +31,7 @@ def _missing(session_id: str) -> StateNotFound:
 
 
 @router.get("/{session_id}", summary="Read a session's state", responses=problem_responses(404))
-async def get_state(session_id: str, caller: CallerDep) -> StateOut:
+async def get_state(session_id: SessionIdPath, caller: CallerDep) -> StateOut:
     caller.require(Action.READ)
     value = await caller.scope.state.get(caller.ctx.team_id, session_id)
     if value is None:
@@ -46,7 +47,7 @@ async def get_state(session_id: str, caller: CallerDep) -> StateOut:
     max_body_size=MAX_BODY,
 )
 async def put_state(
-    session_id: str,
+    session_id: SessionIdPath,
     value: Annotated[JsonValue, Body(description="Any JSON value but null.")],
     caller: CallerDep,
     ttl: Annotated[
@@ -64,7 +65,7 @@ async def put_state(
     summary="Delete a session's state",
     responses=problem_responses(404),
 )
-async def delete_state(session_id: str, caller: CallerDep) -> None:
+async def delete_state(session_id: SessionIdPath, caller: CallerDep) -> None:
     caller.require(Action.WRITE)
     if not await caller.scope.state.delete(caller.ctx.team_id, session_id):
         raise _missing(session_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from tenantry.api.caller import platform_admin
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
+from tenantry.api.schemas.paths import TenantIdPath
 from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
 
 router = APIRouter(
@@ -30,6 +31,6 @@ async def list_tenants(services: ServicesDep) -> TenantList:
 
 
 @router.get("/{tenant_id}", responses=problem_responses(400, 404))
-async def get_tenant(tenant_id: str, services: ServicesDep) -> TenantDetail:
+async def get_tenant(tenant_id: TenantIdPath, services: ServicesDep) -> TenantDetail:
     """One tenant with its environments, teams, channels, flows and conditions."""
     return await services.registry.get(tenant_id)

@@ -26,6 +26,7 @@ from tenantry.api.caller import (
     route_action,
 )
 from tenantry.api.problems import problem_responses
+from tenantry.api.schemas.paths import ApiKeyIdPath
 from tenantry.tenancy.access.permissions import Action, require
 from tenantry.tenancy.access.resolution import Resolved
 from tenantry.tenancy.access.schemas import (
@@ -137,7 +138,7 @@ async def list_api_keys(
     responses=problem_responses(404),
 )
 async def revoke_api_key(
-    key_id: str, admin: TenantAdminDep, actor: PrincipalDep, access: AccessDep
+    key_id: ApiKeyIdPath, admin: TenantAdminDep, actor: PrincipalDep, access: AccessDep
 ) -> None:
     """Revoke a key at once (revoking it again changes nothing); another tenant's key is 404."""
     await access.revoke_api_key(

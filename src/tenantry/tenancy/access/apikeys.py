@@ -21,7 +21,8 @@ from tenantry.core.ids import show
 
 PREFIX: Final = "tnt_"
 _SHAPE = re.compile(r"tnt_([0-9a-f]{16})_[0-9a-f]{64}")
-_KEY_ID = re.compile(r"[0-9a-f]{16}")
+KEY_ID_PATTERN: Final = r"^[0-9a-f]{16}$"
+_KEY_ID = re.compile(KEY_ID_PATTERN)
 
 
 class InvalidKeyId(InvalidInput):

@@ -46,7 +46,11 @@ DEFAULT_TTL: Final = timedelta(hours=24)
 # Longer than any request may run: a duplicate takes over a claim only after it lapses.
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 KEY_LIMIT: Final = 255
-_KEY = re.compile(r"[!#-\[\]-~]+")  # visible ASCII but '"' and '\' (the header's sf-string)
+KEY_CHARS: Final = r"[!#-\[\]-~]"  # visible ASCII but '"' and '\' (the header's sf-string)
+# The header as sent: the key, or the key quoted as a structured-field string.
+HEADER_PATTERN: Final = f'^(?:{KEY_CHARS}{{1,{KEY_LIMIT}}}|"{KEY_CHARS}{{1,{KEY_LIMIT}}}")$'
+HEADER_LIMIT: Final = KEY_LIMIT + 2
+_KEY = re.compile(f"{KEY_CHARS}+")
 _FORMAT: Final = 1
 _PURPOSE: Final = "idempotency"
 _ROUNDS: Final = 3
