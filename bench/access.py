@@ -133,7 +133,7 @@ def _app(wired: Services, access: AccessService, opened: TenantScope) -> FastAPI
 
     app = FastAPI()
     problems.install(app)
-    app.middleware("http")(limits_http.limits_middleware)
+    app.add_middleware(limits_http.LimitsMiddleware)
     app.include_router(router)
     app.state.services = _Wired(wired, access)
     return app

@@ -85,7 +85,7 @@ class Wired:
 def app_for(kit: Kit) -> FastAPI:
     app = FastAPI()
     problems.install(app)
-    app.middleware("http")(middleware.correlation_id)
+    app.add_middleware(middleware.CorrelationId)
     app.include_router(tokens.router)
     app.include_router(probe)
     app.state.services = Wired(kit.services, kit.access)

@@ -45,7 +45,7 @@ def app_for(services: Services, limits: LimitsService) -> FastAPI:
     app = FastAPI()
     app.state.services = services
     problems.install(app)
-    app.middleware("http")(limits_http.limits_middleware)
+    app.add_middleware(limits_http.LimitsMiddleware)
     app.include_router(usage.router)
 
     async def stand_in(request: Request) -> Caller:

@@ -47,8 +47,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
         app.state.services = services
     problems.install(app)
-    app.middleware("http")(limits.limits_middleware)
-    app.middleware("http")(middleware.correlation_id)
+    app.add_middleware(limits.LimitsMiddleware)
+    app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
     app.include_router(health.router)
     for module in (tenants, tokens, sessions, state, secrets, objects, search, usage):
         app.include_router(module.router)

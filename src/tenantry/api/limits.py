@@ -2,20 +2,21 @@
 
 The access dependency's limits hook calls ``limits.admit(ctx, route_class_of(request),
 hold_slot=True)`` and keeps the :class:`~tenantry.tenancy.limits.service.Admission` with
-:func:`remember`. :func:`limits_middleware` then copies its ``RateLimit-*`` headers onto the
-response (errors included) and gives the in-flight slot back once the route has answered. A
-refused request carries its own headers on the 429 problem. A route joins the stricter
-authoring class with ``openapi_extra=AUTHORING``.
+:func:`remember`. :class:`LimitsMiddleware` (plain ASGI) then adds its ``RateLimit-*`` headers
+to the response (errors included) and gives the in-flight slot back once the response starts
+(or the app fails). A refused request carries its own headers on the 429 problem. A route
+joins the stricter authoring class with ``openapi_extra=AUTHORING``.
 
 (Kept apart from the routes: ``api.caller`` imports this module, and routes import the caller.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Final
 
-from fastapi import Request, Response
+from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.tenancy.limits.schemas import RouteClass
 from tenantry.tenancy.limits.service import Admission
@@ -32,22 +33,39 @@ def route_class_of(request: Request) -> RouteClass:
 
 
 def remember(request: Request, admission: Admission) -> None:
-    """Keep the admission of this request for :func:`limits_middleware`."""
+    """Keep the admission of this request for :class:`LimitsMiddleware`."""
     setattr(request.state, STATE_KEY, admission)
 
 
-async def limits_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class LimitsMiddleware:
     """Send the admitted request's ``RateLimit-*`` headers with whatever the route answered,
-    and free its in-flight slot when it has answered (counted until the response starts)."""
-    try:
-        response = await call_next(request)
-    finally:
-        admission = getattr(request.state, STATE_KEY, None)
-        if isinstance(admission, Admission):
-            admission.release()
-    if isinstance(admission, Admission):
-        for name, value in admission.headers.items():
-            response.headers.setdefault(name, value)
-    return response
+    and free its in-flight slot when the response starts (counted until then)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            admission = _admission(scope)
+            if message["type"] == "http.response.start" and admission is not None:
+                admission.release()
+                headers = MutableHeaders(scope=message)
+                for name, value in admission.headers.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            admission = _admission(scope)
+            if admission is not None:
+                admission.release()
+
+
+def _admission(scope: Scope) -> Admission | None:
+    found = scope.get("state", {}).get(STATE_KEY)
+    return found if isinstance(found, Admission) else None
