@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.sqlite.state import SqliteState
+from tenantry.core import names
 from tenantry.runtime.state import StateBackend, StateStore
 
 REDIS_URL = os.environ.get("TENANTRY_TEST_REDIS", "redis://127.0.0.1:6379/14")
@@ -56,6 +57,10 @@ class Harness:
     async def plant(self, key: str, raw: bytes) -> None:
         raise NotImplementedError
 
+    async def held(self, tenant: str, env: str = ENV) -> tuple[int, int]:
+        """``(bytes, values)`` stored for a tenant environment (SQLite: expired rows too)."""
+        raise NotImplementedError
+
 
 class SqliteHarness(Harness):
     def __init__(self, backend: SqliteState, clock: FakeClock) -> None:
@@ -70,6 +75,14 @@ class SqliteHarness(Harness):
 
     async def plant(self, key: str, raw: bytes) -> None:
         await self.database.run("INSERT INTO state VALUES (?, ?, NULL)", (key, raw.decode()))
+
+    async def held(self, tenant: str, env: str = ENV) -> tuple[int, int]:
+        prefix = names.state_prefix(tenant, env, every_team=True)
+        rows = await self.database.run(
+            "SELECT length(CAST(value AS BLOB)) FROM state WHERE key >= ? AND key < ?",
+            (prefix, prefix[:-1] + ";"),
+        )
+        return sum(int(size) for (size,) in rows), len(rows)
 
 
 class RedisHarness(Harness):
@@ -88,11 +101,19 @@ class RedisHarness(Harness):
     async def plant(self, key: str, raw: bytes) -> None:
         await self.client.set(key, raw)
 
+    async def held(self, tenant: str, env: str = ENV) -> tuple[int, int]:
+        prefix = names.state_prefix(tenant, env, every_team=True)
+        keys = [key async for key in self.client.scan_iter(match=f"{prefix}*", count=500)]
+        sizes = [int(await self.client.strlen(key)) for key in keys]
+        return sum(sizes), len(sizes)
+
 
 async def forget_run_keys(client: Redis) -> None:
-    mine = [key async for key in client.scan_iter(match=f"state:{RUN}*", count=500)]
-    if mine:
-        await client.unlink(*mine)
+    """This run's values and their quota ledgers."""
+    for pattern in (f"state:{RUN}*", f"state-sizes:{RUN}*", f"state-expiry:{RUN}*"):
+        mine = [key async for key in client.scan_iter(match=pattern, count=500)]
+        if mine:
+            await client.unlink(*mine)
 
 
 def ops(team: Any, session: Any) -> dict[str, Any]:

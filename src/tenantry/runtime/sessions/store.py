@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from tenantry.core import clock as clocks
 from tenantry.core import ids, names
-from tenantry.core.errors import InvalidInput
+from tenantry.core.errors import InvalidInput, TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.runtime.blobs import (
     MAX_PAGE,
@@ -36,7 +36,7 @@ from tenantry.runtime.blobs import (
     retry_conflicts,
 )
 from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
-from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, stored
+from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, refused, stored
 from tenantry.runtime.sessions import codec
 from tenantry.runtime.sessions.errors import (
     CursorInvalid,
@@ -127,14 +127,17 @@ class SessionStore:
         try:
             async with stored(self._quota, Stored.SESSIONS, old=None, new=len(sealed)):
                 version = await self._space.put(path, sealed, if_absent=True)
-        except BlobConflict:
+        except TenantryError as error:
+            # Taken, or no room for one more record: an expired record there is replaced.
+            if not (isinstance(error, BlobConflict) or refused(error)):
+                raise
             version = await self._replace_expired(path, sealed, now)
         return _stamped(record, path, version, len(sealed))
 
     async def _replace_expired(self, path: str, sealed: bytes, now: datetime) -> str:
         try:
             existing = await self._load(path)
-        except SessionNotFound:  # removed meanwhile
+        except SessionNotFound:  # none there (or removed meanwhile)
             existing = None
         if existing is not None and not existing.expired(now):
             raise SessionExists(f"session {_shown(path)} already exists")
