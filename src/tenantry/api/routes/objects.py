@@ -15,7 +15,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from tenantry.api.caller import CallerDep
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.objects import ObjectEntry, ObjectWritten
 from tenantry.api.schemas.paths import ObjectKeyPath
 from tenantry.core import ids
@@ -69,7 +69,7 @@ async def list_objects(
 @router.put(
     "/{key:object_key}",
     summary="Write an object",
-    responses=TOO_LARGE,
+    responses=STORAGE_QUOTA,
     max_body_size=DEFAULT_MAX_BYTES,
     openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
 )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response, status
 from tenantry.api import idempotency
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SecretNamePath
 from tenantry.api.schemas.secrets import (
     RotationOut,
@@ -60,7 +60,7 @@ async def rotate_key(caller: CallerDep) -> RotationOut:
 @router.put(
     "/{name}",
     summary="Write a new version of a secret",
-    responses=TOO_LARGE,
+    responses=STORAGE_QUOTA,
     max_body_size=MAX_BODY,
 )
 async def put_secret(

@@ -16,7 +16,7 @@ from tenantry.api import etags, idempotency
 from tenantry.api.caller import CallerDep
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.sessions import (
     SessionCreate,
@@ -39,7 +39,7 @@ router = APIRouter(
     route_class=idempotency.IdempotentRoute,
     responses=problem_responses(400, 401, 403, 503),
 )
-_CHANGE = {**problem_responses(404, 412, 428), **TOO_LARGE}
+_CHANGE = {**problem_responses(404, 412, 428), **STORAGE_QUOTA}
 
 
 def _listing(team: str | None) -> str:
@@ -70,7 +70,7 @@ async def list_sessions(caller: CallerDep, page: PageDep) -> PageOut[SessionSumm
     status_code=status.HTTP_201_CREATED,
     summary="Create a session",
     dependencies=[idempotency.IDEMPOTENT],
-    responses={**problem_responses(409), **idempotency.RESPONSES, **TOO_LARGE},
+    responses={**problem_responses(409), **idempotency.RESPONSES, **STORAGE_QUOTA},
     max_body_size=MAX_BODY,
 )
 async def create_session(body: SessionCreate, caller: CallerDep, response: Response) -> SessionOut:

@@ -10,7 +10,7 @@ from pydantic import JsonValue
 
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.common import TOO_LARGE
+from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.state import StateOut
 from tenantry.core import ids
@@ -43,7 +43,7 @@ async def get_state(session_id: SessionIdPath, caller: CallerDep) -> StateOut:
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Write a session's state",
-    responses=TOO_LARGE,
+    responses={**STORAGE_QUOTA, **problem_responses(409)},  # 409: state.busy
     max_body_size=MAX_BODY,
 )
 async def put_state(

@@ -14,3 +14,19 @@ TOO_LARGE: Final[dict[int | str, dict[str, Any]]] = {
         "content": {MEDIA_TYPE: {}},
     }
 }
+
+STORAGE_QUOTA: Final[dict[int | str, dict[str, Any]]] = {
+    403: {
+        "model": Problem,
+        "description": "Forbidden: the caller may not do this, or the tenant's storage quota "
+        "for this resource is used up (`quota.exceeded`).",
+        "content": {MEDIA_TYPE: {}},
+    },
+    413: {
+        **TOO_LARGE[413],
+        "description": "Content Too Large: the body is over the route's limit "
+        "(`request.too_large`), or the write does not fit the room the tenant's storage quota "
+        "leaves (`quota.too_large`).",
+    },
+}
+"""The answers of a route that stores tenant data: :data:`TOO_LARGE` and the quota's."""
