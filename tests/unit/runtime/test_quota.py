@@ -20,7 +20,7 @@ from tenantry.tenancy.limits.schemas import Resource
 
 def test_the_runtime_names_the_resources_as_tenancy_does() -> None:
     assert [kind.value for kind in Stored] == [kind.value for kind in Resource]
-    assert all(Resource(kind) == kind for kind in Stored)
+    assert all(Resource(kind).value == kind.value for kind in Stored)
 
 
 def test_the_refusals_are_the_quota_errors() -> None:
