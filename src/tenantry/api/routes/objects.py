@@ -69,7 +69,7 @@ async def list_objects(
 @router.put(
     "/{key:object_key}",
     summary="Write an object",
-    responses=STORAGE_QUOTA,
+    responses={**STORAGE_QUOTA, **problem_responses(409)},  # 409: lost 8 races for the key
     max_body_size=DEFAULT_MAX_BYTES,
     openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
 )
