@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Response
 
-from tenantry.api import middleware, problems
+from tenantry.api import caller, middleware, problems
 from tenantry.api.caller import Caller, CallerDep, PlatformAdminDep, authorized
 from tenantry.api.routes import tokens
 from tenantry.bootstrap import Services
@@ -86,7 +86,9 @@ def app_for(kit: Kit) -> FastAPI:
     app = FastAPI()
     problems.install(app)
     app.add_middleware(middleware.CorrelationId)
+    caller.document_selection(tokens.router)
     app.include_router(tokens.router)
+    caller.document_selection(probe)
     app.include_router(probe)
     app.state.services = Wired(kit.services, kit.access)
     return app

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
-from tenantry.api import limits, middleware, problems
+from tenantry.api import caller, limits, middleware, problems
 from tenantry.api.routes import (
     health,
     objects,
@@ -51,5 +51,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
     app.include_router(health.router)
     for module in (tenants, tokens, sessions, state, secrets, objects, search, usage):
+        caller.document_selection(module.router)
         app.include_router(module.router)
     return app

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from typing import Annotated, Final, Protocol
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tenantry.api import limits as limits_http
+from tenantry.core import ids
 from tenantry.core.context import TenantCtx
 from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.access.errors import PlatformAdminRequired, RoleForbidden
@@ -125,20 +128,7 @@ async def platform_admin(principal: PrincipalDep) -> Principal:
 PlatformAdminDep = Annotated[Principal, Depends(platform_admin)]
 
 
-async def selected(
-    request: Request,
-    # Declared for the OpenAPI document; read below with getlist to refuse duplicates.
-    x_tenant_id: Annotated[
-        str | None,
-        Header(alias=TENANT_HEADER, description="The tenant to act for (among the grants)."),
-    ] = None,
-    x_team_id: Annotated[
-        str | None, Header(alias=TEAM_HEADER, description="The team to act for.")
-    ] = None,
-    x_env_id: Annotated[
-        str | None, Header(alias=ENV_HEADER, description="The environment; default prod.")
-    ] = None,
-) -> Selection:
+def selection_of(request: Request) -> Selection:
     """What ``X-Tenant-ID``, ``X-Team-ID`` and ``X-Env-ID`` select (unchecked as yet)."""
     headers = request.headers
     return Selection(
@@ -148,17 +138,29 @@ async def selected(
     )
 
 
+async def selected(request: Request) -> Selection:
+    """:func:`selection_of` as a dependency (documented by :func:`document_selection`)."""
+    return selection_of(request)
+
+
 SelectionDep = Annotated[Selection, Depends(selected)]
 
 
-async def resolved(request: Request, principal: PrincipalDep, selection: SelectionDep) -> Resolved:
+async def resolved(request: Request, principal: PrincipalDep) -> Resolved:
     """The tenant context and role the headers select among the principal's grants."""
-    return await _wired(request).access.resolve(
-        principal, selection, correlation_id=correlation_id(), action=route_action(request)
-    )
+    return await _resolve(request, principal)
 
 
 ResolvedDep = Annotated[Resolved, Depends(resolved)]
+
+
+async def _resolve(request: Request, principal: Principal) -> Resolved:
+    return await _wired(request).access.resolve(
+        principal,
+        selection_of(request),
+        correlation_id=correlation_id(),
+        action=route_action(request),
+    )
 
 
 async def admit(request: Request, ctx: TenantCtx) -> None:
@@ -168,8 +170,14 @@ async def admit(request: Request, ctx: TenantCtx) -> None:
     limits_http.remember(request, admission)
 
 
-async def authorized(request: Request, principal: PrincipalDep, found: ResolvedDep) -> Caller:
-    """Verify the credential, resolve the tenant context, limit, open the scope."""
+async def authorized(request: Request, principal: PrincipalDep) -> Caller:
+    """Verify the credential, resolve the tenant context, limit, open the scope.
+
+    One dependency doing the steps in turn, not a chain of them: this runs on every tenant
+    request, and each dependency and declared header costs FastAPI more than the step itself.
+    The selection headers are documented by :func:`document_selection` instead.
+    """
+    found = await _resolve(request, principal)
     await admit(request, found.ctx)
     scope = await _wired(request).scopes.open(found.ctx)
     return Caller(principal, found.ctx, found.role, scope)
@@ -191,3 +199,42 @@ def route_action(request: Request) -> str:
     route = request.scope.get("route")
     path = getattr(route, "path", None) or request.url.path
     return f"{request.method} {path}"[:_ACTION_CHARS]
+
+
+_SELECTION_HEADERS: Final = (
+    (TENANT_HEADER, ids.IdKind.TENANT, "The tenant to act for (among the credential's grants)."),
+    (TEAM_HEADER, ids.IdKind.TEAM, "The team to act for."),
+    (ENV_HEADER, ids.IdKind.ENV, "The environment; default prod."),
+)
+_SELECTING: Final = (selected, resolved, authorized)
+_SELECTION_PARAMETERS: Final = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": text,
+        "schema": {
+            "type": "string",
+            "pattern": ids.pattern(kind),
+            "maxLength": ids.max_length(kind),
+        },
+    }
+    for name, kind, text in _SELECTION_HEADERS
+]
+
+
+def document_selection(router: APIRouter) -> None:
+    """Document the selection headers on every route of ``router`` that reads them (its
+    dependencies include :func:`selected`, :func:`resolved` or :func:`authorized`); call it
+    before the router is included. Documenting twice changes nothing."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and _selects(route.dependant):
+            extra = route.openapi_extra or {}
+            given = extra.get("parameters", [])
+            named = {parameter["name"] for parameter in given}
+            added = [p for p in _SELECTION_PARAMETERS if p["name"] not in named]
+            route.openapi_extra = {**extra, "parameters": [*given, *added]}
+
+
+def _selects(dependant: Dependant) -> bool:
+    return dependant.call in _SELECTING or any(_selects(d) for d in dependant.dependencies)
