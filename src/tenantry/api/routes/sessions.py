@@ -13,7 +13,7 @@ from typing import Final
 from fastapi import APIRouter, Response, status
 
 from tenantry.api import etags, idempotency
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Caller, CallerDep
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
@@ -99,6 +99,22 @@ async def get_session(
     return _render(response, await caller.scope.sessions.get(caller.ctx.team_id, session_id))
 
 
+async def _changed(
+    caller: Caller,
+    session_id: str,
+    body: SessionReplace | SessionPatch,
+    response: Response,
+    if_match: str | None,
+) -> SessionOut:
+    """Apply ``body`` to the session at the revision ``If-Match`` names (required)."""
+    caller.require(Action.WRITE)
+    condition = etags.required(if_match)
+    store = caller.scope.sessions
+    current = await store.get(caller.ctx.team_id, session_id)
+    etags.matched(condition, current.revision)
+    return _render(response, await store.update(body.applied(current), ttl=body.ttl()))
+
+
 @router.put(
     "/{session_id}",
     summary="Replace a session's content",
@@ -113,12 +129,7 @@ async def replace_session(
     if_match: etags.IfMatchHeader = None,
 ) -> SessionOut:
     """Replace variables, cursor and transcript at the revision If-Match names."""
-    caller.require(Action.WRITE)
-    condition = etags.required(if_match)
-    store = caller.scope.sessions
-    current = await store.get(caller.ctx.team_id, session_id)
-    etags.matched(condition, current.revision)
-    return _render(response, await store.update(body.applied(current), ttl=body.ttl()))
+    return await _changed(caller, session_id, body, response, if_match)
 
 
 @router.patch(
@@ -133,12 +144,7 @@ async def patch_session(
 ) -> SessionOut:
     """Merge variables, set the cursor, append transcript entries, at the revision If-Match
     names."""
-    caller.require(Action.WRITE)
-    condition = etags.required(if_match)
-    store = caller.scope.sessions
-    current = await store.get(caller.ctx.team_id, session_id)
-    etags.matched(condition, current.revision)
-    return _render(response, await store.update(body.applied(current), ttl=body.ttl()))
+    return await _changed(caller, session_id, body, response, if_match)
 
 
 @router.delete(
