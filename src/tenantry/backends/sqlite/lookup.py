@@ -28,7 +28,7 @@ class SqliteTenantLookup:
     async def status(self, tenant_id: str) -> TenantStatus | None:
         try:
             return _read(self._connected(), tenant_id)
-        except sqlite3.OperationalError:
+        except sqlite3.Error:  # busy, or worse: the patient read says which
             return await asyncio.to_thread(self._read_patiently, tenant_id)
 
     def _connected(self) -> sqlite3.Connection:
