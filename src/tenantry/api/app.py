@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
-from tenantry.api import caller, limits, middleware, problems
+from tenantry.api import caller, early, limits, middleware, problems
 from tenantry.api.routes import (
     health,
     objects,
@@ -47,10 +47,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
         app.state.services = services
     problems.install(app)
+    routers = [
+        m.router for m in (tenants, tokens, sessions, state, secrets, objects, search, usage)
+    ]
     app.add_middleware(limits.LimitsMiddleware)
+    # A tenant whose rate-limit refusal still holds is refused here, before routing.
+    app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
     app.include_router(health.router)
-    for module in (tenants, tokens, sessions, state, secrets, objects, search, usage):
-        caller.document_selection(module.router)
-        app.include_router(module.router)
+    for router in routers:
+        caller.document_selection(router)
+        app.include_router(router)
     return app

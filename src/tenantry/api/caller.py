@@ -15,7 +15,7 @@ Admin routes take :data:`PlatformAdminDep` instead; routes that act on the acces
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Final, Protocol
+from typing import Annotated, Any, Final, Protocol
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -53,6 +53,7 @@ __all__ = [
     "SelectionDep",
     "access_service",
     "admit",
+    "admits",
     "authenticated",
     "authorized",
     "correlation_id",
@@ -60,6 +61,7 @@ __all__ = [
     "resolved",
     "route_action",
     "selected",
+    "wired_of",
 ]
 
 _ACTION_CHARS: Final = 128  # the audit column's width
@@ -95,7 +97,12 @@ class Caller:
 
 
 def _wired(request: Request) -> _Wired:
-    services: _Wired = request.app.state.services
+    return wired_of(request.app)
+
+
+def wired_of(app: Any) -> _Wired:
+    """The process's services, as the API app holds them."""
+    services: _Wired = app.state.services
     return services
 
 
@@ -238,3 +245,9 @@ def document_selection(router: APIRouter) -> None:
 
 def _selects(dependant: Dependant) -> bool:
     return dependant.call in _SELECTING or any(_selects(d) for d in dependant.dependencies)
+
+
+def admits(dependant: Dependant) -> bool:
+    """Whether a route with this dependant goes through :func:`authorized` (so the tenant's
+    limits are taken for it)."""
+    return dependant.call is authorized or any(admits(d) for d in dependant.dependencies)

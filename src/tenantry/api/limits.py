@@ -28,7 +28,12 @@ AUTHORING: Final = {ROUTE_CLASS_KEY: RouteClass.AUTHORING.value}
 
 def route_class_of(request: Request) -> RouteClass:
     """The rate-limit class of the matched route (``openapi_extra=AUTHORING`` or default)."""
-    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    return class_of_route(request.scope.get("route"))
+
+
+def class_of_route(route: object) -> RouteClass:
+    """The rate-limit class of ``route`` (``openapi_extra=AUTHORING`` or default)."""
+    extra = getattr(route, "openapi_extra", None) or {}
     return RouteClass(extra.get(ROUTE_CLASS_KEY, RouteClass.DEFAULT.value))
 
 

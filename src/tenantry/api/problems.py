@@ -83,17 +83,18 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = Problem(
-        type=f"urn:tenantry:problem:{code}",
-        title=_TITLES.get(status, "Error"),
-        status=status,
-        detail=detail,
-        code=code,
-        instance=request.url.path,
-        errors=errors,
-    )
+    body: dict[str, Any] = {  # a Problem, built as a dict: errors are on the hot path too
+        "type": f"urn:tenantry:problem:{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
     return JSONResponse(
-        body.model_dump(exclude_none=True),
+        body,
         status_code=status,
         media_type=MEDIA_TYPE,
         headers=headers,
@@ -116,9 +117,14 @@ def status_of(error: TenantryError) -> int:
     return STATUS_BY_CODE.get(error.code) or STATUS_BY_KIND[error.kind]
 
 
-async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
+def error_response(request: Request, error: TenantryError) -> JSONResponse:
+    """The problem document of ``error``, with its status and headers."""
     status = status_of(error)
     return problem(request, status, code=error.code, detail=error.message, headers=_headers(error))
+
+
+async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
+    return error_response(request, error)
 
 
 def _headers(error: TenantryError) -> dict[str, str] | None:

@@ -14,8 +14,10 @@ from tenantry.tenancy.limits import plans
 from tenantry.tenancy.limits.catalog import StaticLimits
 from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter
 from tenantry.tenancy.limits.errors import ConcurrencyExceeded, RateLimitExceeded
+from tenantry.tenancy.limits.gcra import Decision
 from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.plans import RateLimit
+from tenantry.tenancy.limits.refusals import MEMO_SECONDS, RefusalMemo
 from tenantry.tenancy.limits.schemas import LimitsSpec, RouteClass
 from tenantry.tenancy.limits.service import LimitsService, rate_limit_headers
 
@@ -34,7 +36,23 @@ def ctx(tenant: str = "acme") -> TenantCtx:
 
 def service(clock: Clock, **limits: object) -> LimitsService:
     effective = plans.effective(LimitsSpec.model_validate(limits))
-    return LimitsService(StaticLimits(effective), LocalRateLimiter(clock=clock))
+    return LimitsService(
+        StaticLimits(effective), CountingLimiter(clock), refusals=RefusalMemo(clock=clock)
+    )
+
+
+class CountingLimiter(LocalRateLimiter):
+    """The in-process limiter, counting how often it is asked."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.asked = 0
+
+    async def acquire(
+        self, tenant_id: str, route_class: RouteClass, limit: RateLimit, *, cost: int = 1
+    ) -> Decision:
+        self.asked += 1
+        return await super().acquire(tenant_id, route_class, limit, cost=cost)
 
 
 async def test_admit_answers_the_ratelimit_headers_then_refuses_with_429() -> None:
@@ -74,6 +92,67 @@ async def test_tenants_and_route_classes_have_their_own_buckets() -> None:
     with pytest.raises(RateLimitExceeded) as caught:
         await limits.admit(ctx("quiet"), RouteClass.AUTHORING)
     assert caught.value.details["route_class"] == "authoring"
+
+
+async def refused(limits: LimitsService, tenant: str = "acme") -> RateLimitExceeded:
+    with pytest.raises(RateLimitExceeded) as caught:
+        await limits.admit(ctx(tenant))
+    return caught.value
+
+
+async def test_a_refusal_is_remembered_until_a_request_could_pass() -> None:
+    clock = Clock()
+    limits = service(clock, rate=2, burst=1)
+    assert isinstance(limits.rates, CountingLimiter)
+    await limits.admit(ctx())
+    first = await refused(limits)
+    asked = limits.rates.asked
+    clock.now += 0.2
+    again = await refused(limits)  # answered from the memo: the limiter is not asked
+    assert limits.rates.asked == asked and bool(limits.refusals)
+    assert again.retry_after == pytest.approx(first.retry_after - 0.2)
+    assert again.headers == first.headers and again.details == first.details
+    assert "retry in 0.30 s" in again.message
+    clock.now += 0.3  # the limiter's retry time: asked again, and admits
+    assert (await limits.admit(ctx())).remaining == 0
+    assert limits.rates.asked == asked + 1
+
+
+async def test_a_remembered_refusal_touches_no_other_tenant_or_route_class() -> None:
+    clock = Clock()
+    limits = service(clock, rate=1, burst=1, authoring_rate=1, authoring_burst=1)
+    await limits.admit(ctx("noisy"))
+    await refused(limits, "noisy")
+    assert limits.refusals.refusal("noisy", RouteClass.DEFAULT) is not None
+    assert limits.refusals.refusal("noisy", RouteClass.AUTHORING) is None
+    assert limits.refusals.refusal("quiet", RouteClass.DEFAULT) is None
+    assert (await limits.admit(ctx("noisy"), RouteClass.AUTHORING)).remaining == 0
+    assert (await limits.admit(ctx("quiet"))).remaining == 0
+
+
+async def test_a_long_refusal_is_remembered_briefly_so_a_raised_limit_applies() -> None:
+    clock = Clock()
+    limits = service(clock, rate=0.01, burst=1)  # one request per 100 s
+    await limits.admit(ctx())
+    assert (await refused(limits)).retry_after == pytest.approx(100)
+    asked = limits.rates.asked
+    clock.now += MEMO_SECONDS
+    assert (await refused(limits)).retry_after == pytest.approx(100 - MEMO_SECONDS)
+    assert limits.rates.asked == asked + 1  # the memo lapsed: the limiter was asked again
+
+
+def test_lapsed_refusals_are_swept_as_the_memo_grows() -> None:
+    clock = Clock()
+    memo = RefusalMemo(clock=clock)
+    decision = Decision(False, 0.0, 0.5, 0, 1.0)
+    for n in range(5_000):
+        memo.remember(f"t{n}", RouteClass.DEFAULT, RateLimit(1.0, 1), decision)
+        clock.now += 0.001
+    assert len(memo._refused) < 5_000
+    clock.now += 1
+    assert memo.refusal("t4999", RouteClass.DEFAULT) is None and not memo._refused.get(
+        ("t4999", RouteClass.DEFAULT)
+    )
 
 
 def test_the_local_limiter_forgets_idle_keys() -> None:

@@ -11,7 +11,6 @@ Admitted requests are counted for metering when a :class:`RequestMeter` is given
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,22 +18,12 @@ from dataclasses import dataclass, field
 from tenantry.core.context import TenantCtx
 from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter, Slot
 from tenantry.tenancy.limits.counting import RequestMeter
-from tenantry.tenancy.limits.errors import RateLimitExceeded
 from tenantry.tenancy.limits.plans import Limits, RateLimit
 from tenantry.tenancy.limits.ports import LimitsSource, RateLimiter
+from tenantry.tenancy.limits.refusals import RefusalMemo, exceeded, rate_limit_headers
 from tenantry.tenancy.limits.schemas import RouteClass
 
-
-def rate_limit_headers(limit: RateLimit, remaining: int, reset: float) -> dict[str, str]:
-    """``RateLimit-*`` fields (draft-ietf-httpapi-ratelimit-headers): the burst is the quota,
-    the policy window the time an empty bucket takes to refill, reset in whole seconds."""
-    window = max(1, math.ceil(limit.burst / limit.rate))
-    return {
-        "RateLimit-Limit": str(limit.burst),
-        "RateLimit-Remaining": str(remaining),
-        "RateLimit-Reset": str(math.ceil(reset)),
-        "RateLimit-Policy": f"{limit.burst};w={window}",
-    }
+__all__ = ["Admission", "LimitsService", "rate_limit_headers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +55,10 @@ class LimitsService:
         requests: ConcurrencyLimiter | None = None,
         flows: ConcurrencyLimiter | None = None,
         meter: RequestMeter | None = None,
+        refusals: RefusalMemo | None = None,
     ) -> None:
         self.source, self.rates, self.meter = source, rates, meter
+        self.refusals = refusals if refusals is not None else RefusalMemo()
         self.requests = requests or ConcurrencyLimiter("requests in flight")
         self.flows = flows or ConcurrencyLimiter("flow executions")
 
@@ -84,17 +75,16 @@ class LimitsService:
     ) -> Admission:
         """Take ``cost`` requests from the tenant's bucket, or raise ``rate.limited``; with
         ``hold_slot``, also one in-flight slot (released by :meth:`Admission.release`)."""
+        refused = self.refusals.refusal(ctx.tenant_id, route_class)
+        if refused is not None:  # the limiter's last refusal still holds: no round trip
+            raise refused
         limits = await self.source.get(ctx.tenant_id)
         limit = limits.rates[route_class]
         decision = await self.rates.acquire(ctx.tenant_id, route_class, limit, cost=cost)
         if not decision.allowed:
-            raise RateLimitExceeded(
-                f"tenant {ctx.tenant_id!r} is over its {route_class.value} rate limit "
-                f"({limit.rate:g}/s, burst {limit.burst}); retry in {decision.retry_after:.2f} s",
-                retry_after=decision.retry_after,
-                headers=rate_limit_headers(limit, 0, decision.reset),
-                details={"route_class": route_class.value, "tenant_id": ctx.tenant_id},
-            )
+            if cost == 1:  # what refuses one request refuses all until retry_after
+                self.refusals.remember(ctx.tenant_id, route_class, limit, decision)
+            raise exceeded(ctx.tenant_id, route_class, limit, decision.retry_after, decision.reset)
         slot = self.requests.take(ctx.tenant_id, limits.max_in_flight) if hold_slot else None
         if self.meter is not None:
             self.meter.count(ctx.tenant_id, cost)
