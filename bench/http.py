@@ -33,6 +33,8 @@ def serve(factory: str, port: int, env: Mapping[str, str]) -> Iterator[None]:
     """``uvicorn --factory factory`` on loopback for the block, with ``env`` added."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    # The client keeps idle connections for later rounds: uvicorn must not close them first.
+    command += ["--timeout-keep-alive", "300"]
     server = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env})
     try:
         deadline = time.monotonic() + 30
