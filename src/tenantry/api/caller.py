@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from tenantry.api import limits as limits_http
 from tenantry.core import ids
@@ -56,6 +57,7 @@ __all__ = [
     "admits",
     "authenticated",
     "authorized",
+    "bearer_of",
     "correlation_id",
     "platform_admin",
     "resolved",
@@ -122,6 +124,13 @@ async def authenticated(
     return await _wired(request).access.authenticate(given)
 
 
+def bearer_of(request: Request) -> str | None:
+    """The credential of ``Authorization: Bearer ...`` (None without one), as :data:`_bearer`
+    reads it, for the dependencies that read it themselves."""
+    scheme, credential = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return credential if scheme.lower() == "bearer" and credential else None
+
+
 PrincipalDep = Annotated[Principal, Depends(authenticated)]
 
 
@@ -155,14 +164,14 @@ SelectionDep = Annotated[Selection, Depends(selected)]
 
 async def resolved(request: Request, principal: PrincipalDep) -> Resolved:
     """The tenant context and role the headers select among the principal's grants."""
-    return await _resolve(request, principal)
+    return await _resolve(_wired(request), request, principal)
 
 
 ResolvedDep = Annotated[Resolved, Depends(resolved)]
 
 
-async def _resolve(request: Request, principal: Principal) -> Resolved:
-    return await _wired(request).access.resolve(
+async def _resolve(wired: _Wired, request: Request, principal: Principal) -> Resolved:
+    return await wired.access.resolve(
         principal,
         selection_of(request),
         correlation_id=correlation_id(),
@@ -172,21 +181,27 @@ async def _resolve(request: Request, principal: Principal) -> Resolved:
 
 async def admit(request: Request, ctx: TenantCtx) -> None:
     """Take the tenant's rate limit and an in-flight slot for this request (429 when not)."""
-    limits = _wired(request).limits
-    admission = await limits.admit(ctx, limits_http.route_class_of(request), hold_slot=True)
-    limits_http.remember(request, admission)
+    await _admit(_wired(request), request, ctx)
 
 
-async def authorized(request: Request, principal: PrincipalDep) -> Caller:
+async def _admit(wired: _Wired, request: Request, ctx: TenantCtx) -> None:
+    route_class = limits_http.route_class_of(request)
+    limits_http.remember(request, await wired.limits.admit(ctx, route_class, hold_slot=True))
+
+
+async def authorized(request: Request) -> Caller:
     """Verify the credential, resolve the tenant context, limit, open the scope.
 
     One dependency doing the steps in turn, not a chain of them: this runs on every tenant
     request, and each dependency and declared header costs FastAPI more than the step itself.
-    The selection headers are documented by :func:`document_selection` instead.
+    The bearer credential and the selection headers are documented by
+    :func:`document_selection` instead.
     """
-    found = await _resolve(request, principal)
-    await admit(request, found.ctx)
-    scope = await _wired(request).scopes.open(found.ctx)
+    wired = _wired(request)
+    principal = await wired.access.authenticate(bearer_of(request))
+    found = await _resolve(wired, request, principal)
+    await _admit(wired, request, found.ctx)
+    scope = await wired.scopes.open(found.ctx)
     return Caller(principal, found.ctx, found.role, scope)
 
 
@@ -214,6 +229,8 @@ _SELECTION_HEADERS: Final = (
     (ENV_HEADER, ids.IdKind.ENV, "The environment; default prod."),
 )
 _SELECTING: Final = (selected, resolved, authorized)
+# authorized reads the bearer credential itself, so FastAPI would not document it
+_SECURITY: Final[dict[str, Any]] = {"security": [{_bearer.scheme_name: []}]}
 _SELECTION_PARAMETERS: Final = [
     {
         "name": name,
@@ -231,16 +248,17 @@ _SELECTION_PARAMETERS: Final = [
 
 
 def document_selection(router: APIRouter) -> None:
-    """Document the selection headers on every route of ``router`` that reads them (its
-    dependencies include :func:`selected`, :func:`resolved` or :func:`authorized`); call it
-    before the router is included. Documenting twice changes nothing."""
+    """Document the selection headers and the bearer credential on every route of ``router``
+    that reads them (its dependencies include :func:`selected`, :func:`resolved` or
+    :func:`authorized`); call it before the router is included. Documenting twice changes
+    nothing."""
     for route in router.routes:
         if isinstance(route, APIRoute) and _selects(route.dependant):
             extra = route.openapi_extra or {}
             given = extra.get("parameters", [])
             named = {parameter["name"] for parameter in given}
             added = [p for p in _SELECTION_PARAMETERS if p["name"] not in named]
-            route.openapi_extra = {**extra, "parameters": [*given, *added]}
+            route.openapi_extra = {**extra, "parameters": [*given, *added], **_SECURITY}
 
 
 def _selects(dependant: Dependant) -> bool:

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -61,7 +60,8 @@ async def _refusal(scope: Scope, routes: Sequence[APIRoute]) -> Response | None:
     if selected is not None and not refusals.names(selected):
         return None  # another tenant's request: not a cost it pays for the noisy one
     try:
-        principal = await caller.wired_of(scope["app"]).access.authenticate(_bearer(request))
+        credential = caller.bearer_of(request)
+        principal = await caller.wired_of(scope["app"]).access.authenticate(credential)
         if principal.kind is PrincipalKind.PLATFORM_ADMIN:
             return None
         found = resolution.resolve(principal, caller.selection_of(request))
@@ -72,11 +72,6 @@ async def _refusal(scope: Scope, routes: Sequence[APIRoute]) -> Response | None:
         return None
     refused = refusals.refusal(found.ctx.tenant_id, limits_http.class_of_route(route))
     return None if refused is None else problems.error_response(request, refused)
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, credential = get_authorization_scheme_param(request.headers.get("Authorization"))
-    return credential if scheme.lower() == "bearer" else None
 
 
 def tenant_routes(*routers: APIRouter) -> tuple[APIRoute, ...]:

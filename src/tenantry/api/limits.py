@@ -12,10 +12,10 @@ joins the stricter authoring class with ``openapi_extra=AUTHORING``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from fastapi import Request
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.tenancy.limits.schemas import RouteClass
@@ -58,9 +58,7 @@ class LimitsMiddleware:
             admission = _admission(scope)
             if message["type"] == "http.response.start" and admission is not None:
                 admission.release()
-                headers = MutableHeaders(scope=message)
-                for name, value in admission.headers.items():
-                    headers.setdefault(name, value)
+                message["headers"] = _with_defaults(message.get("headers", ()), admission.headers)
             await send(message)
 
         try:
@@ -69,6 +67,19 @@ class LimitsMiddleware:
             admission = _admission(scope)
             if admission is not None:
                 admission.release()
+
+
+def _with_defaults(
+    raw: Iterable[tuple[bytes, bytes]], defaults: Mapping[str, str]
+) -> list[tuple[bytes, bytes]]:
+    """``raw`` ASGI headers plus each of ``defaults`` that ``raw`` does not name."""
+    headers = list(raw)
+    present = {name.lower() for name, _ in headers}
+    for name, value in defaults.items():
+        key = name.lower().encode("latin-1")
+        if key not in present:
+            headers.append((key, value.encode("latin-1")))
+    return headers
 
 
 def _admission(scope: Scope) -> Admission | None:
