@@ -1,10 +1,12 @@
-"""ETags from record revisions, and ``If-Match`` (RFC 9110 section 13.1.1) against them.
+"""ETags, and ``If-Match`` / ``If-None-Match`` (RFC 9110 sections 13.1.1, 13.1.2) against them.
 
-A record's ETag is its revision, quoted: ``"3"``. ``If-Match`` holds ``*`` or a list of entity
-tags; a tag matches when it is strong and equal (weak tags never match an If-Match). A request
-that must say which revision it changes and does not is ``precondition.required`` (428); one
-whose tags do not match the current revision is ``precondition.failed`` (412), and so is a
-change that loses a race after the check (the store's conditional write).
+An ETag is a record's revision (a session: ``"3"``) or another opaque version (an object),
+quoted. Both headers hold ``*`` or a list of entity tags. In ``If-Match`` a tag matches when it
+is strong and equal (weak tags never match); in ``If-None-Match`` the weak comparison applies
+(``W/"x"`` names ``"x"`` too). A request that must say which revision it changes and does not is
+``precondition.required`` (428); one whose tags do not match the current revision is
+``precondition.failed`` (412), and so is a change that loses a race after the check (the store's
+conditional write).
 """
 
 from __future__ import annotations
@@ -36,11 +38,35 @@ class PreconditionInvalid(InvalidInput):
 
 @dataclass(frozen=True, slots=True)
 class IfMatch:
+    """The value of an ``If-Match`` or ``If-None-Match`` header."""
+
     any: bool
     tags: frozenset[str]  # as sent, quotes and any W/ included
 
-    def matches(self, revision: int) -> bool:
+    def matches(self, revision: int | str) -> bool:
+        """The strong comparison (``If-Match``)."""
         return self.any or etag(revision) in self.tags
+
+    def matches_weakly(self, revision: int | str) -> bool:
+        """The weak comparison (``If-None-Match``)."""
+        return self.matches(revision) or f"W/{etag(revision)}" in self.tags
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """A change's ``If-Match`` and ``If-None-Match``, for a store to evaluate against the
+    current ETag under its conditional write (see :meth:`holds`)."""
+
+    if_match: IfMatch | None = None
+    if_none_match: IfMatch | None = None
+
+    def holds(self, current: str | None) -> bool:
+        """Whether the change may go ahead over the record at ETag ``current`` (None: there is
+        none). Both must hold, as RFC 9110 section 13.2.2 evaluates them for a change."""
+        if self.if_match is not None and (current is None or not self.if_match.matches(current)):
+            return False
+        none_match = self.if_none_match
+        return none_match is None or current is None or not none_match.matches_weakly(current)
 
 
 IfMatchHeader = Annotated[
@@ -53,11 +79,11 @@ IfMatchHeader = Annotated[
 ]
 
 
-def etag(revision: int) -> str:
+def etag(revision: int | str) -> str:
     return f'"{revision}"'
 
 
-def parse(header: str) -> IfMatch:
+def parse(header: str, *, name: str = "If-Match") -> IfMatch:
     """``*`` or a comma-separated list of entity tags; anything else is refused."""
     if header.strip() == "*":
         return IfMatch(any=True, tags=frozenset())
@@ -71,9 +97,17 @@ def parse(header: str) -> IfMatch:
         position = found.end()
     if not tags or position != len(header):
         raise PreconditionInvalid(
-            f'If-Match {show(header)} is not * or a list of quoted entity tags like "3"'
+            f'{name} {show(header)} is not * or a list of quoted entity tags like "3"'
         )
     return IfMatch(any=False, tags=frozenset(tags))
+
+
+def conditions(if_match: str | None, if_none_match: str | None = None) -> Conditions:
+    """The parsed headers of a change whose preconditions are optional."""
+    return Conditions(
+        None if if_match is None else parse(if_match),
+        None if if_none_match is None else parse(if_none_match, name="If-None-Match"),
+    )
 
 
 def required(header: str | None) -> IfMatch:
