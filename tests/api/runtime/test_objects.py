@@ -28,11 +28,14 @@ async def test_put_get_list_delete(api: httpx.AsyncClient) -> None:
     assert written.status_code == 200 and written.json() == {
         "key": "reports/2026/q1.bin",
         "size": 2560,
+        "content_type": "image/png",
+        "etag": written.headers["etag"],
     }
     read = await api.get(f"{URL}/reports/2026/q1.bin", headers=as_())
     assert read.content == data
-    assert read.headers["content-type"] == "application/octet-stream"
+    assert read.headers["content-type"] == "image/png"
     assert read.headers["x-content-type-options"] == "nosniff"
+    assert read.headers["etag"] == written.headers["etag"]
     assert await _keys(api, as_()) == ["reports/2026/q1.bin"]
     assert (await api.put(f"{URL}/empty", content=b"", headers=as_())).json()["size"] == 0
     assert (await api.get(f"{URL}/empty", headers=as_())).content == b""

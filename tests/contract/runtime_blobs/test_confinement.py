@@ -193,8 +193,8 @@ async def test_other_tenants_objects_are_absent(objects: tuple[ObjectStore, Obje
     assert await mine.delete("doc") is False
     assert (await mine.list()).items == ()
     await mine.put("doc", b"acme's")
-    assert await theirs.get("doc") == b"bigcorp's"
-    assert await mine.get("doc") == b"acme's"
+    assert (await theirs.get("doc")).data == b"bigcorp's"
+    assert (await mine.get("doc")).data == b"acme's"
 
 
 @pytest.mark.parametrize("key", HOSTILE_KEYS)
@@ -209,7 +209,7 @@ async def test_hostile_keys(objects: tuple[ObjectStore, ObjectStore], key: str) 
     ):
         with pytest.raises(InvalidInput):
             await call()
-    assert await theirs.get("doc") == b"bigcorp's"
+    assert (await theirs.get("doc")).data == b"bigcorp's"
     assert (await mine.list()).items == ()
 
 
@@ -261,7 +261,7 @@ async def test_interleaved_operations_of_many_tenants(backend: Backend, tmp_path
             made = await store.update(replace(made, variables={"owner": tenant, "step": step}))
             await asyncio.sleep(0)
             assert (await store.get("team", "s1")).variables["owner"] == tenant
-            assert await blobs.get("doc") == tenant.encode()
+            assert (await blobs.get("doc")).data == tenant.encode()
         listed = await store.list()
         assert [(s.tenant_id, s.session_id) for s in listed.items] == [(tenant, "s1")]
         assert (await blobs.list()).items == ("doc",)

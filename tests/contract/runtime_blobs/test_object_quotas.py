@@ -17,6 +17,8 @@ from tenantry.backends.s3.objects import S3Unavailable
 from tenantry.runtime.blobs import MAX_PAGE, BlobConflict
 from tenantry.runtime.crypto import Sealer
 from tenantry.runtime.objects.errors import ObjectNotFound
+from tenantry.runtime.objects.media import OCTETS
+from tenantry.runtime.objects.records import frame_size
 from tenantry.runtime.objects.store import RESERVED, ObjectStore
 from tenantry.tenancy.limits.errors import QuotaExceeded, QuotaTooLarge
 from tenantry.tenancy.limits.quotas import Quotas
@@ -27,6 +29,7 @@ from tests.quotas import ENVELOPE, control, used
 ACME, BIGCORP = TENANTS
 OBJECTS = Resource.OBJECTS  # 2000 bytes and 3 objects (tests.quotas.STORAGE)
 WIDE = StorageSpec(objects=QuotaSpec(bytes=5000, count=1000))
+OVERHEAD = ENVELOPE + frame_size(OCTETS)  # sealing, and the record's frame holding its type
 
 
 @pytest.fixture
@@ -58,7 +61,18 @@ async def test_objects_count_their_sealed_size(
     objects = store(backend, sealer, quotas)
     for key, size in (("a", 100), ("b/c", 200), ("d", 0)):
         await objects.put(key, b"x" * size)
-    assert await counted(quotas) == (300 + 3 * ENVELOPE, 3) == await held(backend)
+    assert await counted(quotas) == (300 + 3 * OVERHEAD, 3) == await held(backend)
+
+
+async def test_the_type_is_counted_with_the_object(
+    backend: Backend, sealer: Sealer, quotas: Quotas
+) -> None:
+    objects = store(backend, sealer, quotas)
+    await objects.put("a", b"x" * 100, content_type="text/plain; charset=utf-8")
+    expected = 100 + ENVELOPE + frame_size("text/plain; charset=utf-8")
+    assert await counted(quotas) == await held(backend) == (expected, 1)
+    await objects.put("a", b"x" * 100, content_type="image/png")
+    assert await counted(quotas) == await held(backend) == (100 + ENVELOPE + 11, 1)
 
 
 async def test_a_new_object_over_the_count_is_refused_and_not_written(
@@ -73,23 +87,23 @@ async def test_a_new_object_over_the_count_is_refused_and_not_written(
     with pytest.raises(ObjectNotFound):
         await objects.get("d")
     await objects.put("a", b"an overwrite needs no new item")
-    assert await counted(quotas) == await held(backend) == (2 * 126 + 30 + ENVELOPE, 3)
+    assert await counted(quotas) == await held(backend) == (2 * (1 + OVERHEAD) + 30 + OVERHEAD, 3)
 
 
 async def test_an_object_over_the_bytes_is_too_large_and_not_written(
     backend: Backend, sealer: Sealer, quotas: Quotas
 ) -> None:
     objects = store(backend, sealer, quotas)
-    with pytest.raises(QuotaTooLarge) as caught:  # 1900 + the envelope > 2000
+    with pytest.raises(QuotaTooLarge) as caught:  # 1900 + the overhead > 2000
         await objects.put("big", b"x" * 1900)
     assert caught.value.code == "quota.too_large"
     await objects.put("a", b"x" * 1000)
-    with pytest.raises(QuotaTooLarge):  # 925 sealed bytes, 875 left
+    with pytest.raises(QuotaTooLarge):  # 951 sealed bytes, 849 left
         await objects.put("b", b"x" * 800)
     for key in ("big", "b"):
         with pytest.raises(ObjectNotFound):
             await objects.get(key)
-    assert await counted(quotas) == await held(backend) == (1000 + ENVELOPE, 1)
+    assert await counted(quotas) == await held(backend) == (1000 + OVERHEAD, 1)
 
 
 async def test_an_overwrite_counts_its_growth_and_gives_back_its_shrink(
@@ -98,11 +112,11 @@ async def test_an_overwrite_counts_its_growth_and_gives_back_its_shrink(
     objects = store(backend, sealer, quotas)
     for size in (100, 600, 10):
         await objects.put("a", b"x" * size)
-        assert await counted(quotas) == await held(backend) == (size + ENVELOPE, 1)
+        assert await counted(quotas) == await held(backend) == (size + OVERHEAD, 1)
     with pytest.raises(QuotaTooLarge):  # growing to 1900 does not fit
         await objects.put("a", b"y" * 1900)
-    assert await objects.get("a") == b"x" * 10
-    assert await counted(quotas) == await held(backend) == (10 + ENVELOPE, 1)
+    assert (await objects.get("a")).data == b"x" * 10
+    assert await counted(quotas) == await held(backend) == (10 + OVERHEAD, 1)
 
 
 async def test_a_delete_gives_the_room_back(
@@ -112,9 +126,9 @@ async def test_a_delete_gives_the_room_back(
     await objects.put("a", b"x" * 100)
     await objects.put("b", b"x" * 200)
     assert await objects.delete("a")
-    assert await counted(quotas) == await held(backend) == (200 + ENVELOPE, 1)
+    assert await counted(quotas) == await held(backend) == (200 + OVERHEAD, 1)
     assert not await objects.delete("a")
-    assert await counted(quotas) == (200 + ENVELOPE, 1)
+    assert await counted(quotas) == (200 + OVERHEAD, 1)
     assert await objects.delete("b")
     assert await counted(quotas) == (0, 0)
 
@@ -136,7 +150,7 @@ async def test_a_failed_write_leaves_the_counters_as_they_were(
     objects, key = failing(backend, sealer, quotas)
     with pytest.raises((BlobConflict, S3Unavailable)):
         await objects.put(key, b"y" * 100)
-    assert await counted(quotas) == await held(backend) == (100 + ENVELOPE, 1)
+    assert await counted(quotas) == await held(backend) == (100 + OVERHEAD, 1)
 
 
 async def test_100_concurrent_writers_never_pass_the_quota(
@@ -153,8 +167,10 @@ async def test_100_concurrent_writers_never_pass_the_quota(
             return True
 
         admitted = sum(await asyncio.gather(*(write(i) for i in range(100))))
-        assert admitted == 5000 // (150 + ENVELOPE)
-        assert await counted(quotas) == await held(backend) == (admitted * 275, admitted)
+        assert admitted == 5000 // (150 + OVERHEAD)
+        assert (
+            await counted(quotas) == await held(backend) == (admitted * (150 + OVERHEAD), admitted)
+        )
 
 
 async def test_concurrent_overwrites_of_one_key_count_the_last_one(
@@ -171,8 +187,8 @@ async def test_concurrent_overwrites_of_one_key_count_the_last_one(
         outcomes = await asyncio.gather(*(write(n) for n in range(1, 21)), return_exceptions=True)
         lost = [outcome for outcome in outcomes if outcome is not None]
         assert all(isinstance(outcome, BlobConflict) for outcome in lost), lost  # 8 races lost
-        size = len(await objects.get("same"))
-        assert await counted(quotas) == await held(backend) == (size + ENVELOPE, 1)
+        size = len((await objects.get("same")).data)
+        assert await counted(quotas) == await held(backend) == (size + OVERHEAD, 1)
 
 
 async def test_one_tenant_filling_its_quota_leaves_another_writing(
@@ -184,5 +200,5 @@ async def test_one_tenant_filling_its_quota_leaves_another_writing(
     with pytest.raises(QuotaExceeded):
         await acme.put("d", b"x")
     await bigcorp.put("a", b"x" * 1000)
-    assert await counted(quotas, BIGCORP) == await held(backend, BIGCORP) == (1125, 1)
-    assert await counted(quotas) == await held(backend) == (3 * 625, 3)
+    assert await counted(quotas, BIGCORP) == await held(backend, BIGCORP) == (1000 + OVERHEAD, 1)
+    assert await counted(quotas) == await held(backend) == (3 * (500 + OVERHEAD), 3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ObjectEntry(BaseModel):
@@ -11,4 +11,6 @@ class ObjectEntry(BaseModel):
 
 class ObjectWritten(BaseModel):
     key: str
-    size: int
+    size: int = Field(description="The object's bytes (what was sent, not what is stored).")
+    content_type: str = Field(description="The media type stored with it, normalised.")
+    etag: str = Field(description="The new ETag, as in the `ETag` header.")

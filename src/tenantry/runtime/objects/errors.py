@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import InvalidInput, NotFound
+from tenantry.core.errors import Conflict, InvalidInput, NotFound
 
 
 class ObjectNotFound(NotFound):
@@ -19,3 +19,20 @@ class ObjectKeyInvalid(InvalidInput):
 
 class CursorInvalid(InvalidInput):
     code = "object.cursor_invalid"
+
+
+class ContentTypeInvalid(InvalidInput):
+    code = "object.content_type_invalid"
+
+
+class ObjectCorrupt(InvalidInput):
+    """Stored bytes that decrypt but are not a well-formed object record."""
+
+    code = "object.corrupt"
+
+
+class PreconditionFailed(Conflict):
+    """The object is not as the change required (it moved on, is absent, or exists): the
+    same code as the API's own precondition failures, so it is a 412 there too."""
+
+    code = "precondition.failed"

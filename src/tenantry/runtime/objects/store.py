@@ -3,16 +3,18 @@
 The space handed in is the tenant environment's (its shared-bucket prefix or its own bucket or
 directory), so keys are relative to it and can only name things inside: ``..``, ``.``, empty
 segments, a leading ``/``, backslashes and control characters (NUL included) are refused by
-``names.check_relative_key``. Each object is ``Sealer.seal(Binding(tenant, env, "object",
-key), data)``, so bytes copied from another tenant's space (or another key) do not open.
-Keys whose first segment starts with ``.tenantry`` belong to the platform (the shared-prefix
-owner marker) and are neither readable, writable nor listed.
+``names.check_relative_key``. Each object is its media type and bytes sealed with the tenant's
+key and bound to the tenant, environment and key (``records``), so bytes copied from another
+tenant's space (or another key) do not open. Keys whose first segment starts with ``.tenantry``
+belong to the platform (the shared-prefix owner marker) and are neither readable, writable nor
+listed.
 
 Every object counts against the tenant's object quota at its sealed size. A write reads the
 size and version of what it replaces (one ``stat``), counts the difference, and writes only over
 that version; a delete does the same before it gives the room back. A concurrent writer of the
 same key makes the loser count and write again, so the last writer wins and the counters match
-what is stored.
+what is stored. A change may carry a precondition on the current ETag (If-Match, create-only):
+it is asked about the version the write is conditional on, and again after every lost race.
 """
 
 from __future__ import annotations
@@ -29,18 +31,22 @@ from tenantry.runtime.blobs import (
     Page,
     retry_conflicts,
 )
-from tenantry.runtime.crypto import Binding, Sealer
+from tenantry.runtime.crypto import Sealer
+from tenantry.runtime.objects import media
 from tenantry.runtime.objects.errors import (
     CursorInvalid,
     ObjectKeyInvalid,
     ObjectNotFound,
     ObjectTooLarge,
+    PreconditionFailed,
 )
+from tenantry.runtime.objects.records import Record, Records
+from tenantry.runtime.objects.schemas import Precondition, StoredObject, Written
 from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, stored
 
 DEFAULT_MAX_BYTES: Final = 16 * 1024 * 1024
 READ_FLOOR: Final = 64 * 1024 * 1024  # stored objects up to this stay readable if a cap shrinks
-SEAL_OVERHEAD: Final = 1024
+SEAL_OVERHEAD: Final = 1024  # the envelope (125 bytes) and the frame (at most 257 bytes)
 RESERVED: Final = ".tenantry"
 
 
@@ -59,37 +65,48 @@ class ObjectStore:
         object's plaintext; ``quota`` is the tenant's storage quota."""
         if max_bytes <= 0:
             raise ValueError(f"a object size cap is a positive number of bytes, not {max_bytes}")
-        self._tenant = ids.tenant_id(tenant)
-        self._env = ids.env_id(env)
         self._space = space
-        self._sealer = sealer
+        self._records = Records(ids.tenant_id(tenant), ids.env_id(env), sealer)
         self._max_bytes = max_bytes
         self._read_limit = max(max_bytes, READ_FLOOR) + SEAL_OVERHEAD
         self._quota = quota
 
-    async def put(self, key: str, data: bytes) -> None:
-        """Store ``data`` at ``key``, replacing what was there; nothing is written if refused
-        (too large, or over the tenant's quota)."""
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        precondition: Precondition | None = None,
+    ) -> Written:
+        """Store ``data`` of ``content_type`` (``application/octet-stream`` when None) at
+        ``key``, replacing what was there if ``precondition`` holds for it. Nothing is written
+        if refused: a bad key or type, too large, over the tenant's quota, or
+        :class:`PreconditionFailed`."""
         _check(key)
-        if len(data) > self._max_bytes:
+        record = Record(media.checked(content_type), bytes(data))
+        if len(record.data) > self._max_bytes:
             raise ObjectTooLarge(
-                f"object {ids.show(key)} is {len(data)} bytes; "
+                f"object {ids.show(key)} is {len(record.data)} bytes; "
                 f"this tenant's limit is {self._max_bytes}"
             )
-        sealed = self._sealer.seal(self._binding(key), bytes(data))
-        await retry_conflicts(lambda: self._replace(key, sealed))
+        sealed = self._records.seal(key, record)
+        etag = await retry_conflicts(lambda: self._replace(key, sealed, precondition))
+        return Written(len(record.data), record.content_type, etag)
 
-    async def _replace(self, key: str, sealed: bytes) -> None:
+    async def _replace(self, key: str, sealed: bytes, precondition: Precondition | None) -> str:
         current = await self._current(key)
+        self._require(key, current, precondition)
         old = None if current is None else current.size
         async with stored(self._quota, Stored.OBJECTS, old=old, new=len(sealed)):
             if current is None:
-                await self._space.put(key, sealed, if_absent=True)
+                version = await self._space.put(key, sealed, if_absent=True)
             else:
-                await self._space.put(key, sealed, if_match=current.version)
+                version = await self._space.put(key, sealed, if_match=current.version)
+        return self._records.etag(key, version)
 
-    async def get(self, key: str) -> bytes:
-        """The object's bytes; :class:`ObjectNotFound` when there is none at ``key``."""
+    async def get(self, key: str) -> StoredObject:
+        """The object's bytes, type and ETag; :class:`ObjectNotFound` when there is none."""
         _check(key)
         try:
             blob = await self._space.get(key, max_bytes=self._read_limit)
@@ -97,17 +114,20 @@ class ObjectStore:
             raise ObjectNotFound(f"no object {ids.show(key)}") from error
         except BlobTooLarge as error:
             raise ObjectTooLarge(f"stored object {ids.show(key)} is too large") from error
-        return self._sealer.open(self._binding(key), blob.data)
+        record = self._records.open(key, blob.data, bare_type=media.OCTETS)
+        return StoredObject(record.data, record.content_type, self._records.etag(key, blob.version))
 
-    async def delete(self, key: str) -> bool:
-        """Remove the object and give its room back; False when there was none."""
+    async def delete(self, key: str, *, precondition: Precondition | None = None) -> bool:
+        """Remove the object and give its room back, if ``precondition`` holds for it
+        (:class:`PreconditionFailed` otherwise); False when there was none."""
         _check(key)
-        return await retry_conflicts(lambda: self._delete(key))
+        return await retry_conflicts(lambda: self._delete(key, precondition))
 
-    async def _delete(self, key: str) -> bool:
+    async def _delete(self, key: str, precondition: Precondition | None) -> bool:
         current = await self._current(key)
         if current is None:
-            return False
+            return False  # absent whatever was required: not found, like without a condition
+        self._require(key, current, precondition)
         if not await self._space.delete(key, if_match=current.version):
             return False  # removed meanwhile: that delete gave the room back
         await self._quota.release(Stored.OBJECTS, current.size)
@@ -118,6 +138,18 @@ class ObjectStore:
             return await self._space.stat(key)
         except BlobNotFound:
             return None
+
+    def _require(
+        self, key: str, current: BlobStat | None, precondition: Precondition | None
+    ) -> None:
+        if precondition is None:
+            return
+        etag = None if current is None else self._records.etag(key, current.version)
+        if not precondition(etag):
+            now = "there is none" if etag is None else f'it is at ETag "{etag}"'
+            raise PreconditionFailed(
+                f"object {ids.show(key)} is not as the request requires ({now})"
+            )
 
     async def list(
         self, prefix: str = "", *, after: str | None = None, limit: int = 100
@@ -137,9 +169,6 @@ class ObjectStore:
         raw = await self._space.list(prefix, after=after, limit=limit)
         keys = tuple(key for key in raw if not _reserved(key))
         return Page(keys, raw[-1] if len(raw) == limit else None)
-
-    def _binding(self, key: str) -> Binding:
-        return Binding(self._tenant, self._env, "object", key)
 
 
 def _check(key: object) -> str:
