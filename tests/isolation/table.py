@@ -69,6 +69,9 @@ def _calls(*makers: Callable[[Names], Call]) -> Build:
 
 SESSION: Final = "/api/v1/sessions/{names.session}"
 MATCH_1: Final = {"If-Match": '"1"'}  # every session of the world is at revision 1
+OBJECT: Final = "/api/v1/objects/{names.object_key}"
+CREATE_ONLY: Final = {"If-None-Match": "*"}
+SOME_TAG: Final = '"0123456789abcdef0123456789abcdef"'  # an object ETag's form; no object's
 
 ROUTES: Final[tuple[Route, ...]] = (
     # -- the registry (platform admins) --
@@ -213,16 +216,30 @@ ROUTES: Final[tuple[Route, ...]] = (
         "PUT",
         "/api/v1/objects/{key}",
         Kind.WRITE,
-        _one("PUT", "/api/v1/objects/{names.object_key}", content=b"mine"),
+        _calls(  # create-only first: the second call finds the first one's object
+            lambda n: Call("PUT", OBJECT.format(names=n), content=b"mine", headers=CREATE_ONLY),
+            lambda n: Call("PUT", OBJECT.format(names=n), content=b"mine"),
+        ),
     ),
     Route(
-        "GET", "/api/v1/objects/{key}", Kind.ITEM, _one("GET", "/api/v1/objects/{names.object_key}")
+        "GET",
+        "/api/v1/objects/{key}",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("GET", OBJECT.format(names=n)),
+            lambda n: Call("GET", OBJECT.format(names=n), headers={"If-None-Match": "*"}),
+            lambda n: Call("GET", OBJECT.format(names=n), headers={"If-None-Match": SOME_TAG}),
+        ),
     ),
     Route(
         "DELETE",
         "/api/v1/objects/{key}",
         Kind.ITEM,
-        _one("DELETE", "/api/v1/objects/{names.object_key}"),
+        _calls(
+            lambda n: Call("DELETE", OBJECT.format(names=n)),
+            lambda n: Call("DELETE", OBJECT.format(names=n), headers={"If-Match": "*"}),
+            lambda n: Call("DELETE", OBJECT.format(names=n), headers={"If-Match": SOME_TAG}),
+        ),
     ),
     # -- search --
     Route(

@@ -103,6 +103,44 @@ async def test_names_that_climb_out_are_refused(
     assert await world.snapshot(world.a) == before
 
 
+async def test_conditions_on_as_objects_are_as_on_missing_ones(world: World) -> None:
+    """B's If-Match / If-None-Match on A's object key, with A's very ETag: answered as on a key
+    that holds nothing, and A's object (its bytes and its ETag) stays as it was."""
+    a, b, fresh = world.a, world.b, Names.fresh()
+    before = await world.snapshot(a)
+    path = "/api/v1/objects/{}"
+    tag = (await world.http.get(path.format(a.names.object_key), headers=a.headers())).headers[
+        "etag"
+    ]
+    attempts: list[tuple[str, dict[str, str]]] = [
+        ("PUT", {"If-Match": tag}),
+        ("PUT", {"If-Match": "*"}),
+        ("DELETE", {"If-Match": tag}),
+        ("GET", {"If-None-Match": tag}),
+        ("PUT", {"If-None-Match": tag}),  # last: it writes B's own object under either name
+    ]
+    for method, conditions in attempts:
+        route = TABLE[f"{method} /api/v1/objects/{{key}}"]
+        answers = []
+        for names in (a.names, fresh):
+            content = b"B" if method == "PUT" else None
+            answers.append(
+                await world.http.request(
+                    method,
+                    path.format(names.object_key),
+                    content=content,
+                    headers=b.headers() | conditions,
+                )
+            )
+        foreign, missing = answers
+        probes.assert_alike(route, (foreign, a.names), (missing, fresh))
+        probes.assert_no_leak(world, foreign)
+        assert foreign.headers.get("etag") != tag, (method, conditions)
+    read = await world.http.get(path.format(a.names.object_key), headers=a.headers())
+    assert (read.content, read.headers["etag"]) == (a.values["object"].encode(), tag)
+    assert await world.snapshot(a) == before
+
+
 async def test_issuing_a_token_with_a_mismatched_tenant_header_is_403(world: World) -> None:
     """B's token selecting A, the body naming no tenant: refused and audited on A (the route
     table's call names A in the body too)."""
