@@ -47,6 +47,11 @@ async def api(wired: Services, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     spec = {
         "noisy": TenantSpec(name="noisy", environments=[Environment(id="prod")], limits=tight),
         "quiet": TenantSpec(name="quiet", environments=[Environment(id="prod")]),
+        "author": TenantSpec(
+            name="author",
+            environments=[Environment(id="prod")],
+            limits=LimitsSpec(authoring_rate=0.01, authoring_burst=1),  # one write per 100 s
+        ),
     }
     await wired.registry.apply(Bundle(tenants=spec))
     outcomes = await wired.controller.reconcile_many(list(spec), concurrency=2)
@@ -55,7 +60,8 @@ async def api(wired: Services, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     for tenant in spec:
         scope = await wired.scopes.open(TenantCtx(tenant_id=ids.tenant_id(tenant), env_id="prod"))
         await scope.state.set(None, "s1", {"tenant": tenant})
-        tokens[tenant] = (await wired.access.issue_token("t", tenant=tenant, role="viewer")).token
+        role = "tenant-admin" if tenant == "author" else "viewer"
+        tokens[tenant] = (await wired.access.issue_token("t", tenant=tenant, role=role)).token
     admitted: list[str] = []
     admit = wired.limits.admit
 
@@ -113,3 +119,20 @@ async def test_what_the_refused_tenant_sends_elsewhere_is_answered_as_before(api
     forged = await api.http.get(PATH, headers={"Authorization": "Bearer x.y.z"})
     assert_problem(forged, 401, "auth.invalid_token")
     assert api.services.limits.refusals.refusal("noisy", RouteClass.DEFAULT) is not None
+
+
+async def test_authoring_routes_have_their_own_stricter_bucket(api: Api) -> None:
+    def put(name: str) -> Any:
+        headers = {"Authorization": f"Bearer {api.tokens['author']}"}
+        return api.http.put(f"/api/v1/secrets/{name}", json={"value": "v"}, headers=headers)
+
+    assert (await put("first")).status_code == 200
+    refused = await put("second")
+    body = assert_problem(refused, 429, "rate.limited")
+    assert "authoring rate limit" in body["detail"] and refused.headers["RateLimit-Limit"] == "1"
+    assert (await put("third")).status_code == 429  # remembered, refused before routing
+    assert (await api.get("author")).status_code == 200  # the default class is not touched
+    listed = await api.http.get(
+        "/api/v1/secrets", headers={"Authorization": f"Bearer {api.tokens['author']}"}
+    )
+    assert [item["name"] for item in listed.json()["items"]] == ["first"]

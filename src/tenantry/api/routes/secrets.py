@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from tenantry.api import idempotency
 from tenantry.api.caller import CallerDep
+from tenantry.api.limits import AUTHORING
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SecretNamePath
@@ -50,6 +51,7 @@ async def list_secrets(caller: CallerDep) -> SecretList:
     summary="Rotate the tenant's key and re-wrap every secret version",
     dependencies=[idempotency.IDEMPOTENT],
     responses=idempotency.RESPONSES,
+    openapi_extra=AUTHORING,
 )
 async def rotate_key(caller: CallerDep) -> RotationOut:
     """A new active key for the tenant; every secret version is re-wrapped with it."""
@@ -62,6 +64,7 @@ async def rotate_key(caller: CallerDep) -> RotationOut:
     summary="Write a new version of a secret",
     responses=STORAGE_QUOTA,
     max_body_size=MAX_BODY,
+    openapi_extra=AUTHORING,
 )
 async def put_secret(
     name: SecretNamePath, body: SecretWrite, caller: CallerDep
@@ -101,6 +104,7 @@ async def secret_versions(name: SecretNamePath, caller: CallerDep) -> SecretVers
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a secret (every version)",
     responses=problem_responses(404),
+    openapi_extra=AUTHORING,
 )
 async def delete_secret(name: SecretNamePath, caller: CallerDep) -> None:
     caller.require(Action.SECRETS_WRITE)

@@ -25,6 +25,7 @@ from tenantry.api.caller import (
     correlation_id,
     route_action,
 )
+from tenantry.api.limits import AUTHORING
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.paths import ApiKeyIdPath
 from tenantry.tenancy.access.permissions import Action, require
@@ -107,7 +108,9 @@ async def issue_token(
     )
 
 
-@router.post("/api-keys", status_code=201, responses=problem_responses(404))
+@router.post(
+    "/api-keys", status_code=201, responses=problem_responses(404), openapi_extra=AUTHORING
+)
 async def create_api_key(
     body: ApiKeyRequest, admin: TenantAdminDep, actor: PrincipalDep, access: AccessDep
 ) -> CreatedApiKey:
@@ -136,6 +139,7 @@ async def list_api_keys(
     status_code=204,
     response_class=Response,
     responses=problem_responses(404),
+    openapi_extra=AUTHORING,
 )
 async def revoke_api_key(
     key_id: ApiKeyIdPath, admin: TenantAdminDep, actor: PrincipalDep, access: AccessDep
