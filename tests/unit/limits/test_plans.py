@@ -219,3 +219,18 @@ def test_the_documented_example_loads_as_documented(tmp_path: Path) -> None:
     assert limits.storage[Resource.OBJECTS].item_bytes == GIB
     assert limits.storage[Resource.SECRETS].count == 5000
     assert limits.storage[Resource.SECRETS].bytes == 16 * 1024**2  # from the built-in plan
+
+
+def test_plans_of_one_bundle_file_reach_tenants_of_every_file(tmp_path: Path) -> None:
+    (tmp_path / "tenants").mkdir()
+    (tmp_path / "bundle.yaml").write_text("plans:\n  pro:\n    rate: 200\ntenants: {}\n")
+    tenant = "tenant:\n  id: {0}\n  name: {0}\n  plan: {1}\n"
+    (tmp_path / "tenants" / "beta.yaml").write_text(tenant.format("beta", "pro"))
+    (tmp_path / "tenants" / "gamma.yaml").write_text(tenant.format("gamma", "gold"))
+    with pytest.raises(ManifestError) as caught:
+        loader.load([tmp_path])
+    [issue] = caught.value.issues
+    assert issue.file.endswith("gamma.yaml") and "undefined plan 'gold'" in issue.message
+    (tmp_path / "tenants" / "gamma.yaml").unlink()
+    bundle = loader.load([tmp_path])
+    assert effective(None, bundle.tenants["beta"].limits).rates[RouteClass.DEFAULT].rate == 200
