@@ -67,6 +67,9 @@ __all__ = [
 ]
 
 _ACTION_CHARS: Final = 128  # the audit column's width
+_SELECTION_BY_RAW_NAME: Final = {
+    header.lower().encode("latin-1"): header for header in (TENANT_HEADER, TEAM_HEADER, ENV_HEADER)
+}
 _bearer = HTTPBearer(
     auto_error=False,
     description="A signed access token (`tenantry token issue`), an API key (`tnt_...`) "
@@ -146,11 +149,15 @@ PlatformAdminDep = Annotated[Principal, Depends(platform_admin)]
 
 def selection_of(request: Request) -> Selection:
     """What ``X-Tenant-ID``, ``X-Team-ID`` and ``X-Env-ID`` select (unchecked as yet)."""
-    headers = request.headers
+    sent: dict[str, list[str]] = {TENANT_HEADER: [], TEAM_HEADER: [], ENV_HEADER: []}
+    for name, value in request.scope["headers"]:  # one pass (ASGI names are lower case)
+        header = _SELECTION_BY_RAW_NAME.get(name)
+        if header is not None:
+            sent[header].append(value.decode("latin-1"))
     return Selection(
-        tenant=one_header(TENANT_HEADER, headers.getlist(TENANT_HEADER)),
-        team=one_header(TEAM_HEADER, headers.getlist(TEAM_HEADER)),
-        env=one_header(ENV_HEADER, headers.getlist(ENV_HEADER)),
+        tenant=one_header(TENANT_HEADER, sent[TENANT_HEADER]),
+        team=one_header(TEAM_HEADER, sent[TEAM_HEADER]),
+        env=one_header(ENV_HEADER, sent[ENV_HEADER]),
     )
 
 
