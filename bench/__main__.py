@@ -11,6 +11,7 @@ from bench import (
     fairness,
     idempotency,
     manifests,
+    overhead,
     registry,
     secrets,
     sessions,
@@ -29,6 +30,7 @@ SUITES = {
     "sessions": sessions,
     "tenant_data": tenant_data,
     "access": access,
+    "overhead": overhead,
     "fairness": fairness,
     "idempotency": idempotency,
 }
