@@ -52,7 +52,8 @@ class EarlyRefusal:
 
 
 async def _refusal(scope: Scope, routes: Sequence[APIRoute]) -> Response | None:
-    refusals = caller.wired_of(scope["app"]).limits.refusals
+    wired = caller.wired_of(scope["app"])
+    refusals = wired.limits.refusals
     if not refusals:
         return None
     request = Request(scope)
@@ -60,8 +61,7 @@ async def _refusal(scope: Scope, routes: Sequence[APIRoute]) -> Response | None:
     if selected is not None and not refusals.names(selected):
         return None  # another tenant's request: not a cost it pays for the noisy one
     try:
-        credential = caller.bearer_of(request)
-        principal = await caller.wired_of(scope["app"]).access.authenticate(credential)
+        principal = await wired.access.authenticate(caller.bearer_of(request))
         if principal.kind is PrincipalKind.PLATFORM_ADMIN:
             return None
         found = resolution.resolve(principal, caller.selection_of(request))
