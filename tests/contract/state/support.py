@@ -61,6 +61,11 @@ class Harness:
         """``(bytes, values)`` stored for a tenant environment (SQLite: expired rows too)."""
         raise NotImplementedError
 
+    async def ledger(self, tenant: str, env: str = ENV) -> tuple[int, int]:
+        """``(bytes, values)`` the backend counts for a tenant environment (SQLite: each row
+        is its own count, so what it holds)."""
+        return await self.held(tenant, env)
+
 
 class SqliteHarness(Harness):
     def __init__(self, backend: SqliteState, clock: FakeClock) -> None:
@@ -106,6 +111,21 @@ class RedisHarness(Harness):
         keys = [key async for key in self.client.scan_iter(match=f"{prefix}*", count=500)]
         sizes = [int(await self.client.strlen(key)) for key in keys]
         return sum(sizes), len(sizes)
+
+    async def ledger(self, tenant: str, env: str = ENV) -> tuple[int, int]:
+        sizes_key, _ = names.state_ledger(tenant, env)
+        sizes = [int(size) for size in await self.client.hvals(sizes_key)]
+        return sum(sizes), len(sizes)
+
+
+class CountingRedis(Redis):
+    """A real client that records the commands it sends."""
+
+    sent: list[str]
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(str(args[0]))
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
 async def forget_run_keys(client: Redis) -> None:

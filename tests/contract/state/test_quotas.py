@@ -171,3 +171,93 @@ async def test_one_tenant_filling_its_quota_leaves_another_writing(world: World)
     await world.store(second).set("support", "s1", text(250))
     assert await world.counted(second) == await world.held(second) == (250, 1)
     assert await world.counted(first) == await world.held(first) == (300, 3)
+
+
+async def test_a_write_that_does_not_grow_needs_no_room_in_a_full_quota(world: World) -> None:
+    store = world.store()
+    for session in ("s1", "s2", "s3"):
+        await store.set("support", session, text(100), ttl=3600)
+    await store.set("support", "s1", "y" * 98)  # the same 100 bytes, and no expiry now
+    assert await store.get("support", "s1") == "y" * 98
+    assert await store.ttl("support", "s1") is None
+    await store.set("support", "s2", text(40), ttl=60)  # a shrink gives back 60
+    assert await world.counted() == await world.held() == (240, 3)
+    await store.set("support", "s3", text(160))  # ... which a growth may take
+    assert await world.counted() == await world.held() == (300, 3)
+    assert await world.harness.ledger(world.tenants[0]) == (300, 3)
+
+
+async def test_a_growth_that_does_not_fit_changes_nothing(world: World) -> None:
+    store = world.store()
+    for session in ("s1", "s2", "s3"):
+        await store.set("support", session, text(100), ttl=3600)
+    with pytest.raises(QuotaExceeded):
+        await store.set("support", "s1", text(101))  # one byte more, none left
+    assert await store.get("support", "s1") == text(100)
+    remaining = await store.ttl("support", "s1")
+    assert remaining is not None and remaining > 3000  # its expiry is kept too
+    assert await world.counted() == await world.held() == (300, 3)
+    assert await world.harness.ledger(world.tenants[0]) == (300, 3)
+
+
+async def test_concurrent_writes_that_do_not_grow_all_pass_a_full_quota(world: World) -> None:
+    store = world.store()
+    sessions = ("s1", "s2", "s3")
+    for session in sessions:
+        await store.set("support", session, text(100))
+
+    async def write(index: int) -> None:
+        await store.set("support", sessions[index % 3], f"{index:098d}")  # 100 bytes each
+
+    await asyncio.gather(*(write(index) for index in range(60)))
+    assert await world.counted() == await world.held() == (300, 3)
+    assert await world.harness.ledger(world.tenants[0]) == (300, 3)
+
+
+async def test_mixed_concurrent_writers_keep_a_full_quota_exact(world: World) -> None:
+    store = world.store()
+    sessions = ("s1", "s2", "s3")
+    for session in sessions:
+        await store.set("support", session, text(100))
+
+    async def write(session: str, size: int) -> bool:
+        try:
+            await store.set("support", session, text(size))
+        except (QuotaExceeded, QuotaTooLarge, StateBusy):
+            return False  # refused, or lost too many races: nothing written either way
+        return True
+
+    resizes = [write(sessions[i % 3], 60 + (i * 7) % 80) for i in range(60)]
+    news = [write(f"new{i}", 10) for i in range(20)]
+    results = await asyncio.gather(*resizes, *news)
+    assert not any(results[len(resizes) :])  # no value count left for a new one
+    bytes_, items = await world.counted()
+    assert (bytes_, items) == await world.held() == await world.harness.ledger(world.tenants[0])
+    assert items == 3 and bytes_ <= 300
+
+
+async def test_a_store_without_a_quota_keeps_its_counts_exact(harness: Harness) -> None:
+    tenant = harness.tenant()
+    store = harness.bind(tenant)  # UNLIMITED: nothing reserved, the counts kept all the same
+    steps = (("s1", 10, None), ("s1", 200, 60.0), ("s1", 5, None), ("s2", 1000, None))
+    for session, size, ttl in steps:
+        await store.set("support", session, text(size), ttl=ttl)
+        assert await harness.ledger(tenant) == await harness.held(tenant)
+    assert await harness.ledger(tenant) == (1005, 2)
+    await store.set("support", "s3", text(50), ttl=harness.short_ttl)
+    await harness.outlive(harness.short_ttl)
+    await store.set("support", "s1", text(5))  # purges s3 on the way (SQLite: at its pace)
+    assert await harness.ledger(tenant) == await harness.held(tenant)
+    assert await store.delete("support", "s2")
+    await store.clear()
+    assert await harness.ledger(tenant) == await harness.held(tenant) == (0, 0)
+
+
+async def test_an_overwrite_without_a_ttl_is_not_purged_at_the_old_expiry(world: World) -> None:
+    store, ttl = world.store(), world.harness.short_ttl
+    await store.set("support", "s1", text(100), ttl=ttl)
+    await store.set("support", "s1", text(100))  # same size: written at once, expiry dropped
+    await world.harness.outlive(ttl)
+    await store.set("support", "s2", text(100))  # a write that purges expired values
+    assert await store.get("support", "s1") == text(100)
+    assert await world.counted() == await world.held() == (200, 2)

@@ -1,20 +1,23 @@
 """State on Redis: one key per session, exactly ``state:{tenant}:{env}:{team}:{session}``.
 
-``get``/``delete``/``ttl`` are one command (one round trip) each; ``set`` is two scripts (see
-below). Bulk deletes walk the tenant environment's (or team's) counted values, then its exact
-prefix with ``SCAN MATCH``, and ``UNLINK`` the keys in batches, checking each key against the
-store's own key space first. One client (one connection pool) is shared by every store of the
-process.
+``get``/``delete``/``ttl`` are one command (one round trip) each, and so is a ``set`` unless it
+needs room from a real quota (see below). Bulk deletes walk the tenant environment's (or
+team's) counted values, then its exact prefix with ``SCAN MATCH``, and ``UNLINK`` the keys in
+batches, checking each key against the store's own key space first. One client (one
+connection pool) is shared by every store of the process.
 
 Quota (``runtime.state.accounting``): each tenant environment has a ledger,
 ``state-sizes:{tenant}:{env}`` (the counted size of each value) and ``state-expiry:{tenant}:{env}``
 (when each value with a TTL expires), changed only by the Lua scripts next to this module, in
 the same script as the values themselves. Redis forgets an expired value without telling
-anyone, so the ledger remembers it: ``state_counted.lua`` (the first round trip of a write)
-returns the counted size of the value being replaced and purges up to :data:`PURGE_BATCH`
-expired values, whose sizes the write gives back; ``state_write.lua`` (the second) writes only
-if the counted size is unchanged. A delete returns the counted size in the same script. The
-scripts name value keys they derive from the ledger, so they need a single Redis (no Cluster).
+anyone, so the ledger remembers it. A write is ``state_set.lua``: it purges up to
+:data:`PURGE_BATCH` expired values (whose sizes the writer gives back), then writes at once if
+the write needs no room from the quota (it replaces a counted value at least as large, or the
+store's quota is ``UNLIMITED``) and answers the counted size it replaced. Otherwise it writes
+nothing and answers that size; the writer reserves the growth (or the new value) and runs the
+same script again, now writing only if the counted size is unchanged. A delete returns the
+counted size in the same script. The scripts name value keys they derive from the ledger, so
+they need a single Redis (no Cluster).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\^])")
 _NO_KEY: Final = -2  # PTTL's answers
 _NO_EXPIRY: Final = -1
 _NOT_COUNTED: Final = -1  # the scripts' answer for a value without a count
+_ANY: Final = "any"  # state_set.lua's conditions (besides an expected counted size)
+_FITS: Final = "fits"
 PURGE_BATCH: Final = 64  # expired values a write purges on its way
 THOROUGH_BATCH: Final = 10_000  # ... when its quota refused it
 
@@ -210,17 +215,15 @@ _HERE = Path(__file__).parent
 class _Scripts:
     """The ledger's scripts, registered once per client (redis-py loads them on first use)."""
 
-    def __init__(
-        self, counted: AsyncScript, write: AsyncScript, delete: AsyncScript, drop: AsyncScript
-    ) -> None:
-        self.counted, self.write, self.delete, self.drop = counted, write, delete, drop
+    def __init__(self, set: AsyncScript, delete: AsyncScript, drop: AsyncScript) -> None:
+        self.set, self.delete, self.drop = set, delete, drop
 
     @classmethod
     def of(cls, client: Redis) -> _Scripts:
         def script(name: str) -> AsyncScript:
             return client.register_script((_HERE / f"state_{name}.lua").read_text())
 
-        return cls(script("counted"), script("write"), script("delete"), script("drop"))
+        return cls(script("set"), script("delete"), script("drop"))
 
 
 class _Ledger:
@@ -231,25 +234,32 @@ class _Ledger:
         self._sizes, self._expiry = keys.ledger()
         self._prefix = keys.env_prefix()
 
-    async def counted(self, key: str, *, thorough: bool) -> Counted:
+    async def write_or_count(
+        self, key: str, data: bytes, ttl: float | None, *, thorough: bool, unlimited: bool
+    ) -> Counted:
         batch = THOROUGH_BATCH if thorough else PURGE_BATCH
-        args: list[str | int] = [self._keys.member(key), self._prefix, batch]
-        async with translated():
-            size, purged, items = await self._scripts.counted(
-                keys=[self._sizes, self._expiry], args=args
-            )
-        return Counted(None if size == _NOT_COUNTED else int(size), Freed(int(purged), int(items)))
+        return await self._set(key, data, ttl, purge=batch, when=_ANY if unlimited else _FITS)
 
     async def write_if(
         self, key: str, data: bytes, ttl: float | None, *, counted: int | None
     ) -> bool:
+        expected = _NOT_COUNTED if counted is None else counted
+        # The first call of this write purged already, so this one does not.
+        return (await self._set(key, data, ttl, purge=0, when=expected)).written
+
+    async def _set(
+        self, key: str, data: bytes, ttl: float | None, *, purge: int, when: str | int
+    ) -> Counted:
         # Rounded up: a TTL never ends sooner than asked, and 0.0001 s is still 1 ms, not "never".
         millis = 0 if ttl is None else math.ceil(ttl * 1000)
-        expected = _NOT_COUNTED if counted is None else counted
-        args: list[str | int | bytes] = [self._keys.member(key), expected, data, millis]
+        member = self._keys.member(key)
+        args: list[str | int | bytes] = [member, self._prefix, purge, data, millis, when]
         async with translated():
-            done = await self._scripts.write(keys=[key, self._sizes, self._expiry], args=args)
-        return bool(done)
+            done, size, purged, items = await self._scripts.set(
+                keys=[key, self._sizes, self._expiry], args=args
+            )
+        found = None if size == _NOT_COUNTED else int(size)
+        return Counted(found, Freed(int(purged), int(items)), written=bool(done))
 
     async def delete(self, key: str) -> tuple[bool, Freed]:
         """Whether a live value was removed, and what its count frees."""

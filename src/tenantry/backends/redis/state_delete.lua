@@ -1,5 +1,5 @@
 -- Delete one state value and its count.
--- KEYS[1]: the value's key; KEYS[2], KEYS[3]: the environment's ledger (see state_counted.lua)
+-- KEYS[1]: the value's key; KEYS[2], KEYS[3]: the environment's ledger (see state_set.lua)
 -- ARGV: member.
 -- Returns {1 if a live value was removed else 0, counted bytes or -1 when it was not counted}.
 local live = redis.call('UNLINK', KEYS[1])

@@ -1,5 +1,5 @@
 -- Delete counted state values of one environment (a batch of a bulk delete) and their counts.
--- KEYS[1], KEYS[2]: the environment's ledger (see state_counted.lua)
+-- KEYS[1], KEYS[2]: the environment's ledger (see state_set.lua)
 -- ARGV: the environment's key prefix, then the members to delete.
 -- Returns {live values removed, counted bytes, counted values}.
 local live, bytes, items = 0, 0, 0

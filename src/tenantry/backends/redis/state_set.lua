@@ -1,22 +1,56 @@
--- Store one state value only if its counted size is still the one the writer counted.
+-- Store one state value and its count in its environment's ledger, if its condition holds.
 -- KEYS[1]: the value's key (state:{tenant}:{env}:{team}:{session})
--- KEYS[2], KEYS[3]: the environment's ledger (see state_counted.lua)
--- ARGV: member, the counted size the write was counted against (-1: none), the value, and its
--- time to live in milliseconds (0: none).
--- Returns 1 when written, 0 when another writer came first (nothing written).
-local counted = redis.call('HGET', KEYS[2], ARGV[1])
-if (counted and tonumber(counted) or -1) ~= tonumber(ARGV[2]) then
-  return 0
+-- KEYS[2]: state-sizes:{tenant}:{env} (hash: member -> counted bytes)
+-- KEYS[3]: state-expiry:{tenant}:{env} (sorted set: member -> expiry, ms of the server's TIME)
+-- ARGV: member ({team}:{session}), the environment's key prefix (state:{tenant}:{env}:), how
+-- many expired members to purge first at most, the value, its time to live in milliseconds
+-- (0: none), and the condition:
+--   'any'     always: the store's quota counts nothing, so there is no room to reserve;
+--   'fits'    when it replaces a counted value at least as large: it needs no new room;
+--   a number  only if the counted size is still that one (-1: none), the size the writer
+--             reserved room against after an earlier call answered 0.
+-- Returns {1 when written else 0, the counted size found before writing (-1: none),
+-- purged bytes, purged values}.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local bytes, items = 0, 0
+if tonumber(ARGV[3]) > 0 then
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+  for _, member in ipairs(expired) do
+    local size = redis.call('HGET', KEYS[2], member)
+    -- Gone already on Redis's own clock (the same one); unlinked to be sure it never outlives
+    -- its count.
+    redis.call('UNLINK', ARGV[2] .. member)
+    redis.call('HDEL', KEYS[2], member)
+    redis.call('ZREM', KEYS[3], member)
+    if size then
+      bytes = bytes + tonumber(size)
+      items = items + 1
+    end
+  end
 end
-local ttl = tonumber(ARGV[4])
+local found = redis.call('HGET', KEYS[2], ARGV[1])
+local counted = found and tonumber(found) or -1
+local size = string.len(ARGV[4])
+local condition = ARGV[6]
+local ok
+if condition == 'any' then
+  ok = true
+elseif condition == 'fits' then
+  ok = counted >= size
+else
+  ok = counted == tonumber(condition)
+end
+if not ok then
+  return {0, counted, bytes, items}
+end
+local ttl = tonumber(ARGV[5])
 if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ttl)
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  redis.call('SET', KEYS[1], ARGV[4], 'PX', ttl)
   redis.call('ZADD', KEYS[3], now + ttl, ARGV[1])
 else
-  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[4])
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
-redis.call('HSET', KEYS[2], ARGV[1], string.len(ARGV[3]))
-return 1
+redis.call('HSET', KEYS[2], ARGV[1], size)
+return {1, counted, bytes, items}

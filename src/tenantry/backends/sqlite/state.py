@@ -222,7 +222,11 @@ class _RowLedger:
     def __init__(self, database: SqliteState, prefix: str) -> None:
         self._db, self._prefix = database, prefix
 
-    async def counted(self, key: str, *, thorough: bool) -> Counted:
+    async def write_or_count(
+        self, key: str, data: bytes, ttl: float | None, *, thorough: bool, unlimited: bool
+    ) -> Counted:
+        """Counts only: a write is two statements on a local file either way, so the value is
+        always left to :meth:`write_if`."""
         due = thorough or self._db.purge_due(self._prefix)
         purged = await self._purge() if due else Freed()
         rows = await self._db.run(_COUNTED, (key,))

@@ -3,9 +3,14 @@
 A backend keeps, next to each value, the size it was counted at and its expiry (SQLite: the
 row itself; Redis: a ledger per tenant environment, see ``backends.redis.state``). Then:
 
-* a write reads the counted size of the value it replaces, reserves the difference, and writes
-  only if that size is still the counted one; otherwise another writer came first and it counts
-  and tries again (the last writer wins, and the counters match what is stored);
+* a write first purges expired values (below) and reads the counted size of the value it
+  replaces; a backend may store the value in the same step when the write needs no room from
+  the quota: it replaces a counted value at least as large (a shrink is given back once
+  written), or the quota is :data:`~tenantry.runtime.quota.UNLIMITED` (nothing to reserve; the
+  counts are kept all the same);
+* otherwise the write reserves the difference and writes only if that size is still the
+  counted one; if not, another writer came first and it counts and tries again (the last
+  writer wins, and the counters match what is stored);
 * a delete removes the value and its counted size in one command and gives the size back;
 * expired values stay counted until a write of the same tenant environment *purges* them
   (removes them with their counted sizes and gives those back) before it reserves; a write
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from tenantry.core.errors import TenantryError
-from tenantry.runtime.quota import StorageQuota, Stored, refused, stored
+from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, refused, stored
 from tenantry.runtime.state.errors import StateBusy
 
 ATTEMPTS: Final = 8
@@ -40,19 +45,25 @@ class Freed:
 
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """What a write would replace: the counted size of the value under its key (None when
-    there is none), and the expired values purged on the way."""
+    """What a write found: the counted size of the value under its key (None when there is
+    none), the expired values purged on the way, and whether it stored its value already."""
 
     size: int | None
     purged: Freed = Freed()
+    written: bool = False
 
 
 class Ledger(Protocol):
     """What a backend offers the accounting of one tenant environment's values."""
 
-    async def counted(self, key: str, *, thorough: bool) -> Counted:
-        """The counted size under ``key``, after purging expired values (all of them when
-        ``thorough``, else as many as the backend finds cheap)."""
+    async def write_or_count(
+        self, key: str, data: bytes, ttl: float | None, *, thorough: bool, unlimited: bool
+    ) -> Counted:
+        """Purge expired values (all of them when ``thorough``, else as many as the backend
+        finds cheap), then store ``data`` (and its expiry, or none) if it needs no room from
+        the quota: the value under ``key`` is counted at ``len(data)`` or more, or
+        ``unlimited``. The counted size found before; ``written`` says whether it stored
+        (a backend may always leave the write to :meth:`write_if`)."""
         ...
 
     async def write_if(
@@ -74,9 +85,15 @@ async def write(
     """Count and store one value (see the module's description); ``state.busy`` when other
     writers of the key came first :data:`ATTEMPTS` times."""
     thorough = False
+    # Only UNLIMITED is known to count nothing; any other quota must see every growth.
+    unlimited = quota is UNLIMITED
     for _ in range(ATTEMPTS):
-        found = await ledger.counted(key, thorough=thorough)
+        found = await ledger.write_or_count(key, data, ttl, thorough=thorough, unlimited=unlimited)
         await give_back(quota, found.purged)
+        if found.written:  # it needed no room; a shrink is given back now that it is stored
+            if found.size is not None and found.size > len(data):
+                await quota.release(Stored.STATE, found.size - len(data), 0)
+            return
         try:
             if await _counted_write(quota, ledger, key, data, ttl=ttl, counted=found.size):
                 return
