@@ -82,3 +82,12 @@ async def test_a_write_at_once_keeps_the_expiry_ledger(redis_client: Redis) -> N
     await store.set("support", "s1", text(5), ttl=60)
     assert await redis_client.zscore(expiry, "support:s1") is not None
     assert await redis_client.hget(sizes, "support:s1") == b"5"
+
+
+async def test_a_server_without_the_script_gets_it_loaded(redis_client: Redis) -> None:
+    store = RedisState(redis_client).bind(f"{TENANT}-load", ENV)
+    script = store._ledger._scripts.set
+    script.sha = "0" * 40  # as after SCRIPT FLUSH (not sent: other suites share the server)
+    await store.set("support", "s1", text(10))
+    assert await store.get("support", "s1") == text(10)
+    assert script.sha != "0" * 40  # loaded by redis-py's wrapper, then used directly

@@ -31,6 +31,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from tenantry.backends.redis.errors import TRANSIENT, translated, unavailable
 from tenantry.core.errors import InvalidInput
@@ -48,6 +49,7 @@ _NO_EXPIRY: Final = -1
 _NOT_COUNTED: Final = -1  # the scripts' answer for a value without a count
 _ANY: Final = "any"  # state_set.lua's conditions (besides an expected counted size)
 _FITS: Final = "fits"
+_NONE_FREED: Final = Freed()  # shared: a frozen dataclass is slow to build on the hot path
 PURGE_BATCH: Final = 64  # expired values a write purges on its way
 THOROUGH_BATCH: Final = 10_000  # ... when its quota refused it
 
@@ -252,14 +254,24 @@ class _Ledger:
     ) -> Counted:
         # Rounded up: a TTL never ends sooner than asked, and 0.0001 s is still 1 ms, not "never".
         millis = 0 if ttl is None else math.ceil(ttl * 1000)
-        member = self._keys.member(key)
-        args: list[str | int | bytes] = [member, self._prefix, purge, data, millis, when]
-        async with translated():
-            done, size, purged, items = await self._scripts.set(
-                keys=[key, self._sizes, self._expiry], args=args
-            )
-        found = None if size == _NOT_COUNTED else int(size)
-        return Counted(found, Freed(int(purged), int(items)), written=bool(done))
+        if not key.startswith(self._prefix):  # StateKeys.member, without rebuilding the prefix
+            raise ValueError(f"{key!r} is not a key of {self._prefix!r}")
+        member = key[len(self._prefix) :]
+        script = self._scripts.set
+        try:
+            try:  # EVALSHA itself: redis-py's Script wrapper costs a coroutine and copies
+                reply = await self._client.evalsha(
+                    script.sha, 3, key, self._sizes, self._expiry, member, purge, data, millis, when
+                )
+            except NoScriptError:  # a fresh or flushed server: the wrapper loads it and runs it
+                reply = await script(
+                    keys=[key, self._sizes, self._expiry], args=[member, purge, data, millis, when]
+                )
+        except TRANSIENT as error:  # translated() inlined: this is the hot path
+            raise unavailable(error) from error
+        done, size, purged, items = map(int, reply.split())
+        found = None if size == _NOT_COUNTED else size
+        return Counted(found, Freed(purged, items) if items else _NONE_FREED, written=bool(done))
 
     async def delete(self, key: str) -> tuple[bool, Freed]:
         """Whether a live value was removed, and what its count frees."""

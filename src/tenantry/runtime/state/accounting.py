@@ -89,7 +89,8 @@ async def write(
     unlimited = quota is UNLIMITED
     for _ in range(ATTEMPTS):
         found = await ledger.write_or_count(key, data, ttl, thorough=thorough, unlimited=unlimited)
-        await give_back(quota, found.purged)
+        if found.purged.items or found.purged.bytes:  # most writes purge nothing: no call
+            await give_back(quota, found.purged)
         if found.written:  # it needed no room; a shrink is given back now that it is stored
             if found.size is not None and found.size > len(data):
                 await quota.release(Stored.STATE, found.size - len(data), 0)
