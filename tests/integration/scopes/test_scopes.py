@@ -49,7 +49,7 @@ async def test_an_active_tenant_gets_every_store(wired: Services) -> None:
         owner = (await conn.execute(text("SELECT tenant_id FROM tenantry_identity"))).scalar()
     assert owner == "acme"
     assert await scope.state.get("support", "s1") == {"step": 1}
-    assert await scope.objects.get("reports/q1.txt") == b"quarter"
+    assert (await scope.objects.get("reports/q1.txt")).data == b"quarter"
     assert (await scope.secrets.get("api_key")).value.reveal_text() == "k-123"
     assert [hit.doc_id for hit in await scope.search.search("invoice")] == ["d1"]
 
@@ -170,7 +170,7 @@ async def _round_trip(scope: TenantScope, tenant: str, i: int) -> None:
             assert await scope.state.get("support", f"s{i}") == {"owner": tenant}
         case 1:
             await scope.objects.put(f"o{i}", tenant.encode())
-            assert await scope.objects.get(f"o{i}") == tenant.encode()
+            assert (await scope.objects.get(f"o{i}")).data == tenant.encode()
         case 2:
             await scope.secrets.put(f"s{i}", tenant)
             assert (await scope.secrets.get(f"s{i}")).value.reveal_text() == tenant
@@ -182,7 +182,7 @@ async def _round_trip(scope: TenantScope, tenant: str, i: int) -> None:
 
 async def _sees_only_its_own(scope: TenantScope, tenant: str) -> None:
     for key in await _object_keys(scope):
-        assert await scope.objects.get(key) == tenant.encode()
+        assert (await scope.objects.get(key)).data == tenant.encode()
     for info in await scope.secrets.list():
         assert (await scope.secrets.get(info.name)).value.reveal_text() == tenant
     assert all(hit.title == tenant for hit in await scope.search.search("owned", limit=100))
