@@ -1,10 +1,10 @@
 """The caller of a tenant-scoped route: proof that access was checked.
 
 A :class:`Caller` is made only by :func:`authorized` (the dependency every tenant route takes):
-the bearer token or API key is verified (:func:`authenticated`), ``X-Tenant-ID`` /
-``X-Team-ID`` / ``X-Env-ID`` select among the grants it carries (:func:`resolved`, which audits
-refused attempts and platform-admin acts), the tenant's limits are taken (:func:`admit`, the
-hook the limits feature fills in), and the tenant scope is opened (which refuses suspended and
+the bearer token or API key is verified (read by :func:`bearer_of`), ``X-Tenant-ID`` /
+``X-Team-ID`` / ``X-Env-ID`` select among the grants it carries (the access service audits
+refused attempts and platform-admin acts), the tenant's limits are taken (a rate-limit slot and
+an in-flight slot), and the tenant scope is opened (which refuses suspended and
 unknown tenants on every request). Routes then call ``caller.require(action)`` and one service
 method on ``caller.scope``.
 
