@@ -163,9 +163,15 @@ def tenant_detail(t: TenantDetail) -> None:
     )
     _sub_table(
         "resources",
-        ("kind", "name", "env", "variant"),
+        ("kind", "name", "env", "variant", "orphaned"),
         [
-            (str(r["kind"]), str(r["name"]), str(r["env_id"] or "*"), str(r.get("variant", "")))
+            (
+                str(r["kind"]),
+                str(r["name"]),
+                str(r["env_id"] or "*"),
+                str(r.get("variant", "")),
+                str(r.get("orphaned") or ""),
+            )
             for r in t.resources
         ],
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
+from tenantry.tenancy.controller.conditions import Result
 from tenantry.worker.reconciling import Reconciling
 
 log = get_logger(__name__)
@@ -53,9 +54,9 @@ def default_tasks(services: Services) -> list[Task]:
             log.info(
                 "worker.reconciled",
                 tenants=len(outcomes),
-                ready=results.count("ready"),
-                degraded=results.count("degraded"),
-                failed=results.count("failed"),
+                ready=results.count(Result.READY),
+                degraded=results.count(Result.DEGRADED),
+                failed=results.count(Result.FAILED),
             )
 
     return [Task("reconcile", reconcile)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from tenantry.core.clock import Clock
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller.backoff import delay
-from tenantry.tenancy.controller.service import Controller, Outcome
+from tenantry.tenancy.controller.service import Controller, Outcome, Result
 
 log = get_logger(__name__)
 
@@ -40,7 +40,7 @@ class Reconciling:
 
     def _remember(self, outcome: Outcome, now: float) -> None:
         tenant = outcome.tenant_id
-        if outcome.result != "degraded":
+        if outcome.result is not Result.DEGRADED:
             self._attempts.pop(tenant, None)
             self._not_before.pop(tenant, None)
             return

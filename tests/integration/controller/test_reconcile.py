@@ -82,20 +82,46 @@ async def test_reconcile_makes_every_resource_and_is_then_a_no_op(wired: Service
     assert again.result == "ready" and again.steps == ()
 
 
-async def test_removed_environment_is_retired_and_drift_repaired(wired: Services) -> None:
+async def test_removed_environment_is_orphaned_and_drift_repaired(wired: Services) -> None:
     await wired.registry.apply(only_acme())
     await wired.controller.reconcile("acme")
+    before = actual(wired)
     await wired.registry.apply(only_acme(environments=[Environment(id="prod")]))
     outcome = await wired.controller.reconcile("acme")
-    assert any(step.startswith("retire relational") for step in outcome.steps)
+    assert outcome.result == "ready"
+    assert outcome.steps and all(step.startswith("orphan ") for step in outcome.steps)
     acme = await wired.registry.get("acme")
-    assert all(r["env_id"] in {"prod", None} for r in acme.resources)
-    assert actual(wired) == recorded(acme.resources)
+    assert actual(wired) == before == recorded(acme.resources)  # nothing removed
+    assert {r["env_id"] for r in acme.orphaned} == {"staging"}
+    assert {r["orphaned"] for r in acme.orphaned} == {"EnvironmentRemoved"}
+    assert set(acme.placement or {}) == {"prod"}
+    assert (await wired.controller.reconcile("acme")).steps == ()  # recorded once
     key = wired.settings.data_dir.resolve() / "keys" / "acme.json"
     key.unlink()  # drift: a resource vanished behind our back
     repaired = await wired.controller.reconcile("acme")
     assert repaired.steps == ("ensure key acme (acme/*)",)
     assert key.is_file()
+
+
+async def test_profile_change_keeps_the_stored_placement_until_migrated(wired: Services) -> None:
+    await wired.registry.apply(only_acme())
+    await wired.controller.reconcile("acme")
+    before, placed = actual(wired), (await wired.registry.get("acme")).placement
+    preview = await wired.controller.preview("acme", Profile.ST_DEDICATED, ["prod", "staging"])
+    assert preview and all(str(step).startswith("keep ") for step in preview)
+    await wired.registry.apply(only_acme(profile=Profile.ST_DEDICATED))
+    outcome = await wired.controller.reconcile("acme")
+    assert outcome.result == "ready" and all(s.startswith("keep ") for s in outcome.steps)
+    acme = await wired.registry.get("acme")
+    assert actual(wired) == before and acme.placement == placed and acme.orphaned == []
+    assert acme.observed_generation == acme.generation == 2 and acme.ready == "True"
+    moving = next(c for c in acme.conditions if c.type == "MigrationRequired")
+    assert (moving.status, moving.reason) == ("True", "ProfileChanged")
+    assert "prod: mt-standard -> st-dedicated" in moving.message
+    await wired.registry.apply(only_acme())  # changed back: nothing left to migrate
+    assert (await wired.controller.reconcile("acme")).steps == ()
+    acme = await wired.registry.get("acme")
+    assert {c.type: c.status for c in acme.conditions}["MigrationRequired"] == "False"
 
 
 async def test_unsupported_profile_fails_until_the_spec_changes(wired: Services) -> None:
@@ -157,7 +183,7 @@ class _Dying:
             raise Killed
 
     async def retire(self, resource: Resource) -> None:
-        await self._inner.retire(resource)
+        raise AssertionError(f"a reconcile retired {resource}")
 
 
 @pytest.fixture(params=[False, True], ids=["before-action", "after-action"])

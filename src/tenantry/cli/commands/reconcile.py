@@ -14,7 +14,7 @@ from tenantry.cli.commands.manifests import OutputOption
 from tenantry.cli.render import Output
 from tenantry.core.errors import ErrorKind, InvalidInput
 from tenantry.tenancy.controller.backoff import delay
-from tenantry.tenancy.controller.service import Outcome
+from tenantry.tenancy.controller.service import Outcome, Result
 
 CONCURRENCY = 8
 
@@ -37,7 +37,7 @@ def reconcile(
     timeout: Annotated[float, typer.Option(help="Seconds --wait may take.", min=1)] = 120.0,
     output: OutputOption = Output.TABLE,
 ) -> None:
-    """Reconcile tenants: create what is missing, retire what is no longer wanted.
+    """Reconcile tenants: create what is missing; never remove anything.
 
     Named tenants are always checked. --all takes the tenants whose current generation the
     controller has not observed yet (new, changed or degraded ones): a fleet in sync costs one
@@ -58,16 +58,16 @@ def reconcile(
     data = {"items": [_plain(o) for o in outcomes]}
     render.emit(data, output, lambda: render.outcomes_table(outcomes))
     results = {o.result for o in outcomes}
-    if "failed" in results:
+    if Result.FAILED in results:
         raise typer.Exit(exit_codes.BY_KIND[ErrorKind.INVALID])
-    if "degraded" in results:
+    if Result.DEGRADED in results:
         raise typer.Exit(exit_codes.BY_KIND[ErrorKind.UNAVAILABLE])
 
 
 def _plain(outcome: Outcome) -> dict[str, object]:
     return {
         "tenant_id": outcome.tenant_id,
-        "result": outcome.result,
+        "result": outcome.result.value,
         "steps": list(outcome.steps),
         "message": outcome.message,
     }
@@ -85,7 +85,7 @@ async def _retry(services: Services, outcomes: list[Outcome], *, within: float) 
     deadline = asyncio.get_running_loop().time() + within
     by_id = {o.tenant_id: o for o in outcomes}
     attempt = 0
-    while pending := [t for t, o in by_id.items() if o.result == "degraded"]:
+    while pending := [t for t, o in by_id.items() if o.result is Result.DEGRADED]:
         pause = delay(attempt, base=0.5, cap=10)
         if asyncio.get_running_loop().time() + pause > deadline:
             break

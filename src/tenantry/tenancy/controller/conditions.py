@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from tenantry.tenancy.controller.plan import Move
+from tenantry.tenancy.controller.resources import Reason, Resource
 from tenantry.tenancy.registry.schemas import Condition, ConditionStatus, ConditionType
+
+
+class Result(enum.StrEnum):
+    """How one reconcile of one tenant ended."""
+
+    READY = "ready"
+    DEGRADED = "degraded"  # a transient error: retried with backoff
+    FAILED = "failed"  # a permanent error: waits for a spec change
+    SKIPPED = "skipped"  # another worker holds the tenant, or it is marked for deletion
 
 
 def put(
@@ -26,15 +38,15 @@ def put(
 
 
 def settle(
-    conditions: Sequence[Condition], outcome: str, message: str, *, now: datetime
+    conditions: Sequence[Condition], outcome: Result, message: str, *, now: datetime
 ) -> list[Condition]:
     """The four conditions after a reconcile ended ``ready``, ``degraded`` or ``failed``."""
-    ready = outcome == "ready"
+    ready = outcome is Result.READY
     result = put(
         conditions,
         "Ready",
         "True" if ready else "False",
-        reason="Reconciled" if ready else outcome.capitalize(),
+        reason="Reconciled" if ready else outcome.value.capitalize(),
         message=message,
         now=now,
     )
@@ -42,16 +54,55 @@ def settle(
     result = put(
         result,
         "Degraded",
-        "True" if outcome == "degraded" else "False",
-        reason="TransientError" if outcome == "degraded" else "Healthy",
-        message=message if outcome == "degraded" else "",
+        "True" if outcome is Result.DEGRADED else "False",
+        reason="TransientError" if outcome is Result.DEGRADED else "Healthy",
+        message=message if outcome is Result.DEGRADED else "",
         now=now,
     )
     return put(
         result,
         "Failed",
-        "True" if outcome == "failed" else "False",
-        reason="PermanentError" if outcome == "failed" else "Healthy",
-        message=message if outcome == "failed" else "",
+        "True" if outcome is Result.FAILED else "False",
+        reason="PermanentError" if outcome is Result.FAILED else "Healthy",
+        message=message if outcome is Result.FAILED else "",
         now=now,
     )
+
+
+def held(
+    conditions: Sequence[Condition],
+    orphaned: Mapping[Resource, Reason],
+    moves: Sequence[Move],
+    *,
+    now: datetime,
+) -> list[Condition]:
+    """``Orphaned`` and ``MigrationRequired``: set while true, turned False once they clear
+    (and left out for a tenant that never had them)."""
+    result = list(conditions)
+    if orphaned or any(c.type == "Orphaned" for c in result):
+        listed = "; ".join(
+            f"{r.kind.value} {r.name} ({r.env_id or '*'}, {why.describe})"
+            for r, why in orphaned.items()
+        )
+        message = f"left in place for the lifecycle's purge: {listed}" if orphaned else ""
+        reasons = "And".join(sorted({why.value for why in orphaned.values()})) or "NoneOrphaned"
+        result = put(
+            result, "Orphaned", _status(orphaned), reason=reasons, message=message, now=now
+        )
+    if moves or any(c.type == "MigrationRequired" for c in result):
+        listed = "; ".join(str(m) for m in moves)
+        message = f"serving on the stored placement until a migration moves {listed}"
+        reason = Reason.PROFILE_CHANGED.value if moves else "PlacementCurrent"
+        result = put(
+            result,
+            "MigrationRequired",
+            _status(moves),
+            reason=reason,
+            message=message if moves else "",
+            now=now,
+        )
+    return result
+
+
+def _status(found: object) -> ConditionStatus:
+    return "True" if found else "False"

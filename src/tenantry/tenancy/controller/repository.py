@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tenantry.tenancy.controller.resources import Resource
+from tenantry.tenancy.controller.resources import Reason, Resource
+from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.registry.models import TenantRow
-from tenantry.tenancy.registry.schemas import Condition
+from tenantry.tenancy.registry.schemas import ORPHANED, Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,9 @@ class Desired:
     profile: str
     environments: list[str]
     generation: int
-    owned: list[Resource]
+    owned: list[Resource]  # every resource ever made for the tenant, orphaned ones included
+    orphaned: dict[Resource, Reason]
+    placements: dict[str, Placement]  # what each environment serves on, as last settled
     conditions: list[Condition]
     lifecycle_state: str
     marked_for_deletion: bool
@@ -39,6 +42,10 @@ async def load(session: AsyncSession, tenant_id: str) -> Desired | None:
         environments=[env["id"] for env in row.spec["environments"]],
         generation=row.generation,
         owned=[Resource.from_dict(r) for r in row.resources],
+        orphaned={
+            Resource.from_dict(r): Reason(r[ORPHANED]) for r in row.resources if r.get(ORPHANED)
+        },
+        placements={env: Placement.from_dict(p) for env, p in (row.placement or {}).items()},
         conditions=[Condition.model_validate(c) for c in row.conditions],
         lifecycle_state=row.lifecycle_state,
         marked_for_deletion=row.deletion_requested_at is not None,
@@ -55,6 +62,7 @@ async def write_status(
     placement: dict[str, Any] | None = None,
     lifecycle_state: str | None = None,
     owned: list[Resource] | None = None,
+    orphaned: Mapping[Resource, Reason] | None = None,
 ) -> None:
     """Conditions, and what changed of generation, placement, state and owned resources: one
     UPDATE, no read."""
@@ -64,10 +72,17 @@ async def write_status(
         "observed_generation": observed_generation,
         "placement": placement,
         "lifecycle_state": lifecycle_state,
-        "resources": None if owned is None else [r.as_dict() for r in owned],
+        "resources": None if owned is None else _records(owned, orphaned or {}),
     }
     values = {k: v for k, v in changes.items() if v is not None}
     await session.execute(update(TenantRow).where(TenantRow.id == tenant_id).values(**values))
+
+
+def _records(owned: Iterable[Resource], orphaned: Mapping[Resource, Reason]) -> list[Any]:
+    return [
+        r.as_dict() | ({ORPHANED: orphaned[r].value} if r in orphaned else {})
+        for r in sorted(owned)
+    ]
 
 
 async def due(session: AsyncSession) -> list[str]:

@@ -16,6 +16,17 @@ class Kind(enum.StrEnum):
     MESSAGING = "messaging"
 
 
+class Reason(enum.StrEnum):
+    """Why a reconcile leaves a resource as it is instead of serving from it."""
+
+    ENVIRONMENT_REMOVED = "EnvironmentRemoved"
+    PROFILE_CHANGED = "ProfileChanged"
+
+    @property
+    def describe(self) -> str:
+        return "environment removed" if self is Reason.ENVIRONMENT_REMOVED else "profile changed"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Resource:
     """One external resource, named deterministically so that a retry adopts what exists."""
@@ -62,7 +73,8 @@ class Provisioner(Protocol):
         ...
 
     async def retire(self, resource: Resource) -> None:
-        """Remove the resource if present."""
+        """Remove the resource if present, with any data in it: only a lifecycle job that
+        proved the data moved or unwanted may call this, never a reconcile."""
         ...
 
     async def close(self) -> None:

@@ -1,10 +1,11 @@
 """Reconcile one tenant: desired placements -> observed resources -> pure plan -> steps -> status.
 
-Level-triggered and idempotent: every step creates-if-absent or removes-if-present, names are
-deterministic, and what a step is about to create is recorded as owned before it runs, so a
-process killed at any point converges on restart with no duplicate and no orphan. Transient
-errors leave the tenant ``Degraded`` and due for a retry; permanent ones mark it ``Failed`` for
-this generation, so it waits for a spec change.
+Level-triggered and idempotent: steps only create-if-absent, names are deterministic, and what a
+step is about to create is recorded as owned before it runs, so a process killed at any point
+converges on restart with no duplicate and no orphan. Nothing here removes a resource: what is
+no longer wanted is recorded as orphaned, and a changed placement waits for a migration (see
+``docs/controller.md``). Transient errors leave the tenant ``Degraded`` and due for a retry;
+permanent ones mark it ``Failed`` for this generation, so it waits for a spec change.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,8 +20,9 @@ from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller import conditions, repository
-from tenantry.tenancy.controller.plan import Step, Verb, plan
-from tenantry.tenancy.controller.resources import Kind, Provisioner, Resource
+from tenantry.tenancy.controller.conditions import Result
+from tenantry.tenancy.controller.plan import Move, Step, Verb, orphans, plan, serving
+from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Resource
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
 from tenantry.tenancy.manifests.schemas import Profile
@@ -34,12 +35,26 @@ log = get_logger(__name__)
 _SETTLED_STATES = {LifecycleState.PENDING.value, LifecycleState.PROVISIONING.value}
 
 
+__all__ = ["Controller", "Decision", "Outcome", "Result"]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     tenant_id: str
-    result: str  # ready | degraded | failed | skipped
+    result: Result
     steps: tuple[str, ...] = ()
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one reconcile will do, decided before it acts."""
+
+    placements: list[Placement]  # what each wanted environment serves on
+    moves: list[Move]  # environments that stay on their stored placement until migrated
+    steps: list[Step]
+    owned: list[Resource]  # what the tenant holds after it: never less than before
+    orphaned: dict[Resource, Reason]
 
 
 class Controller:
@@ -73,7 +88,9 @@ class Controller:
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
         async with lock, translated(), repository.lease(self.engine, tenant_id) as held:
             if not held:
-                return Outcome(tenant_id, "skipped", message="another worker is reconciling it")
+                return Outcome(
+                    tenant_id, Result.SKIPPED, message="another worker is reconciling it"
+                )
             return await self._reconcile(tenant_id)
 
     async def _reconcile(self, tenant_id: str) -> Outcome:
@@ -82,27 +99,22 @@ class Controller:
         if desired is None:
             raise TenantNotFound(tenant_id)
         if desired.marked_for_deletion:
-            return Outcome(tenant_id, "skipped", message="marked for deletion")
-        steps: list[Step] = []
+            return Outcome(tenant_id, Result.SKIPPED, message="marked for deletion")
+        decision: Decision | None = None
         try:
-            placements = [
-                place(Profile(desired.profile), tenant_id, env, self.layout)
-                for env in desired.environments
-            ]
-            wanted, steps = await self._plan(placements, desired.owned)
-            await self._begin(desired, steps)
-            await self._execute(tenant_id, steps)
-            await self._migrate(placements)
+            profile = Profile(desired.profile)
+            decision = await self._decide(tenant_id, profile, desired.environments, desired)
+            await self._begin(desired, decision)
+            await self._execute(tenant_id, decision.steps)
+            await self._migrate(decision.placements)
         except TenantryError as error:
-            result = "degraded" if error.kind.transient else "failed"
-            return await self._settle(desired, result, steps, error.message)
+            result = Result.DEGRADED if error.kind.transient else Result.FAILED
+            return await self._settle(desired, result, decision, error.message)
         except Exception as error:  # a controller outlives surprises: retry them as transient
             log.exception("controller.unexpected_error", tenant_id=tenant_id)
-            return await self._settle(desired, "degraded", steps, f"unexpected error: {error}")
-        placement = {p.env_id: p.as_dict() for p in placements}
-        return await self._settle(
-            desired, "ready", steps, "all resources exist", placement, owned=wanted
-        )
+            message = f"unexpected error: {error}"
+            return await self._settle(desired, Result.DEGRADED, decision, message)
+        return await self._settle(desired, Result.READY, decision, _ready_message(decision))
 
     async def reconcile_many(
         self,
@@ -129,9 +141,7 @@ class Controller:
         """The steps a reconcile would take for this desired state, observing but not acting."""
         async with translated(), self._sessions() as session:
             stored = await repository.load(session, tenant_id)
-        owned = stored.owned if stored is not None else []
-        placements = [place(profile, tenant_id, env, self.layout) for env in environments]
-        return (await self._plan(placements, owned))[1]
+        return (await self._decide(tenant_id, profile, environments, stored)).steps
 
     async def close(self) -> None:
         """Release the provisioners' connections."""
@@ -141,21 +151,42 @@ class Controller:
     def _provisioner(self, kind: Kind) -> Provisioner:
         return next(p for p in self.provisioners if p.kind is kind)
 
-    async def _plan(
-        self, placements: list[Placement], owned: list[Resource]
-    ) -> tuple[set[Resource], list[Step]]:
-        wanted = {
-            r for p in placements for prov in self.provisioners if (r := prov.wanted(p)) is not None
-        }
-        existing = {r for r in wanted if await self._provisioner(r.kind).exists(r)}
-        return wanted, plan(wanted, existing, owned)
+    def _wanted(self, placement: Placement) -> set[Resource]:
+        return {r for p in self.provisioners if (r := p.wanted(placement)) is not None}
 
-    async def _begin(self, desired: repository.Desired, steps: list[Step]) -> None:
+    async def _decide(
+        self,
+        tenant_id: str,
+        profile: Profile,
+        environments: list[str],
+        stored: repository.Desired | None,
+    ) -> Decision:
+        """Serve each environment from its stored placement (a new one from its profile's),
+        observe what exists, and plan: only ensures, keeps and orphans."""
+        targets = [place(profile, tenant_id, env, self.layout) for env in environments]
+        placements, moves = serving(targets, stored.placements if stored is not None else {})
+        wanted = {r for p in placements for r in self._wanted(p)}
+        existing = {r for r in wanted if await self._provisioner(r.kind).exists(r)}
+        kept = {r: m for m in moves for r in self._wanted(m.current) if r.env_id is not None}
+        owned = sorted({*(stored.owned if stored is not None else []), *wanted})
+        orphaned = orphans(owned, wanted, set(environments))
+        steps = plan(
+            wanted,
+            existing,
+            owned,
+            environments=set(environments),
+            orphaned=set(stored.orphaned) if stored is not None else set(),
+            moves=kept,
+        )
+        return Decision(placements, moves, steps, owned, orphaned)
+
+    async def _begin(self, desired: repository.Desired, decision: Decision) -> None:
         """Mark the tenant provisioning and record, before acting, every resource about to be
-        created as owned: a process killed at any later point leaves no orphan behind."""
-        if not steps:
+        created as owned (and every newly orphaned one as such): a process killed at any later
+        point leaves no unrecorded resource behind."""
+        acting = [s for s in decision.steps if s.acts]
+        if not acting:
             return
-        intended = {*desired.owned, *(s.resource for s in steps if s.verb is Verb.ENSURE)}
         now = self.clock()
         state = (
             LifecycleState.PROVISIONING.value
@@ -168,7 +199,7 @@ class Controller:
                 "Provisioning",
                 "True",
                 reason="Reconciling",
-                message=f"{len(steps)} step(s)",
+                message=f"{len(acting)} step(s)",
                 now=now,
             )
             await repository.write_status(
@@ -177,16 +208,15 @@ class Controller:
                 conditions=marked,
                 now=now,
                 lifecycle_state=state,
-                owned=sorted(intended),
+                owned=decision.owned,
+                orphaned=decision.orphaned,
             )
 
     async def _execute(self, tenant_id: str, steps: list[Step]) -> None:
+        """Run the ensures; keeps and orphans leave their resource as it is (never retire)."""
         for step in steps:
-            provisioner = self._provisioner(step.resource.kind)
             if step.verb is Verb.ENSURE:
-                await provisioner.ensure(step.resource)
-            else:  # still recorded as owned until the tenant settles: a retry retires it again
-                await provisioner.retire(step.resource)
+                await self._provisioner(step.resource.kind).ensure(step.resource)
             log.debug("controller.step", tenant_id=tenant_id, step=str(step))
 
     async def _migrate(self, placements: list[Placement]) -> None:
@@ -203,19 +233,20 @@ class Controller:
     async def _settle(
         self,
         desired: repository.Desired,
-        result: str,
-        steps: list[Step],
+        result: Result,
+        decision: Decision | None,
         message: str,
-        placement: dict[str, Any] | None = None,
-        *,
-        owned: set[Resource] | None = None,
     ) -> Outcome:
+        """Write the outcome. Only a ready reconcile stores placements and holdings; the
+        generation counts as observed unless the error is transient (then it is retried)."""
         now = self.clock()
         settled = conditions.settle(desired.conditions, result, message, now=now)
-        observed = None if result == "degraded" else desired.generation
+        if decision is not None:
+            settled = conditions.held(settled, decision.orphaned, decision.moves, now=now)
+        ready = decision if result is Result.READY else None
         state = (
             LifecycleState.ACTIVE.value
-            if result == "ready" and desired.lifecycle_state in _SETTLED_STATES
+            if ready is not None and desired.lifecycle_state in _SETTLED_STATES
             else None
         )
         async with self._sessions() as session, session.begin():
@@ -224,9 +255,19 @@ class Controller:
                 desired.tenant_id,
                 conditions=settled,
                 now=now,
-                observed_generation=observed,
-                placement=placement,
+                observed_generation=None if result is Result.DEGRADED else desired.generation,
+                placement=None
+                if ready is None
+                else {p.env_id: p.as_dict() for p in ready.placements},
                 lifecycle_state=state,
-                owned=sorted(owned) if owned is not None else None,
+                owned=None if ready is None else ready.owned,
+                orphaned=None if ready is None else ready.orphaned,
             )
-        return Outcome(desired.tenant_id, result, tuple(str(s) for s in steps), message)
+        steps = tuple(str(s) for s in decision.steps) if decision is not None else ()
+        return Outcome(desired.tenant_id, result, steps, message)
+
+
+def _ready_message(decision: Decision) -> str:
+    if not decision.moves:
+        return "all resources exist"
+    return f"all resources exist; {len(decision.moves)} environment(s) await a migration"

@@ -21,8 +21,11 @@ class LifecycleState(enum.StrEnum):
     MIGRATING = "migrating"
 
 
-ConditionType = Literal["Ready", "Provisioning", "Degraded", "Failed"]
+ConditionType = Literal[
+    "Ready", "Provisioning", "Degraded", "Failed", "Orphaned", "MigrationRequired"
+]
 ConditionStatus = Literal["True", "False", "Unknown"]
+ORPHANED = "orphaned"  # in an owned resource's record: why no environment serves from it now
 
 
 class View(BaseModel):
@@ -84,6 +87,7 @@ class TenantDetail(TenantSummary):
     flows: list[FlowView]
     placement: dict[str, Any] | None
     resources: list[Any]
+    orphaned: list[Any]  # the resources above that are kept but unused, for a lifecycle job
     deletion_requested_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.registry.models import ChannelRow, EnvironmentRow, TeamRow, TenantRow
 from tenantry.tenancy.registry.schemas import (
+    ORPHANED,
     ChannelView,
     Condition,
     ConditionStatus,
@@ -54,6 +55,7 @@ def detail(
         ],
         placement=row.placement,
         resources=row.resources,
+        orphaned=[r for r in row.resources if r.get(ORPHANED)],
         deletion_requested_at=row.deletion_requested_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
