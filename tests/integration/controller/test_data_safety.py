@@ -154,6 +154,26 @@ async def test_a_removed_environment_stops_serving_and_keeps_its_data(stack: Ser
     assert {c.type: c.status for c in detail.conditions}["Orphaned"] == "False"
 
 
+async def test_an_environment_added_back_serves_its_data_whatever_the_profile(
+    stack: Services,
+) -> None:
+    tenant = _new_tenant()
+    await _settle(stack, tenant, Profile.MT_STANDARD, "prod", "staging")
+    await _write(stack, tenant, "staging")
+    await _settle(stack, tenant, Profile.MT_STANDARD, "prod")
+    await _settle(stack, tenant, Profile.ST_DEDICATED, "prod")
+    steps = await _settle(stack, tenant, Profile.ST_DEDICATED, "prod", "staging")  # added back
+    assert steps and all(step.startswith("keep ") for step in steps), steps
+    await _read(stack, tenant, "staging")
+    detail = await stack.registry.get(tenant)
+    assert detail.orphaned == []
+    moving = next(c for c in detail.conditions if c.type == "MigrationRequired")
+    assert moving.status == "True" and "staging: mt-standard -> st-dedicated" in moving.message
+    await _settle(stack, tenant, Profile.ST_DEDICATED, "prod", "staging", "dev")  # a new one
+    placed = (await stack.registry.get(tenant)).placement or {}
+    assert placed["dev"]["profile"] == "st-dedicated"
+
+
 def test_the_cli_plans_and_reconciles_a_profile_change_without_removing(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from tenantry.backends.keys.keyring import KeyNotFound, Keyring
 from tenantry.tenancy.controller import conditions
 from tenantry.tenancy.controller.backoff import delay
 from tenantry.tenancy.controller.conditions import Result
-from tenantry.tenancy.controller.plan import Move, Verb, orphans, plan, serving
+from tenantry.tenancy.controller.plan import Move, Verb, orphans, plan, recovered, serving
 from tenantry.tenancy.controller.resources import Kind, Reason, Resource
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import place
@@ -118,6 +118,33 @@ def test_environments_serve_on_their_stored_placement(
     moves: list[Move],
 ) -> None:
     assert serving(targets, stored) == (placements, moves)
+
+
+ST_DB = Resource(Kind.RELATIONAL, "tenant_acme__prod", "acme", "prod", "dedicated-database")
+MT_NEEDS = {DB, OBJ}
+ST_NEEDS = {
+    ST_DB,
+    Resource(Kind.OBJECTS, "tenantry-acme--prod", "acme", "prod", "dedicated-bucket"),
+}
+CANDIDATES = [(ACME_PROD_MT, MT_NEEDS), (ACME_PROD_ST, ST_NEEDS)]
+
+
+@pytest.mark.parametrize(
+    ("left", "candidates", "found"),
+    [
+        ({DB, OBJ}, CANDIDATES, ACME_PROD_MT),
+        ({ST_DB}, CANDIDATES, ACME_PROD_ST),  # a crash left only the database: still its own
+        ({DB, ST_DB}, CANDIDATES, None),  # no single placement holds both
+        ({OBJ}, [(ACME_PROD_ST, {OBJ, ST_DB}), (ACME_PROD_MT, {OBJ})], ACME_PROD_MT),  # exact wins
+        ({DB}, [], None),
+    ],
+)
+def test_a_removed_environment_recovers_its_placement(
+    left: set[Resource],
+    candidates: list[tuple[Placement, set[Resource]]],
+    found: Placement | None,
+) -> None:
+    assert recovered(left, candidates) == found
 
 
 def test_orphans_say_why() -> None:

@@ -79,6 +79,17 @@ def serving(
     return placements, moves
 
 
+def recovered(
+    left: Set[Resource], candidates: Iterable[tuple[Placement, Set[Resource]]]
+) -> Placement | None:
+    """The placement a removed environment's orphaned resources belong to: the candidate that
+    needs exactly them, else the first that needs them all (a crash may have left fewer)."""
+    covering = [(placement, needs) for placement, needs in candidates if left <= needs]
+    exact = [placement for placement, needs in covering if needs == left]
+    found = exact or [placement for placement, _ in covering]
+    return found[0] if found else None
+
+
 def orphans(
     owned: Iterable[Resource], wanted: Set[Resource], environments: Set[str]
 ) -> dict[Resource, Reason]:

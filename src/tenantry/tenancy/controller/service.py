@@ -21,7 +21,15 @@ from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller import conditions, repository
 from tenantry.tenancy.controller.conditions import Result
-from tenantry.tenancy.controller.plan import Move, Step, Verb, orphans, plan, serving
+from tenantry.tenancy.controller.plan import (
+    Move,
+    Step,
+    Verb,
+    orphans,
+    plan,
+    recovered,
+    serving,
+)
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Resource
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
@@ -164,7 +172,7 @@ class Controller:
         """Serve each environment from its stored placement (a new one from its profile's),
         observe what exists, and plan: only ensures, keeps and orphans."""
         targets = [place(profile, tenant_id, env, self.layout) for env in environments]
-        placements, moves = serving(targets, stored.placements if stored is not None else {})
+        placements, moves = serving(targets, self._placed(tenant_id, stored))
         wanted = {r for p in placements for r in self._wanted(p)}
         existing = {r for r in wanted if await self._provisioner(r.kind).exists(r)}
         kept = {r: m for m in moves for r in self._wanted(m.current) if r.env_id is not None}
@@ -179,6 +187,28 @@ class Controller:
             moves=kept,
         )
         return Decision(placements, moves, steps, owned, orphaned)
+
+    def _placed(self, tenant_id: str, stored: repository.Desired | None) -> dict[str, Placement]:
+        """The stored placements and, for each removed environment whose resources are still
+        orphaned, the placement they belong to: added back, it serves from them again."""
+        if stored is None:
+            return {}
+        placed = dict(stored.placements)
+        removed = {r for r, why in stored.orphaned.items() if why is Reason.ENVIRONMENT_REMOVED}
+        for env in sorted({r.env_id for r in removed if r.env_id} - set(placed)):
+            left = {r for r in removed if r.env_id == env}
+            candidates = [place(p, tenant_id, env, self.layout) for p in Profile]
+            found = recovered(left, [(c, self._env_wanted(c)) for c in candidates])
+            if found is not None:
+                placed[env] = found
+        return placed
+
+    def _env_wanted(self, placement: Placement) -> set[Resource]:
+        """The resources of the placement's own environment (none if no backend can hold it)."""
+        try:
+            return {r for r in self._wanted(placement) if r.env_id is not None}
+        except TenantryError:  # e.g. st-byoc on the embedded default
+            return set()
 
     async def _begin(self, desired: repository.Desired, decision: Decision) -> None:
         """Mark the tenant provisioning and record, before acting, every resource about to be
