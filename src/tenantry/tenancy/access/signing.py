@@ -1,14 +1,16 @@
 """Signed access tokens: EdDSA (Ed25519) JWTs with a ``kid``, signed and verified purely.
 
 A token names its principal (``sub``), the principal's ``kind`` and the ``grants`` it carries
-(``[{tenant, team, role}]``); ``iss``, ``aud``, ``iat``, ``exp`` and ``jti`` are standard. The
+(``[{tenant, team, role}]``); ``iss``, ``aud``, ``iat``, ``exp``, ``jti`` (and, when a token has
+one, ``nbf``) are standard. The
 keys come from a :class:`SigningKeys` source (the signing keyring in ``backends/keys``), which
 keeps retired-from-signing public keys for verification until they are retired for good.
 
-Verification accepts only ``alg=EdDSA`` with a known ``kid`` (so ``alg=none`` and HS256 signed
-with the public key as an HMAC secret are refused before any key is used), then checks the
-audience, the issuer and the shape of every claim, then the expiry against the injected clock
-with a small leeway. Every failure but expiry is one indistinct :class:`InvalidToken`.
+Verification accepts only canonical base64url segments (no padding, no stray bits: one token has
+one spelling) and ``alg=EdDSA`` with a known ``kid``, all before any key is used; then checks the
+signature, audience, issuer and the shape of every claim, then ``nbf`` and the expiry against the
+injected clock with a small leeway. Every failure but expiry is one indistinct
+:class:`InvalidToken`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ _REQUIRED: Final = ["iss", "aud", "sub", "iat", "exp", "jti"]
 _KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _JTI = re.compile(r"[0-9a-f]{32}")
 _GRANT_KEYS: Final = frozenset({"tenant", "team", "role"})
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The bits of a segment's last character that encode nothing, by the segment's length mod 4.
+_SPARE_BITS: Final = {0: 0, 2: 0b1111, 3: 0b11}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +81,14 @@ class Claims:
     issued_at: int  # seconds since the epoch, as in the JWT
     expires_at: int
     jti: str
+    not_before: int | None = None  # ``nbf``: tokens we issue have none
 
     def principal(self) -> Principal:
         return Principal(self.subject, self.kind, self.grants, self.jti)
 
 
 def sign(claims: Claims, key: SigningKey) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": claims.subject,
@@ -93,6 +100,8 @@ def sign(claims: Claims, key: SigningKey) -> str:
             {"tenant": g.tenant_id, "team": g.team_id, "role": g.role.value} for g in claims.grants
         ],
     }
+    if claims.not_before is not None:
+        payload["nbf"] = claims.not_before
     return jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
@@ -155,6 +164,8 @@ def _verified(token: str, public: Ed25519PublicKey) -> Claims:
 def _key_for(token: object, keys: SigningKeys) -> tuple[str, Ed25519PublicKey]:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
         raise InvalidToken
+    if not all(canonical(segment) for segment in token.split(".")):
+        raise InvalidToken  # a padded or re-spelled variant: refused before any crypto work
     try:
         header = jwt.get_unverified_header(token)
     except (jwt.InvalidTokenError, ValueError, TypeError) as error:
@@ -168,6 +179,15 @@ def _key_for(token: object, keys: SigningKeys) -> tuple[str, Ed25519PublicKey]:
     return kid, public
 
 
+def canonical(segment: str) -> bool:
+    """Whether ``segment`` is base64url as RFC 7515 writes it: the URL-safe alphabet, no ``=``
+    padding, and zero bits where the last character carries no data."""
+    if _SEGMENT.fullmatch(segment) is None or len(segment) % 4 == 1:
+        return False
+    spare = _SPARE_BITS[len(segment) % 4]
+    return not spare or _ALPHABET.index(segment[-1]) & spare == 0
+
+
 def _claims(payload: dict[str, Any]) -> Claims:
     try:
         kind = PrincipalKind(str(payload["kind"]))
@@ -178,6 +198,7 @@ def _claims(payload: dict[str, Any]) -> Claims:
             issued_at=_seconds(payload["iat"]),
             expires_at=_seconds(payload["exp"]),
             jti=_jti(payload["jti"]),
+            not_before=None if "nbf" not in payload else _seconds(payload["nbf"]),
         )
     except (InvalidInput, ValueError, KeyError) as error:
         raise InvalidToken from error
@@ -214,5 +235,7 @@ def _check_times(claims: Claims, *, now: datetime, leeway: timedelta) -> None:
     moment, slack = now.timestamp(), leeway.total_seconds()
     if claims.expires_at <= claims.issued_at or claims.issued_at > moment + slack:
         raise InvalidToken
+    if claims.not_before is not None and claims.not_before > moment + slack:
+        raise InvalidToken  # not valid yet (the same leeway as the expiry)
     if moment >= claims.expires_at + slack:
         raise ExpiredToken
