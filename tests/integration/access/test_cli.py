@@ -6,6 +6,7 @@ The commands are mounted on a root like ``cli.main``'s (the lead registers them 
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -82,7 +83,7 @@ def test_issue_prints_a_token_for_the_grant(tenantry: Any) -> None:
     token = out.strip()
     assert token.count(".") == 2 and "\n" not in token
     claims = _claims(tenantry, token)
-    assert claims.subject == "operator" and claims.kind is PrincipalKind.USER
+    assert claims.subject == f"cli:{getpass.getuser()}" and claims.kind is PrincipalKind.USER
     assert [(g.tenant_id, g.team_id, g.role.value) for g in claims.grants] == [
         ("acme", "support", "team-member")
     ]
@@ -107,6 +108,24 @@ def test_issue_as_json_shows_the_claims(tenantry: Any) -> None:
     )
 
 
+def test_the_default_subject_is_the_operating_system_user(
+    tenantry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(getpass, "getuser", lambda: "ann")
+    code, out, err = tenantry("token", "issue", "-t", "acme", "-r", "viewer", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["claims"]["principal"] == "cli:ann"
+    code, out, _ = tenantry("token", "issue", "-t", "acme", "-r", "viewer", "-p", "cli:bob")
+    assert code == 0 and _claims(tenantry, out.strip()).subject == "cli:bob"
+
+    def unknown() -> str:
+        raise OSError("no user")
+
+    monkeypatch.setattr(getpass, "getuser", unknown)
+    code, out, err = tenantry("token", "issue", "-t", "acme", "-r", "viewer")
+    assert code == 2 and out == "" and "--principal" in err
+
+
 def test_a_platform_admin_token(tenantry: Any) -> None:
     code, out, _ = tenantry("token", "issue", "--role", "platform-admin", "-p", "root")
     assert code == 0
@@ -127,6 +146,9 @@ def test_a_platform_admin_token(tenantry: Any) -> None:
         (("--role", "viewer"), 1, "grant.invalid"),
         (("--tenant", "acme", "--role", "platform-admin"), 1, "grant.invalid"),
         (("--tenant", "acme", "--role", "viewer", "-p", "a b"), 1, "principal.invalid"),
+        (("--tenant", "acme", "--role", "viewer", "-p", "operator"), 1, "principal.reserved"),
+        (("--tenant", "acme", "--role", "viewer", "-p", "admin-token"), 1, "principal.reserved"),
+        (("-t", "acme", "-r", "viewer", "-p", "apikey:0123456789abcdef"), 1, "principal.reserved"),
     ],
 )
 def test_issue_errors(tenantry: Any, args: tuple[str, ...], code: int, message: str) -> None:

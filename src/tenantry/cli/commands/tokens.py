@@ -2,11 +2,13 @@
 
 The CLI runs with the deployment's own files and control database, so it acts as the operator
 (recorded as such in the audit records): it issues tokens for any tenant the registry lets run
-and manages every tenant's API keys and the signing keys.
+(their subject is ``-p`` or ``cli:<operating-system user>``), revokes any token by its id, and
+manages every tenant's API keys and the signing keys.
 """
 
 from __future__ import annotations
 
+import getpass
 import re
 from datetime import timedelta
 from typing import Annotated
@@ -49,7 +51,12 @@ IssueTenantOption = Annotated[
 ]
 TtlOption = Annotated[str, typer.Option("--ttl", help="Lifetime: 90s, 30m, 1h, 7d (at most 30d).")]
 PrincipalOption = Annotated[
-    str, typer.Option("--principal", "-p", help="Who the token is for (its subject).")
+    str | None,
+    typer.Option(
+        "--principal",
+        "-p",
+        help="Who the token is for (its subject); default cli:<your operating-system user>.",
+    ),
 ]
 ServiceOption = Annotated[
     bool, typer.Option("--service", help="The principal is a service, not a person.")
@@ -71,7 +78,7 @@ def issue(
     tenant: IssueTenantOption = None,
     team: TeamOption = None,
     ttl: TtlOption = "1h",
-    principal: PrincipalOption = "operator",
+    principal: PrincipalOption = None,
     service: ServiceOption = False,
     output: OutputOption = Output.TABLE,
 ) -> None:
@@ -86,13 +93,14 @@ def issue(
     http://127.0.0.1:8080/api/v1/sessions
     """
     lifetime = parse_ttl(ttl)
+    subject = principal if principal is not None else default_principal()
     kind = PrincipalKind.SERVICE if service else PrincipalKind.USER
     if role is Role.PLATFORM_ADMIN:
         kind = PrincipalKind.PLATFORM_ADMIN
 
     async def work(services: Services) -> IssuedToken:
         return await services.access.issue_token(
-            principal,
+            subject,
             tenant=tenant,
             team=team,
             role=None if kind is PrincipalKind.PLATFORM_ADMIN else role,
@@ -107,6 +115,17 @@ def issue(
         output,
         lambda: render.out.print(issued.token, markup=False, highlight=False),
     )
+
+
+def default_principal() -> str:
+    """``cli:`` and the operating-system user: who ran the command, as audit records show it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError) as error:  # no user name in the environment nor the passwd file
+        raise typer.BadParameter(
+            "the operating-system user is unknown: name the subject with --principal/-p"
+        ) from error
+    return f"cli:{user}"
 
 
 @token_app.command("keys")

@@ -85,6 +85,12 @@ class InvalidPrincipal(InvalidInput):
     code = "principal.invalid"
 
 
+class ReservedPrincipal(InvalidInput):
+    """A subject that names a built-in principal: a token for it would spoof audit actors."""
+
+    code = "principal.reserved"
+
+
 class InvalidTtl(InvalidInput):
     code = "token.ttl_invalid"
 

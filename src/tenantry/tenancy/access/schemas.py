@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -53,6 +53,12 @@ class Principal:
 _PRINCIPAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
 _KEY_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9])?")
 
+# The principals Tenantry itself names: audit records show them as actors, so no token may be
+# issued for one. ``cli:<user>`` subjects are the CLI's: only the operator issues them.
+BUILTIN_PRINCIPALS: Final = frozenset({"admin-token", "operator"})
+BUILTIN_PREFIXES: Final = ("apikey:",)
+CLI_PREFIX: Final = "cli:"
+
 # Most privileged first: when several grants apply to one tenant and team, the first wins.
 RANK: tuple[Role, ...] = (
     Role.PLATFORM_ADMIN,
@@ -73,6 +79,25 @@ def principal_id(value: object) -> str:
             "'.', '_', '@', ':', '+', '-', starting with a letter or digit"
         )
     return value
+
+
+def token_subject(value: object, *, cli: bool = False) -> str:
+    """A principal id a token may be issued for: never a built-in principal's (compared
+    without case, as a reader of an audit record would); a ``cli:`` subject only when ``cli``."""
+    subject = principal_id(value)
+    if builtin_subject(subject) or (not cli and subject.casefold().startswith(CLI_PREFIX)):
+        raise errors.ReservedPrincipal(
+            f"principal {subject!r} is reserved: 'admin-token', 'operator', 'apikey:...' name "
+            "Tenantry's own principals and 'cli:...' the command line's; choose another id",
+            details={"principal": subject},
+        )
+    return subject
+
+
+def builtin_subject(subject: str) -> bool:
+    """Whether a (verified) subject names a built-in principal no token may carry."""
+    folded = subject.casefold()
+    return folded in BUILTIN_PRINCIPALS or folded.startswith(BUILTIN_PREFIXES)
 
 
 def key_name(value: object) -> str:

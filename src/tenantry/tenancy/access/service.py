@@ -122,7 +122,7 @@ class AccessService:
         correlation_id: str | None = None,
     ) -> IssuedToken:
         """A token carrying ``grants`` (several tenants or teams), each checked in the registry."""
-        subject = schemas.principal_id(principal_id)
+        subject = schemas.token_subject(principal_id, cli=True)
         checked = tuple(schemas.checked_grant(g.tenant_id, g.role, g.team_id) for g in grants)
         if (kind is PrincipalKind.PLATFORM_ADMIN) == bool(checked):
             raise InvalidGrant("platform-admin tokens carry no grants; other tokens need one")
@@ -159,6 +159,7 @@ class AccessService:
         (:meth:`resolve`: a tenant or team the actor may not act for is 403 and audited, a
         platform admin's act is audited); it must agree with ``tenant`` when both name one,
         and names the tenant when the body does not."""
+        schemas.token_subject(principal_id)  # a cli: subject is the command line's only
         if actor.kind is not PrincipalKind.PLATFORM_ADMIN and (
             kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN
         ):

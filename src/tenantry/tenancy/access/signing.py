@@ -192,7 +192,7 @@ def _claims(payload: dict[str, Any]) -> Claims:
     try:
         kind = PrincipalKind(str(payload["kind"]))
         claims = Claims(
-            subject=schemas.principal_id(payload["sub"]),
+            subject=_subject(payload["sub"]),
             kind=kind,
             grants=_grants(payload.get("grants")),
             issued_at=_seconds(payload["iat"]),
@@ -206,6 +206,13 @@ def _claims(payload: dict[str, Any]) -> Claims:
     if (kind is PrincipalKind.PLATFORM_ADMIN) == bool(claims.grants):
         raise InvalidToken
     return claims
+
+
+def _subject(value: object) -> str:
+    subject = schemas.principal_id(value)
+    if schemas.builtin_subject(subject):  # issued before such subjects were reserved
+        raise ValueError("a token never names a built-in principal")
+    return subject
 
 
 def _grants(value: object) -> tuple[Grant, ...]:

@@ -1,0 +1,56 @@
+"""The token routes' edges: reserved subjects, lifetimes and revocation by token id, over HTTP.
+
+Runs on SQLite and on the real PostgreSQL (the app of ``test_access``: the token routes and a
+probe route behind ``authorized``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tenantry.bootstrap import Services
+from tests.api.test_access import Api, _headers, app_for, assert_problem
+from tests.integration.access.support import ADMIN_TOKEN, kit_for
+
+
+@pytest.fixture
+async def api(wired: Services) -> AsyncIterator[Api]:
+    kit = await kit_for(wired, reconcile=True)
+    transport = httpx.ASGITransport(app=app_for(kit))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield Api(http, kit)
+
+
+async def _issue(api: Api, token: str, **body: Any) -> httpx.Response:
+    return await api.http.post(
+        "/api/v1/tokens",
+        json={"principal": "bob", "role": "viewer", "tenant": "acme", **body},
+        headers=_headers(token, {}),
+    )
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "admin-token",
+        "operator",
+        "Operator",
+        "ADMIN-TOKEN",
+        "apikey:0123456789abcdef",
+        "ApiKey:x",
+        "cli:root",  # the command line's subjects
+    ],
+)
+async def test_built_in_subjects_are_reserved(api: Api, principal: str) -> None:
+    admin = await api.token(role="tenant-admin")
+    before = await api.kit.access.audit_records()
+    for token in (admin, ADMIN_TOKEN):
+        body = assert_problem(
+            await _issue(api, token, principal=principal), 400, "principal.reserved"
+        )
+        assert principal in body["detail"]
+    assert await api.kit.access.audit_records() == before  # nothing issued, nothing recorded
