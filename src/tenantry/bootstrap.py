@@ -104,6 +104,7 @@ async def services(
             SigningKeyring(settings.data_dir.resolve()),
             admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
             clock=clock,
+            limits=catalog,
         )
         async with _limits(settings, sessions, catalog, clock) as (limits, meters):
             try:

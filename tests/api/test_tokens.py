@@ -7,6 +7,7 @@ probe route behind ``authorized``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -54,3 +55,20 @@ async def test_built_in_subjects_are_reserved(api: Api, principal: str) -> None:
         )
         assert principal in body["detail"]
     assert await api.kit.access.audit_records() == before  # nothing issued, nothing recorded
+
+
+async def test_a_token_mints_no_token_outliving_it(api: Api) -> None:
+    issued = await api.kit.access.issue_token("ann", tenant="acme", role="tenant-admin")
+    refused = await _issue(api, issued.token, ttl_seconds=30 * 86_400)
+    body = assert_problem(refused, 400, "token.ttl_invalid")
+    assert "at most 3600 seconds" in body["detail"] and "issuing it expires" in body["detail"]
+    api.kit.clock.advance(timedelta(minutes=45))
+    minted = await _issue(api, issued.token)
+    assert minted.status_code == 201, minted.text
+    assert minted.json()["expires_at"] == issued.expires_at.isoformat().replace("+00:00", "Z")
+    over_plan = await _issue(api, ADMIN_TOKEN, ttl_seconds=86_401)
+    body = assert_problem(over_plan, 400, "token.ttl_invalid")
+    assert "at most 86400 seconds" in body["detail"] and "max_token_ttl" in body["detail"]
+    assert_problem(
+        await _issue(api, ADMIN_TOKEN, ttl_seconds=30 * 86_400 + 1), 400, "request.invalid"
+    )

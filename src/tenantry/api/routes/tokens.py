@@ -37,7 +37,7 @@ from tenantry.tenancy.access.schemas import (
     PrincipalKind,
     Role,
 )
-from tenantry.tenancy.access.service import DEFAULT_TTL, MAX_TTL
+from tenantry.tenancy.limits.schemas import MAX_TOKEN_TTL
 
 router = APIRouter(
     prefix="/api/v1", tags=["access"], responses=problem_responses(400, 401, 403, 503)
@@ -53,8 +53,13 @@ class TokenRequest(BaseModel):
     )
     team: str | None = Field(default=None, description="Narrow the grant to one team.")
     role: Role
-    ttl_seconds: int = Field(
-        default=int(DEFAULT_TTL.total_seconds()), ge=1, le=int(MAX_TTL.total_seconds())
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TOKEN_TTL,
+        description="Lifetime in seconds; default 3600, or less when a cap is shorter. At most "
+        "the max_token_ttl of each granted tenant's plan (24 h by default) and the remaining "
+        "lifetime of the token issuing it: longer is refused (400 token.ttl_invalid).",
     )
     kind: PrincipalKind = PrincipalKind.USER
 
@@ -100,7 +105,7 @@ async def issue_token(
         tenant=body.tenant,
         team=body.team,
         role=body.role,
-        ttl=timedelta(seconds=body.ttl_seconds),
+        ttl=None if body.ttl_seconds is None else timedelta(seconds=body.ttl_seconds),
         kind=body.kind,
         selection=selection,
         correlation_id=correlation_id(),

@@ -49,7 +49,14 @@ IssueTenantOption = Annotated[
     str | None,
     typer.Option("--tenant", "-t", help="The tenant id (none for --role platform-admin)."),
 ]
-TtlOption = Annotated[str, typer.Option("--ttl", help="Lifetime: 90s, 30m, 1h, 7d (at most 30d).")]
+TtlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ttl",
+        help="Lifetime: 90s, 30m, 1h, 7d; default 1h. At most the tenant plan's max_token_ttl "
+        "(24h unless the plan says otherwise).",
+    ),
+]
 PrincipalOption = Annotated[
     str | None,
     typer.Option(
@@ -77,7 +84,7 @@ def issue(
     role: RoleOption,
     tenant: IssueTenantOption = None,
     team: TeamOption = None,
-    ttl: TtlOption = "1h",
+    ttl: TtlOption = None,
     principal: PrincipalOption = None,
     service: ServiceOption = False,
     output: OutputOption = Output.TABLE,
@@ -92,7 +99,7 @@ def issue(
     curl -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme" -H "X-Team-ID: support"
     http://127.0.0.1:8080/api/v1/sessions
     """
-    lifetime = parse_ttl(ttl)
+    lifetime = None if ttl is None else parse_ttl(ttl)
     subject = principal if principal is not None else default_principal()
     kind = PrincipalKind.SERVICE if service else PrincipalKind.USER
     if role is Role.PLATFORM_ADMIN:

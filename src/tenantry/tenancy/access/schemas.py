@@ -46,6 +46,7 @@ class Principal:
     kind: PrincipalKind
     grants: tuple[Grant, ...]
     credential_id: str  # the token's jti or the API key's id (for audit and revocation)
+    expires_at: int | None = None  # a token's exp (epoch seconds); None for keys and admin token
 
 
 # Principal ids come from operators (``--principal alice@example.com``) and from API keys

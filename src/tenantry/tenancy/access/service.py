@@ -20,12 +20,11 @@ from typing import Final
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
-from tenantry.tenancy.access import apikeys, audit, resolution, schemas, signing
+from tenantry.tenancy.access import apikeys, audit, lifetimes, resolution, schemas, signing
 from tenantry.tenancy.access.errors import (
     ApiKeyNotFound,
     InvalidGrant,
     InvalidToken,
-    InvalidTtl,
     MissingToken,
     PlatformAdminRequired,
     RevokedKey,
@@ -33,6 +32,7 @@ from tenantry.tenancy.access.errors import (
     TeamNotFound,
     TenantMismatch,
 )
+from tenantry.tenancy.access.lifetimes import Cap, CapKind
 from tenantry.tenancy.access.permissions import Action, require
 from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.tenancy.access.resolution import NOTHING_SELECTED, Resolved, Selection
@@ -49,13 +49,15 @@ from tenantry.tenancy.access.schemas import (
     Role,
 )
 from tenantry.tenancy.access.signing import Claims, SigningKeys
+from tenantry.tenancy.limits import plans
+from tenantry.tenancy.limits.catalog import LimitsCatalog
+from tenantry.tenancy.limits.ports import LimitsSource
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound
 from tenantry.tenancy.registry.schemas import LifecycleState
 from tenantry.tenancy.scopes import TenantUnavailable
 
-DEFAULT_TTL: Final = timedelta(hours=1)
-MAX_TTL: Final = timedelta(days=30)  # longer-lived service access is an API key
+DEFAULT_TTL: Final = lifetimes.DEFAULT_TTL
 LEEWAY: Final = timedelta(seconds=30)  # clock skew between issuing and verifying hosts
 OPERATOR: Final = "operator"  # the actor of CLI acts (a local operator of the deployment)
 ADMIN_TOKEN_PRINCIPAL: Final = Principal(
@@ -75,13 +77,14 @@ class AccessService:
         admin_token: str | None = None,
         clock: Clock = utc_now,
         leeway: timedelta = LEEWAY,
-        max_ttl: timedelta = MAX_TTL,
+        limits: LimitsSource | None = None,
     ) -> None:
         self._records = AccessRepository(sessions)
         self._keys = keys
         self._tokens = signing.VerifiedTokens(keys)
         self._admin_token = admin_token.encode() if admin_token else None
-        self._clock, self._leeway, self._max_ttl = clock, leeway, max_ttl
+        self._clock, self._leeway = clock, leeway
+        self._limits = limits if limits is not None else LimitsCatalog(sessions)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -92,21 +95,14 @@ class AccessService:
         tenant: str | None = None,
         team: str | None = None,
         role: Role | str | None = None,
-        ttl: timedelta = DEFAULT_TTL,
+        ttl: timedelta | None = None,
         kind: PrincipalKind = PrincipalKind.USER,
         actor: str = OPERATOR,
         correlation_id: str | None = None,
     ) -> IssuedToken:
         """A token for one grant (``tenant``, ``team``, ``role``), or a platform-admin token
         (``kind=PLATFORM_ADMIN``, no tenant, no team, no role or ``platform-admin``)."""
-        if kind is PrincipalKind.PLATFORM_ADMIN:
-            if tenant is not None or team is not None or role not in (None, Role.PLATFORM_ADMIN):
-                raise InvalidGrant("a platform-admin token carries no tenant, team or role")
-            grants: tuple[Grant, ...] = ()
-        else:
-            if tenant is None or role is None:
-                raise InvalidGrant("a token needs a tenant and a role")
-            grants = (schemas.checked_grant(tenant, role, team),)
+        grants = _grants(kind, tenant, team, role)
         return await self.issue_grants(
             principal_id, grants, ttl=ttl, kind=kind, actor=actor, correlation_id=correlation_id
         )
@@ -116,23 +112,26 @@ class AccessService:
         principal_id: str,
         grants: Sequence[Grant],
         *,
-        ttl: timedelta = DEFAULT_TTL,
+        ttl: timedelta | None = None,
         kind: PrincipalKind = PrincipalKind.USER,
         actor: str = OPERATOR,
         correlation_id: str | None = None,
+        not_after: int | None = None,
     ) -> IssuedToken:
-        """A token carrying ``grants`` (several tenants or teams), each checked in the registry."""
+        """A token carrying ``grants`` (several tenants or teams), each checked in the registry,
+        living ``ttl`` (:mod:`~tenantry.tenancy.access.lifetimes`: default 1 h, never longer
+        than a granted tenant's ``max_token_ttl`` nor, when given, than ``not_after``)."""
         subject = schemas.token_subject(principal_id, cli=True)
         checked = tuple(schemas.checked_grant(g.tenant_id, g.role, g.team_id) for g in grants)
         if (kind is PrincipalKind.PLATFORM_ADMIN) == bool(checked):
             raise InvalidGrant("platform-admin tokens carry no grants; other tokens need one")
         if len(checked) > signing.MAX_GRANTS:
             raise InvalidGrant(f"a token carries at most {signing.MAX_GRANTS} grants")
-        self._check_ttl(ttl)
         for grant in checked:
             await self.check_open(grant.tenant_id, team=grant.team_id)
         now = int(self._clock().timestamp())
-        claims = Claims(subject, kind, checked, now, now + int(ttl.total_seconds()), _jti())
+        caps = await self._caps(checked, now=now, not_after=not_after)
+        claims = Claims(subject, kind, checked, now, now + lifetimes.lifetime(ttl, caps), _jti())
         key = self._keys.active()
         issued = _issued(signing.sign(claims, key), claims, key.kid)
         await self._audit(*audit.issued(issued, actor, correlation_id))
@@ -146,7 +145,7 @@ class AccessService:
         tenant: str | None,
         team: str | None,
         role: Role,
-        ttl: timedelta,
+        ttl: timedelta | None = None,
         kind: PrincipalKind = PrincipalKind.USER,
         selection: Selection = NOTHING_SELECTED,
         correlation_id: str | None = None,
@@ -158,7 +157,8 @@ class AccessService:
         ``selection`` is what the request's headers select, checked as on every tenant route
         (:meth:`resolve`: a tenant or team the actor may not act for is 403 and audited, a
         platform admin's act is audited); it must agree with ``tenant`` when both name one,
-        and names the tenant when the body does not."""
+        and names the tenant when the body does not. The token lives no longer than the
+        actor's own token (an API key or the admin token has no expiry to pass on)."""
         schemas.token_subject(principal_id)  # a cli: subject is the command line's only
         if actor.kind is not PrincipalKind.PLATFORM_ADMIN and (
             kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN
@@ -167,15 +167,15 @@ class AccessService:
         tenant = await self._token_tenant(
             actor, selection, tenant, correlation_id=correlation_id, action=action
         )
-        return await self.issue_token(
+        platform = kind is PrincipalKind.PLATFORM_ADMIN
+        return await self.issue_grants(
             principal_id,
-            tenant=tenant,
-            team=team,
-            role=None if kind is PrincipalKind.PLATFORM_ADMIN else role,
+            _grants(kind, tenant, team, None if platform else role),
             ttl=ttl,
             kind=kind,
             actor=actor.id,
             correlation_id=correlation_id,
+            not_after=actor.expires_at,
         )
 
     async def _token_tenant(
@@ -204,12 +204,19 @@ class AccessService:
             require(found.role, Action.ADMIN, tenant=found.ctx.tenant_id)
         return found.ctx.tenant_id
 
-    def _check_ttl(self, ttl: timedelta) -> None:
-        if not timedelta(seconds=1) <= ttl <= self._max_ttl:
-            raise InvalidTtl(
-                f"a token lives from 1 second to {int(self._max_ttl.total_seconds())} seconds; "
-                f"{int(ttl.total_seconds())} asked"
-            )
+    async def _caps(self, grants: Sequence[Grant], *, now: int, not_after: int | None) -> list[Cap]:
+        """What caps a new token's lifetime: each granted tenant's plan (a platform-admin token:
+        the built-in plan's), and the minting token's expiry when it has one."""
+        caps = []
+        for tenant in dict.fromkeys(g.tenant_id for g in grants):
+            limits = await self._limits.get(tenant)
+            caps.append(Cap(int(limits.max_token_ttl.total_seconds()), CapKind.PLAN, tenant))
+        if not caps:
+            builtin = plans.effective(None).max_token_ttl
+            caps.append(Cap(int(builtin.total_seconds()), CapKind.PLAN))
+        if not_after is not None:
+            caps.append(Cap(not_after - now, CapKind.ISSUER))
+        return caps
 
     # -- credentials ------------------------------------------------------------------------
 
@@ -357,6 +364,19 @@ class AccessService:
     async def retire_signing_key(self, kid: str, *, actor: str = OPERATOR) -> None:
         self._keys.retire(kid)
         await self._audit(audit.changed(actor, "signing_key.retire", None, {"kid": kid}))
+
+
+def _grants(
+    kind: PrincipalKind, tenant: str | None, team: str | None, role: Role | str | None
+) -> tuple[Grant, ...]:
+    """The grant of a one-grant token (none for a platform-admin token), checked."""
+    if kind is PrincipalKind.PLATFORM_ADMIN:
+        if tenant is not None or team is not None or role not in (None, Role.PLATFORM_ADMIN):
+            raise InvalidGrant("a platform-admin token carries no tenant, team or role")
+        return ()
+    if tenant is None or role is None:
+        raise InvalidGrant("a token needs a tenant and a role")
+    return (schemas.checked_grant(tenant, role, team),)
 
 
 def _jti() -> str:

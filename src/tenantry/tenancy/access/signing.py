@@ -84,7 +84,7 @@ class Claims:
     not_before: int | None = None  # ``nbf``: tokens we issue have none
 
     def principal(self) -> Principal:
-        return Principal(self.subject, self.kind, self.grants, self.jti)
+        return Principal(self.subject, self.kind, self.grants, self.jti, self.expires_at)
 
 
 def sign(claims: Claims, key: SigningKey) -> str:

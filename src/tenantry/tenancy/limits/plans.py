@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
@@ -28,6 +29,7 @@ BUILTIN_STANDARD: Final = LimitsSpec.model_validate(
         "authoring_burst": 10,
         "max_in_flight": 64,
         "max_flow_executions": 16,
+        "max_token_ttl": 86_400,
         "storage": {
             "sessions": {"bytes": _GIB, "count": 100_000},
             "objects": {"bytes": 10 * _GIB, "count": 100_000},
@@ -68,6 +70,7 @@ class Limits:
     rates: Mapping[RouteClass, RateLimit]
     max_in_flight: int
     max_flow_executions: int
+    max_token_ttl: timedelta  # the longest a token granting the tenant may live
     storage: Mapping[Resource, Quota]
     ai_tokens: AiCap
 
@@ -112,6 +115,7 @@ def _resolved(spec: LimitsSpec) -> Limits:
         rates=MappingProxyType({RouteClass.DEFAULT: default, RouteClass.AUTHORING: authoring}),
         max_in_flight=_set(spec.max_in_flight),
         max_flow_executions=_set(spec.max_flow_executions),
+        max_token_ttl=timedelta(seconds=_set(spec.max_token_ttl)),
         storage=MappingProxyType(quotas),
         ai_tokens=AiCap(_set(ai.cap), _set(ai.period)),
     )

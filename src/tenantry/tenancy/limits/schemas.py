@@ -3,7 +3,8 @@
 Every field is optional: a plan names only what differs from the built-in ``standard`` plan,
 and a tenant's ``limits:`` only what differs from its plan (``plans.effective`` merges them).
 Unknown keys are manifest errors like everywhere else. Sizes are bytes, given as integers or
-as ``"512MiB"``-style strings (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB).
+as ``"512MiB"``-style strings (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB); durations are seconds, as
+integers or as ``"90s"``, ``"30m"``, ``"24h"``, ``"7d"``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ _UNITS: Final[dict[str | None, int]] = {
 MAX_BYTES: Final = 2**53  # exact in every JSON number and Lua double on the way
 MAX_COUNT: Final = 10**12
 MAX_RATE: Final = 1_000_000.0
+MAX_TOKEN_TTL: Final = 30 * 86_400  # seconds; longer-lived service access is an API key
+_DURATION = re.compile(r"([0-9]{1,9})\s*([smhd]?)")
+_DURATION_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
 class Resource(enum.StrEnum):
@@ -67,6 +71,18 @@ def parse_size(value: object) -> object:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def parse_duration(value: object) -> object:
+    """``"24h"`` -> 86400 (seconds); integers pass; anything else is left for the type check."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds, not a boolean")
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: use seconds or e.g. '90s', '30m', '24h'")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 def _no_bool(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("expected a number, not a boolean")
@@ -77,6 +93,7 @@ Size = Annotated[int, BeforeValidator(parse_size), Field(ge=0, le=MAX_BYTES)]
 Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=MAX_COUNT)]
 Slots = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=100_000)]
 Burst = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1_000_000)]
+TokenTtl = Annotated[int, BeforeValidator(parse_duration), Field(ge=1, le=MAX_TOKEN_TTL)]
 Rate = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_RATE, allow_inf_nan=False)]
 
 
@@ -117,6 +134,7 @@ class LimitsSpec(_Strict):
     authoring_burst: Burst | None = None
     max_in_flight: Slots | None = None  # concurrent requests, per API process
     max_flow_executions: Slots | None = None  # concurrent flow runs, per worker process
+    max_token_ttl: TokenTtl | None = None  # seconds a token for the tenant may live at most
     storage: StorageSpec | None = None
     ai_tokens: AiTokensSpec | None = None
 
