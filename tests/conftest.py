@@ -34,6 +34,8 @@ _TABLES = (
     "usage_counters",
     "api_keys",
     "audit_records",
+    "issued_tokens",
+    "token_revocations",  # not its counter: a number is never given twice
     "idempotency_records",
     "secret_versions",
     "tenant_schema_revisions",

@@ -96,6 +96,12 @@ ROUTES: Final[tuple[Route, ...]] = (
         ],
     ),
     Route(
+        "DELETE",
+        "/api/v1/tokens/{jti}",
+        Kind.ITEM,  # a token of another tenant is 404 like a missing one
+        _one("DELETE", "/api/v1/tokens/{names.token}"),
+    ),
+    Route(
         "POST",
         "/api/v1/api-keys",
         Kind.WRITE,

@@ -62,6 +62,7 @@ class Seeded:
             "key": names.object_key,
             "doc_id": names.doc,
             "key_id": names.api_key,
+            "jti": names.token,
             "tenant_id": A,
             "q": names.title,
             "prefix": names.object_prefix(),

@@ -35,6 +35,7 @@ class Names:
     object_key: str
     doc: str
     api_key: str
+    token: str  # the jti of a spare token of the tenant's (not one a request is made with)
     idempotency: str
     title: str  # searched for
 
@@ -49,13 +50,15 @@ class Names:
             object_key=f"docs/{tag}/report.txt",
             doc=f"doc-{tag}",
             api_key=secrets.token_hex(8),
+            token=secrets.token_hex(16),
             idempotency=f"idem-{tag}",
             title=f"TITLE{tag}",
         )
 
     def items(self) -> Iterator[tuple[str, str]]:
         """(label, value) of every name but the tenant."""
-        for label in ("session", "secret", "object_key", "doc", "api_key", "idempotency", "title"):
+        labels = ("session", "secret", "object_key", "doc", "api_key", "token", "idempotency")
+        for label in (*labels, "title"):
             yield label, getattr(self, label)
 
     def object_prefix(self) -> str:
@@ -155,6 +158,7 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
         object_key=f"docs/{tag}/report.txt",
         doc=f"doc-{tag}",
         api_key="",  # known once the key is made
+        token="",  # known once the spare token is issued
         idempotency=f"idem-{tag}",
         title=f"TITLE{tag}",
     )
@@ -173,7 +177,8 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
     issued = await services.access.issue_token(principal, tenant=tenant, role=Role.TENANT_ADMIN)
     draft = Tenant(tenant, principal, issued.token, "", names, values)
     key = await _store(http, draft)
-    final_names = Names(**{**_fields(names), "api_key": key["key"]["id"]})
+    spare = await services.access.issue_token(f"spare-{tenant}", tenant=tenant, role=Role.VIEWER)
+    final_names = Names(**{**_fields(names), "api_key": key["key"]["id"], "token": spare.jti})
     return Tenant(tenant, principal, issued.token, key["secret"], final_names, values)
 
 

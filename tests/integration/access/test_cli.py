@@ -157,6 +157,18 @@ def test_issue_errors(tenantry: Any, args: tuple[str, ...], code: int, message: 
     assert message in err
 
 
+def test_revoke_a_token_by_its_id(tenantry: Any) -> None:
+    code, out, _ = tenantry("token", "issue", "-t", "acme", "-r", "viewer", "-o", "json")
+    jti = json.loads(out)["claims"]["jti"]
+    code, out, err = tenantry("token", "revoke", jti)
+    assert (code, out.strip()) == (0, f"revoked {jti}"), err
+    assert tenantry("token", "revoke", jti)[0] == 0  # again: nothing changes
+    code, _, err = tenantry("token", "revoke", "0" * 32)
+    assert code == 3 and "token.not_found" in err
+    code, _, err = tenantry("token", "revoke", "nope")
+    assert code == 1 and "token.id_invalid" in err
+
+
 def test_signing_keys_rotate_and_retire(tenantry: Any) -> None:
     _, before, _ = tenantry("token", "issue", "-t", "acme", "-r", "viewer")
     code, out, _ = tenantry("token", "keys", "-o", "json")

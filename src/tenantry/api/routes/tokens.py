@@ -3,9 +3,10 @@
 Tokens are issued by platform admins (any tenant, or a platform-admin token) and by tenant
 admins (their own tenant only); the tenant is the body's ``tenant`` or the one ``X-Tenant-ID``
 selects (optional for a credential of one tenant; when both are sent they must agree, and a
-header the credential may not select is 403 and audited, as on every route). API keys belong
-to the tenant ``X-Tenant-ID`` selects and are managed by its tenant admins (or an audited
-platform admin); a key's secret is in the creation answer only.
+header the credential may not select is 403 and audited, as on every route). A token granting
+the selected tenant is revoked by its id (``jti``) by the tenant's admins or a platform admin.
+API keys belong to the tenant ``X-Tenant-ID`` selects and are managed by its tenant admins (or
+an audited platform admin); a key's secret is in the creation answer only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tenantry.api.caller import (
 )
 from tenantry.api.limits import AUTHORING
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.paths import ApiKeyIdPath
+from tenantry.api.schemas.paths import ApiKeyIdPath, TokenIdPath
 from tenantry.tenancy.access.permissions import Action, require
 from tenantry.tenancy.access.resolution import Resolved
 from tenantry.tenancy.access.schemas import (
@@ -110,6 +111,26 @@ async def issue_token(
         selection=selection,
         correlation_id=correlation_id(),
         action=route_action(request),
+    )
+
+
+@router.delete(
+    "/tokens/{jti}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(404),
+    openapi_extra=AUTHORING,
+)
+async def revoke_token(
+    jti: TokenIdPath, admin: TenantAdminDep, actor: PrincipalDep, access: AccessDep
+) -> None:
+    """Revoke a token granting the selected tenant: refused by every API process within a
+    second (revoking it again changes nothing); a token of another tenant is 404."""
+    await access.revoke_token(
+        jti,
+        tenant=admin.ctx.tenant_id,
+        actor=actor.id,
+        correlation_id=admin.ctx.correlation_id,
     )
 
 

@@ -17,6 +17,7 @@ from tenantry.core.names import OBJECT_KEY_LIMIT
 from tenantry.runtime.objects.store import RESERVED
 from tenantry.runtime.search.schemas import DOC_ID_LIMIT
 from tenantry.tenancy.access.apikeys import KEY_ID_PATTERN
+from tenantry.tenancy.access.issuing import JTI_PATTERN
 
 # runtime.search.schemas checks document ids with this grammar (kept equal by the API tests).
 DOC_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -66,5 +67,14 @@ ObjectKeyPath = Annotated[
         f"{OBJECT_KEY_LIMIT} bytes as UTF-8.",
         minLength=1,
         maxLength=OBJECT_KEY_LIMIT,  # characters here: a bound the byte limit stays within
+    ),
+]
+TokenIdPath = Annotated[
+    str,
+    documented(
+        "The token's id (its jti claim, in the answer that issued it): 32 lowercase hex digits.",
+        pattern=JTI_PATTERN,
+        minLength=32,
+        maxLength=32,
     ),
 ]

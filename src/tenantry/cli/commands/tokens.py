@@ -135,6 +135,22 @@ def default_principal() -> str:
     return f"cli:{user}"
 
 
+@token_app.command("revoke")
+def revoke_token(
+    ctx: typer.Context,
+    jti: Annotated[
+        str, typer.Argument(metavar="JTI", help="The token's id (its jti, in -o json output).")
+    ],
+) -> None:
+    """Revoke a token: every API process refuses it within a second."""
+
+    async def work(services: Services) -> None:
+        await services.access.revoke_token(jti)
+
+    runner.run(ctx, work)
+    render.out.print(f"revoked {jti}", markup=False, highlight=False)
+
+
 @token_app.command("keys")
 def keys(ctx: typer.Context, output: OutputOption = Output.TABLE) -> None:
     """The signing key ids, oldest first; the last one signs new tokens."""

@@ -2,13 +2,13 @@
 
 What is recorded: a refused cross-tenant or cross-team attempt (``denied``, on the tenant that
 was asked for), every platform-admin act on a tenant (``allowed``), and every change to access
-itself (``succeeded``: a token issued, an API key created or revoked, a signing key rotated or
-retired). Details never hold a credential, only its id (a token's ``jti``, a key's id).
+itself (``succeeded``: a token issued or revoked, an API key created or revoked, a signing key
+rotated or retired). Details never hold a credential, only its id (a token's ``jti``, a key's id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tenantry.core.context import TenantCtx
@@ -73,4 +73,15 @@ def issued(token: IssuedToken, actor: str, correlation_id: str | None) -> list[A
             correlation_id,
         )
         for grant in token.grants
+    ]
+
+
+def revoked(
+    jti: str, actor: str, tenants: Sequence[str | None], correlation_id: str | None
+) -> list[AuditEntry]:
+    """One record per tenant the revoked token granted (one without a tenant for a platform
+    token)."""
+    return [
+        changed(actor, "token.revoke", tenant, {"jti": jti}, correlation_id)
+        for tenant in dict.fromkeys(tenants)
     ]

@@ -39,6 +39,13 @@ class RevokedKey(Unauthenticated):
         super().__init__("the API key has been revoked")
 
 
+class RevokedToken(Unauthenticated):
+    code = "auth.revoked_token"
+
+    def __init__(self) -> None:
+        super().__init__("the token has been revoked")
+
+
 class TenantMismatch(Forbidden):
     """The tenant selected (header or body) is not one the credential may act for."""
 
@@ -95,12 +102,20 @@ class InvalidTtl(InvalidInput):
     code = "token.ttl_invalid"
 
 
+class InvalidTokenId(InvalidInput):
+    code = "token.id_invalid"
+
+
 class InvalidKeyName(InvalidInput):
     code = "api_key.name_invalid"
 
 
 class TeamNotFound(NotFound):
     code = "team.not_found"
+
+
+class TokenNotFound(NotFound):
+    code = "token.not_found"
 
 
 class ApiKeyNotFound(NotFound):

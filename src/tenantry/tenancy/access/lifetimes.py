@@ -1,4 +1,4 @@
-"""How long a new token may live: the shortest of its caps, decided purely.
+"""How long a new token may live: the shortest of its caps (read from the plans; decided purely).
 
 Each tenant a token grants caps it at its plan's ``max_token_ttl`` (a platform-admin token at the
 built-in plan's); a token minted with a token lives no longer than the token minting it. A
@@ -9,12 +9,14 @@ no lifetime gets :data:`DEFAULT_TTL`, or the cap when that is shorter.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
 from tenantry.tenancy.access.errors import InvalidTtl
+from tenantry.tenancy.limits import plans
+from tenantry.tenancy.limits.ports import LimitsSource
 
 DEFAULT_TTL: Final = timedelta(hours=1)
 
@@ -61,3 +63,20 @@ def lifetime(asked: timedelta | None, caps: Iterable[Cap]) -> int:
         f"a token may live at most {cap.seconds} seconds here ({cap.reason()}); {seconds} asked",
         details=details,
     )
+
+
+async def caps(
+    source: LimitsSource, tenants: Sequence[str], *, now: int, not_after: int | None
+) -> list[Cap]:
+    """What caps a new token's lifetime: each granted tenant's plan (a platform-admin token:
+    the built-in plan's), and the minting token's expiry when it has one."""
+    found = []
+    for tenant in dict.fromkeys(tenants):
+        limits = await source.get(tenant)
+        found.append(Cap(int(limits.max_token_ttl.total_seconds()), CapKind.PLAN, tenant))
+    if not found:
+        builtin = plans.effective(None).max_token_ttl
+        found.append(Cap(int(builtin.total_seconds()), CapKind.PLAN))
+    if not_after is not None:
+        found.append(Cap(not_after - now, CapKind.ISSUER))
+    return found

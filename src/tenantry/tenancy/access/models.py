@@ -9,6 +9,12 @@ and cross-team attempts, every platform-admin act on a tenant, and token, key an
 administration. ``tenant_id`` is deliberately not a foreign key: a record outlives its tenant
 and may name a tenant that never existed (an attempt on a guessed id). It is the seed of the
 hash-chained audit log of a later issue.
+
+``issued_tokens`` names the tenants each token grants (one row per tenant, none for a platform
+token) until it expires, so a revocation by id can be confined to a tenant. ``token_revocations``
+lists revoked tokens until they expire, numbered by ``seq`` from the one-row
+``token_revocation_counter``: a revocation takes the counter's row lock, so numbers commit in
+order and a process polling ``seq > last seen`` never skips one.
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.tenancy.registry.models import Base, UtcDateTime
 
-__all__ = ["ApiKeyRow", "AuditRecordRow", "Base"]
+__all__ = [
+    "ApiKeyRow",
+    "AuditRecordRow",
+    "Base",
+    "IssuedTokenRow",
+    "RevocationCounterRow",
+    "TokenRevocationRow",
+]
 
 
 class ApiKeyRow(Base):
@@ -54,3 +67,34 @@ class AuditRecordRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict[str, Any]]
+
+
+class IssuedTokenRow(Base):
+    __tablename__ = "issued_tokens"
+    __table_args__ = (
+        Index("ix_issued_tokens_jti", "jti"),
+        Index("ix_issued_tokens_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    jti: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    expires_at: Mapped[datetime]
+
+
+class TokenRevocationRow(Base):
+    __tablename__ = "token_revocations"
+    __table_args__ = (Index("ix_token_revocations_expires_at", "expires_at"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    jti: Mapped[str] = mapped_column(String(32), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime]
+    revoked_by: Mapped[str] = mapped_column(String(128))
+
+
+class RevocationCounterRow(Base):
+    __tablename__ = "token_revocation_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(Integer)

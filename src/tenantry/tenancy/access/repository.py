@@ -1,4 +1,5 @@
-"""Every access query: tenant standing for issuance, API key rows, audit records.
+"""Every access query: tenant standing for issuance, API key rows, issued and revoked tokens,
+audit records.
 
 No decisions here. Changes and their audit records are written in one transaction, so a key
 never exists (or stops existing) without the record that says who did it.
@@ -6,14 +7,20 @@ never exists (or stops existing) without the record that says who did it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.tenancy.access.models import ApiKeyRow, AuditRecordRow
+from tenantry.tenancy.access.models import (
+    ApiKeyRow,
+    AuditRecordRow,
+    IssuedTokenRow,
+    RevocationCounterRow,
+    TokenRevocationRow,
+)
 from tenantry.tenancy.access.schemas import ApiKeyInfo, AuditEntry, AuditRecord, Role
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -33,6 +40,12 @@ class Standing(NamedTuple):
 class StoredKey(NamedTuple):
     info: ApiKeyInfo
     secret_digest: str
+
+
+class Revocation(NamedTuple):
+    seq: int
+    jti: str
+    expires_at: datetime
 
 
 class AccessRepository:
@@ -89,6 +102,65 @@ class AccessRepository:
                 await session.execute(insert(AuditRecordRow).values(_entry_values(entry, now)))
         return True
 
+    async def add_token(
+        self,
+        jti: str,
+        tenants: Sequence[str | None],
+        expires_at: datetime,
+        entries: Sequence[AuditEntry],
+        *,
+        now: datetime,
+        forget_before: datetime,
+    ) -> None:
+        """Record an issued token's tenants (until it expires) with its audit records."""
+        rows = [{"jti": jti, "tenant_id": t, "expires_at": expires_at} for t in tenants]
+        async with translated(), self._sessions() as session, session.begin():
+            await session.execute(insert(IssuedTokenRow), rows)
+            await session.execute(insert(AuditRecordRow), [_entry_values(e, now) for e in entries])
+            await _forget(session, forget_before)
+
+    async def revoke_token(
+        self,
+        jti: str,
+        tenant: str | None,
+        entries: Callable[[list[str | None]], Sequence[AuditEntry]],
+        *,
+        actor: str,
+        now: datetime,
+        forget_before: datetime,
+    ) -> datetime | None:
+        """Revoke the token (confined to those granting ``tenant`` unless None) and record
+        ``entries(its tenants)``; the token's expiry, or None when there is no such token.
+        Revoking again changes nothing. Rows of tokens expired before ``forget_before`` go."""
+        query = select(IssuedTokenRow.tenant_id, IssuedTokenRow.expires_at).where(
+            IssuedTokenRow.jti == jti
+        )
+        async with translated(), self._sessions() as session, session.begin():
+            seq = await _next_revocation(session)  # first: the lock that orders revocations
+            found = (await session.execute(query)).all()
+            if not found or (tenant is not None and tenant not in {r.tenant_id for r in found}):
+                return None
+            expires: datetime = max(row.expires_at for row in found)
+            done = select(TokenRevocationRow.seq).where(TokenRevocationRow.jti == jti)
+            if await session.scalar(done) is None:
+                values = _revocation(seq, jti, expires, now, actor)
+                await session.execute(insert(TokenRevocationRow).values(values))
+                audit = [_entry_values(e, now) for e in entries([r.tenant_id for r in found])]
+                await session.execute(insert(AuditRecordRow), audit)
+            await _forget(session, forget_before)
+        return expires
+
+    async def revocations_after(self, seq: int) -> list[Revocation]:
+        """Revocations numbered after ``seq``, in order (one indexed range read)."""
+        query = (
+            select(TokenRevocationRow.seq, TokenRevocationRow.jti, TokenRevocationRow.expires_at)
+            .where(TokenRevocationRow.seq > seq)
+            .order_by(TokenRevocationRow.seq)
+        )
+        async with translated(), self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [Revocation(row.seq, row.jti, row.expires_at) for row in rows]
+
     async def record(self, entries: Sequence[AuditEntry], *, now: datetime) -> None:
         rows = [_entry_values(entry, now) for entry in entries]
         async with translated(), self._sessions() as session, session.begin():
@@ -107,6 +179,29 @@ class AccessRepository:
 async def _team_exists(session: AsyncSession, tenant: str, team: str) -> bool:
     query = select(TeamRow.id).where(TeamRow.tenant_id == tenant, TeamRow.id == team)
     return await session.scalar(query) is not None
+
+
+async def _next_revocation(session: AsyncSession) -> int:
+    """The next revocation number; the counter row stays locked until the transaction ends."""
+    bump = (
+        update(RevocationCounterRow)
+        .where(RevocationCounterRow.id == 1)
+        .values(value=RevocationCounterRow.value + 1)
+        .returning(RevocationCounterRow.value)
+    )
+    return int((await session.execute(bump)).scalar_one())
+
+
+async def _forget(session: AsyncSession, before: datetime) -> None:
+    """Drop what only mattered while tokens now expired could still be presented."""
+    await session.execute(delete(TokenRevocationRow).where(TokenRevocationRow.expires_at < before))
+    await session.execute(delete(IssuedTokenRow).where(IssuedTokenRow.expires_at < before))
+
+
+def _revocation(
+    seq: int, jti: str, expires: datetime, now: datetime, actor: str
+) -> dict[str, object]:
+    return {"seq": seq, "jti": jti, "expires_at": expires, "revoked_at": now, "revoked_by": actor}
 
 
 def _key_values(key: ApiKeyInfo) -> dict[str, object]:

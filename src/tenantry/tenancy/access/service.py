@@ -12,15 +12,22 @@ API keys for services are created, listed and revoked here too; their secrets ar
 from __future__ import annotations
 
 import hmac
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
-from tenantry.tenancy.access import apikeys, audit, lifetimes, resolution, schemas, signing
+from tenantry.tenancy.access import (
+    apikeys,
+    audit,
+    issuing,
+    lifetimes,
+    resolution,
+    schemas,
+    signing,
+)
 from tenantry.tenancy.access.errors import (
     ApiKeyNotFound,
     InvalidGrant,
@@ -28,28 +35,28 @@ from tenantry.tenancy.access.errors import (
     MissingToken,
     PlatformAdminRequired,
     RevokedKey,
+    RevokedToken,
     TeamMismatch,
     TeamNotFound,
     TenantMismatch,
+    TokenNotFound,
 )
-from tenantry.tenancy.access.lifetimes import Cap, CapKind
 from tenantry.tenancy.access.permissions import Action, require
 from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.tenancy.access.resolution import NOTHING_SELECTED, Resolved, Selection
+from tenantry.tenancy.access.revocations import RevokedTokens
 from tenantry.tenancy.access.schemas import (
     ApiKeyInfo,
     AuditEntry,
     AuditRecord,
     CreatedApiKey,
     Grant,
-    GrantView,
     IssuedToken,
     Principal,
     PrincipalKind,
     Role,
 )
 from tenantry.tenancy.access.signing import Claims, SigningKeys
-from tenantry.tenancy.limits import plans
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.ports import LimitsSource
 from tenantry.tenancy.registry.database import SessionFactory
@@ -85,6 +92,7 @@ class AccessService:
         self._admin_token = admin_token.encode() if admin_token else None
         self._clock, self._leeway = clock, leeway
         self._limits = limits if limits is not None else LimitsCatalog(sessions)
+        self._revoked = RevokedTokens(self._records.revocations_after)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -102,7 +110,7 @@ class AccessService:
     ) -> IssuedToken:
         """A token for one grant (``tenant``, ``team``, ``role``), or a platform-admin token
         (``kind=PLATFORM_ADMIN``, no tenant, no team, no role or ``platform-admin``)."""
-        grants = _grants(kind, tenant, team, role)
+        grants = issuing.grants_of(kind, tenant, team, role)
         return await self.issue_grants(
             principal_id, grants, ttl=ttl, kind=kind, actor=actor, correlation_id=correlation_id
         )
@@ -130,11 +138,20 @@ class AccessService:
         for grant in checked:
             await self.check_open(grant.tenant_id, team=grant.team_id)
         now = int(self._clock().timestamp())
-        caps = await self._caps(checked, now=now, not_after=not_after)
-        claims = Claims(subject, kind, checked, now, now + lifetimes.lifetime(ttl, caps), _jti())
+        tenants = [g.tenant_id for g in checked]
+        caps = await lifetimes.caps(self._limits, tenants, now=now, not_after=not_after)
+        expires = now + lifetimes.lifetime(ttl, caps)
+        claims = Claims(subject, kind, checked, now, expires, issuing.new_jti())
         key = self._keys.active()
-        issued = _issued(signing.sign(claims, key), claims, key.kid)
-        await self._audit(*audit.issued(issued, actor, correlation_id))
+        issued = issuing.issued_view(signing.sign(claims, key), claims, key.kid)
+        await self._records.add_token(
+            claims.jti,
+            list(dict.fromkeys(tenants)) or [None],
+            issued.expires_at,
+            audit.issued(issued, actor, correlation_id),
+            now=self._clock(),
+            forget_before=self._clock() - 2 * self._leeway,
+        )
         return issued
 
     async def issue_token_as(
@@ -170,7 +187,7 @@ class AccessService:
         platform = kind is PrincipalKind.PLATFORM_ADMIN
         return await self.issue_grants(
             principal_id,
-            _grants(kind, tenant, team, None if platform else role),
+            issuing.grants_of(kind, tenant, team, None if platform else role),
             ttl=ttl,
             kind=kind,
             actor=actor.id,
@@ -204,19 +221,32 @@ class AccessService:
             require(found.role, Action.ADMIN, tenant=found.ctx.tenant_id)
         return found.ctx.tenant_id
 
-    async def _caps(self, grants: Sequence[Grant], *, now: int, not_after: int | None) -> list[Cap]:
-        """What caps a new token's lifetime: each granted tenant's plan (a platform-admin token:
-        the built-in plan's), and the minting token's expiry when it has one."""
-        caps = []
-        for tenant in dict.fromkeys(g.tenant_id for g in grants):
-            limits = await self._limits.get(tenant)
-            caps.append(Cap(int(limits.max_token_ttl.total_seconds()), CapKind.PLAN, tenant))
-        if not caps:
-            builtin = plans.effective(None).max_token_ttl
-            caps.append(Cap(int(builtin.total_seconds()), CapKind.PLAN))
-        if not_after is not None:
-            caps.append(Cap(not_after - now, CapKind.ISSUER))
-        return caps
+    async def revoke_token(
+        self,
+        jti: str,
+        *,
+        tenant: str | None = None,
+        actor: str = OPERATOR,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Revoke a token by its id: refused in every API process within a second (again is a
+        no-op). With ``tenant``, only a token granting that tenant (another tenant's token is
+        not found, exactly like a missing one); without, any token (the operator)."""
+        token_id = issuing.checked_jti(jti)
+        checked = None if tenant is None else ids.tenant_id(tenant)
+        now = self._clock()
+        expires = await self._records.revoke_token(
+            token_id,
+            checked,
+            lambda tenants: audit.revoked(token_id, actor, tenants, correlation_id),
+            actor=actor,
+            now=now,
+            forget_before=now - 2 * self._leeway,
+        )
+        if expires is None:
+            where = "" if checked is None else f" granting tenant {checked!r}"
+            raise TokenNotFound(f"no token {token_id!r}{where}", details={"jti": token_id})
+        self._revoked.add(token_id, expires)
 
     # -- credentials ------------------------------------------------------------------------
 
@@ -230,7 +260,11 @@ class AccessService:
             return ADMIN_TOKEN_PRINCIPAL
         if apikeys.looks_like_key(credential):
             return await self._key_principal(credential)
-        return self._tokens.verify(credential, now=self._clock(), leeway=self._leeway).principal()
+        now = self._clock()
+        claims = self._tokens.verify(credential, now=now, leeway=self._leeway)
+        if await self._revoked.revoked(claims.jti, now=now):
+            raise RevokedToken
+        return claims.principal()
 
     async def _key_principal(self, credential: str) -> Principal:
         key_id = apikeys.key_id_of(credential)
@@ -364,33 +398,3 @@ class AccessService:
     async def retire_signing_key(self, kid: str, *, actor: str = OPERATOR) -> None:
         self._keys.retire(kid)
         await self._audit(audit.changed(actor, "signing_key.retire", None, {"kid": kid}))
-
-
-def _grants(
-    kind: PrincipalKind, tenant: str | None, team: str | None, role: Role | str | None
-) -> tuple[Grant, ...]:
-    """The grant of a one-grant token (none for a platform-admin token), checked."""
-    if kind is PrincipalKind.PLATFORM_ADMIN:
-        if tenant is not None or team is not None or role not in (None, Role.PLATFORM_ADMIN):
-            raise InvalidGrant("a platform-admin token carries no tenant, team or role")
-        return ()
-    if tenant is None or role is None:
-        raise InvalidGrant("a token needs a tenant and a role")
-    return (schemas.checked_grant(tenant, role, team),)
-
-
-def _jti() -> str:
-    return uuid.uuid4().hex
-
-
-def _issued(token: str, claims: Claims, kid: str) -> IssuedToken:
-    return IssuedToken(
-        token=token,
-        principal=claims.subject,
-        kind=claims.kind,
-        grants=[GrantView.of(g) for g in claims.grants],
-        jti=claims.jti,
-        kid=kid,
-        issued_at=datetime.fromtimestamp(claims.issued_at, UTC),
-        expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
-    )
