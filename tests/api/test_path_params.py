@@ -18,6 +18,7 @@ from tenantry.core.errors import TenantryError
 from tenantry.core.names import OBJECT_KEY_LIMIT
 from tenantry.runtime.search.schemas import DOC_ID_LIMIT, doc_id
 from tenantry.tenancy.access.apikeys import KEY_ID_PATTERN, checked_key_id
+from tenantry.tenancy.access.issuing import JTI_PATTERN, checked_jti
 
 # parameter name -> (pattern, minLength, maxLength) documented for it
 DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
@@ -25,6 +26,7 @@ DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
     "session_id": (ids.pattern(ids.IdKind.SESSION), 1, 64),
     "name": (ids.pattern(ids.IdKind.SECRET), 1, 64),
     "key_id": (KEY_ID_PATTERN, 16, 16),
+    "jti": (JTI_PATTERN, 32, 32),
     "doc_id": (DOC_ID_PATTERN, 1, DOC_ID_LIMIT),
     "key": (None, 1, OBJECT_KEY_LIMIT),  # no one pattern: segments, bytes, a reserved prefix
 }
@@ -79,3 +81,20 @@ def test_the_documented_doc_id_agrees_with_search(value: str) -> None:
 @pytest.mark.parametrize("value", KEY_IDS)
 def test_the_documented_api_key_id_is_what_access_takes(value: str) -> None:
     _agree(KEY_ID_PATTERN, 16, checked_key_id, value)
+
+
+JTIS = [
+    "0" * 32,
+    "0123456789abcdef" * 2,
+    "0" * 31,
+    "0" * 33,
+    "A" * 32,
+    "g" * 32,
+    "",
+    "0" * 31 + "\n",
+]
+
+
+@pytest.mark.parametrize("value", JTIS)
+def test_the_documented_token_id_is_what_access_takes(value: str) -> None:
+    _agree(JTI_PATTERN, 32, checked_jti, value)

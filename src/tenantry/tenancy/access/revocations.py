@@ -44,13 +44,14 @@ class RevokedTokens:
         self._seq = 0
         # When the last refresh was tried, and started for the last time it succeeded.
         self._attempted = self._checked = self._pruned = -float("inf")
+        self._failing = False  # whether the last read failed (a slow one that answered did not)
         self._lock = asyncio.Lock()
 
     async def revoked(self, jti: str, *, now: datetime) -> bool:
         """Whether ``jti`` is revoked (refreshing first when the set is older than allowed)."""
         if self._clock() - self._attempted >= self._interval:
             await self._refresh(now)
-        if self._clock() - self._checked > self._stale_after:
+        if self._failing and self._clock() - self._checked > self._stale_after:
             raise ControlDatabaseUnavailable(
                 "revoked tokens could not be read from the control database: tokens are refused "
                 "until they can"
@@ -71,7 +72,9 @@ class RevokedTokens:
                 found = await self._fetch(self._seq)
             except Unavailable as error:
                 log.warning("token_revocations.unreadable", seq=self._seq, error=error.message)
+                self._failing = True
                 return
+            self._failing = False
             for revocation in found:
                 self._expiry[revocation.jti] = revocation.expires_at.timestamp()
                 self._seq = max(self._seq, revocation.seq)
