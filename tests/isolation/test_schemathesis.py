@@ -6,7 +6,8 @@ app under test then opens its services in its lifespan, on schemathesis' event l
 same control database and data directory (SQLite, then PostgreSQL). Every generated request is
 sent with B's credentials and headers, then once more with A's names put in its path, query and
 body (B asking for A's session, secret, object, document, API key or tenant), so that A's data
-is really aimed at.
+is really aimed at. Half the JSON bodies hold a lone UTF-16 surrogate in one of their fields,
+which must be a 400 naming that field (``surrogates.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tenantry import bootstrap
 from tenantry.api.app import create_app
 from tenantry.core.settings import Settings
 from tests.conftest import empty
+from tests.isolation import surrogates
 from tests.isolation.world import TEAM, A, B, Tenant, World, build, leaked
 
 MAX_EXAMPLES: Final = 8  # per operation and phase: a few hundred requests in all
@@ -146,12 +148,16 @@ def aim_at_a(case: schemathesis.Case[Any], seeded: Seeded) -> bool:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+@schema.hooks.apply(surrogates.flatmap_body)
 @schema.parametrize()
 def test_no_answer_to_b_holds_data_of_a(case: schemathesis.Case[Any], seeded: Seeded) -> None:
     checks = [not_a_server_error, no_data_of_a(seeded)]
     case.headers.update(seeded.headers())
-    case.validate_response(case.call(app=seeded.app), checks=checks)
-    if aim_at_a(case, seeded):
+    response = case.call(app=seeded.app)
+    case.validate_response(response, checks=checks)
+    # A body refused for its text is not aimed at A again (schemathesis cannot re-check a
+    # changed body holding a surrogate, and the answer would be the same 400).
+    if not surrogates.check(case, response) and aim_at_a(case, seeded):
         case.validate_response(case.call(app=seeded.app), checks=checks)
 
 

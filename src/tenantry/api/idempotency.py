@@ -17,8 +17,8 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Header, Request, Response
-from fastapi.routing import APIRoute
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import CallerDep
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
@@ -93,7 +93,7 @@ async def idempotent(
 IDEMPOTENT: Final = Depends(idempotent)
 
 
-class IdempotentRoute(APIRoute):
+class IdempotentRoute(StrictJsonRoute):
     """Answers replays, and settles the claim with the response the route made."""
 
     def get_route_handler(self) -> Handler:

@@ -74,6 +74,15 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+class InvalidBody(HTTPException):
+    """A body refused while it is read, where FastAPI lets only an ``HTTPException`` through:
+    answered like a validation error (400 ``request.invalid`` with ``errors``)."""
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(400, detail)
+        self.errors = errors
+
+
 def problem(
     request: Request,
     status: int,
@@ -152,6 +161,10 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
     if error.status_code == 413:  # the body limit, while the body was read
         return _too_large(request.scope)
+    if isinstance(error, InvalidBody):
+        return problem(
+            request, 400, code="request.invalid", detail=error.detail, errors=error.errors
+        )
     code = _HTTP_CODES.get(error.status_code, f"http.{error.status_code}")
     return problem(
         request, error.status_code, code=code, detail=str(error.detail), headers=error.headers

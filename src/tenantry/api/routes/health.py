@@ -7,10 +7,11 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
 
 class Health(BaseModel):

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.convertors import Convertor, register_url_convertor
 
 from tenantry.api import etags
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import CallerDep
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
@@ -92,6 +93,7 @@ register_url_convertor("object_key", _ObjectKey())
 router = APIRouter(
     prefix="/api/v1/objects",
     tags=["objects"],
+    route_class=StrictJsonRoute,
     responses=problem_responses(400, 401, 403, 503),
 )
 

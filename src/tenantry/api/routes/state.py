@@ -8,6 +8,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Body, Query, status
 from pydantic import JsonValue
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import CallerDep
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
@@ -22,6 +23,7 @@ MAX_BODY: Final = 1024 * 1024  # a value holds at most 256 KiB of compact JSON b
 router = APIRouter(
     prefix="/api/v1/state",
     tags=["state"],
+    route_class=StrictJsonRoute,
     responses=problem_responses(400, 401, 403, 503),
 )
 

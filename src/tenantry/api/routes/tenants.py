@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import platform_admin
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
@@ -15,6 +16,7 @@ from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
 router = APIRouter(
     prefix="/api/v1/tenants",
     tags=["tenants"],
+    route_class=StrictJsonRoute,
     dependencies=[Depends(platform_admin)],
     responses=problem_responses(401, 403, 503),
 )

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import (
     AccessDep,
     PrincipalDep,
@@ -41,7 +42,10 @@ from tenantry.tenancy.access.schemas import (
 from tenantry.tenancy.limits.schemas import MAX_TOKEN_TTL
 
 router = APIRouter(
-    prefix="/api/v1", tags=["access"], responses=problem_responses(400, 401, 403, 503)
+    prefix="/api/v1",
+    tags=["access"],
+    route_class=StrictJsonRoute,
+    responses=problem_responses(400, 401, 403, 503),
 )
 
 

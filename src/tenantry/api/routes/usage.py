@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import CallerDep
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
@@ -17,6 +18,7 @@ from tenantry.tenancy.limits.schemas import Granularity, UsageReport
 router = APIRouter(
     prefix="/api/v1/usage",
     tags=["usage"],
+    route_class=StrictJsonRoute,
     responses=problem_responses(400, 401, 403, 404, 429, 503),
 )
 
