@@ -207,6 +207,11 @@ async def test_delete_with_and_without_if_match(api: httpx.AsyncClient) -> None:
         ('{"session_id": "s1"', "request.invalid"),
         ({"session_id": "s1", "variables": {"x": 2**64}}, "session.invalid"),
         ({"session_id": "s1", "user_id": "u" * 300}, "session.invalid"),
+        *[
+            ({"session_id": "s1", "user_id": f"u{c}1"}, "session.invalid")
+            for c in ("\x00", "\r\n", "\n", "\x1b", "\x7f", "\x85", "\u2028")
+        ],
+        ({"session_id": "s1", "user_id": ""}, "session.invalid"),
         ({"session_id": "s1", "cursor": {"flow": "Bad Flow", "node": "n"}}, "session.invalid"),
         ({"session_id": "s1", "unknown": 1}, "request.invalid"),
         ({"session_id": "s1", "ttl_seconds": 0}, "request.invalid"),
@@ -232,6 +237,20 @@ async def test_bad_input_is_400_and_writes_nothing(
     )
     assert_problem(response, 400, code)
     assert await _ids(api) == []
+
+
+async def test_a_user_id_problem_says_which_character(api: httpx.AsyncClient) -> None:
+    body = {"session_id": "s1", "user_id": "alice\r\nadmin"}
+    response = await api.post(URL, json=body, headers=as_())
+    detail = str(assert_problem(response, 400, "session.invalid")["detail"])
+    assert "control characters or line breaks: U+000D at position 5" in detail
+    assert (await api.post(URL, json={**body, "user_id": "Ålice ✓"}, headers=as_())).is_success
+
+
+def test_the_user_id_rule_is_in_the_openapi_document(app: Any) -> None:
+    schema = app.openapi()["components"]["schemas"]["SessionCreate"]["properties"]["user_id"]
+    assert schema["maxLength"] == 256 and schema["minLength"] == 1
+    assert re.fullmatch(schema["pattern"], "u-1") and not re.fullmatch(schema["pattern"], "u\n")
 
 
 async def test_deeply_nested_or_huge_bodies_are_refused(api: httpx.AsyncClient) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from tenantry.core.clock import utc_now
-from tenantry.runtime.sessions.codec import MAX_DEPTH
+from tenantry.runtime.sessions.codec import MAX_DEPTH, MAX_USER, USER_PATTERN
 from tenantry.runtime.sessions.errors import SessionInvalid
 from tenantry.runtime.sessions.schemas import FlowCursor, Session, TranscriptEntry
 
@@ -72,7 +72,12 @@ class EntryOut(BaseModel):
 class SessionCreate(_Body):
     session_id: str = Field(description="Lowercase letters, digits, single '-' or '_'; max 64.")
     channel_id: str | None = None
-    user_id: str | None = Field(None, description="The end user, 1 to 256 characters.")
+    user_id: str | None = Field(
+        None,
+        description=f"The end user, 1 to {MAX_USER} characters, no control characters or "
+        "line breaks.",
+        json_schema_extra={"pattern": USER_PATTERN, "minLength": 1, "maxLength": MAX_USER},
+    )
     cursor: FlowCursorBody | None = None
     variables: dict[str, JsonValue] = Field(default_factory=dict)
     transcript: list[EntryBody] = Field(default_factory=list)

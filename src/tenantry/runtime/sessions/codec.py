@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
@@ -36,6 +37,10 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
 _TIME_MAX: Final = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // _MICRO
 _PLAIN: Final = frozenset({str, bool, type(None)})
+# Control characters (C0, DEL, C1) and the Unicode line separators: a user id is written into
+# logs, audit records and messages, where a NUL or a line break would forge or cut a line.
+USER_PATTERN: Final = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]+$"
+_USER_REFUSED: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _FIELDS: Final = frozenset(
     {"format", "tenant", "env", "team", "session", "channel", "user", "cursor", "variables"}
     | {"transcript", "created_at", "updated_at", "expires_at", "revision"}
@@ -54,6 +59,21 @@ def _refuse_tag(*_: object) -> object:
 
 
 _REFUSED = dict.fromkeys((*_NATIVE_TAGS, *_MORE_NATIVE_TAGS), _refuse_tag)
+
+
+def user_id(value: str | None) -> str | None:
+    """``value`` if it is a user id a new session may carry: 1 to :data:`MAX_USER` characters,
+    none of them a control character or line separator; :class:`SessionInvalid` otherwise."""
+    if value is None:
+        return None
+    _optional_text(value, SessionInvalid, "user_id", MAX_USER, nullable=False)
+    found = _USER_REFUSED.search(value)
+    if found is not None:
+        raise SessionInvalid(
+            f"session user_id may not hold control characters or line breaks: "
+            f"U+{ord(found.group()):04X} at position {found.start()}"
+        )
+    return value
 
 
 def encode(session: Session) -> bytes:

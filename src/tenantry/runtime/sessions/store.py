@@ -114,7 +114,7 @@ class SessionStore:
             team_id=ids.DEFAULT_TEAM if team is None else ids.team_id(team),
             session_id=ids.session_id(session),
             channel_id=None if channel is None else ids.channel_id(channel),
-            user_id=user,
+            user_id=codec.user_id(user),
             cursor=cursor,
             variables=dict(variables or {}),
             transcript=tuple(transcript),
