@@ -21,6 +21,7 @@ from tenantry.core.logging import get_logger
 MEDIA_TYPE: Final = "application/problem+json"
 STATUS_BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.INVALID: 400,
+    ErrorKind.TOO_LARGE: 413,
     ErrorKind.UNAUTHENTICATED: 401,
     ErrorKind.FORBIDDEN: 403,
     ErrorKind.NOT_FOUND: 404,
@@ -36,7 +37,6 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "session.revision_mismatch": 412,  # only an If-Match request can meet one through the API
     "idempotency.key_reused": 422,
     "precondition.required": 428,
-    "quota.too_large": 413,  # one write larger than the tenant's quota leaves room for
 }
 _TITLES: Final = {
     400: "Bad Request",
@@ -214,10 +214,18 @@ def _plain_too_large(start: Message) -> bool:
 
 
 def _too_large(scope: Scope) -> JSONResponse:
+    request = Request(scope)
     limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
-    most = f" (at most {limit} bytes)" if isinstance(limit, int) else ""
-    detail = f"the request body is larger than this route takes{most}"
-    return problem(Request(scope), 413, code=_HTTP_CODES[413], detail=detail)
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit():
+        sent = f"is {announced} bytes"
+    elif isinstance(limit, int):  # a chunked body is read only up to the limit
+        sent = f"is over {limit} bytes"
+    else:
+        sent = "is too large"
+    most = f"; this route takes at most {limit} bytes" if isinstance(limit, int) else ""
+    detail = f"the request body {sent}{most}"
+    return problem(request, 413, code=_HTTP_CODES[413], detail=detail)
 
 
 def install(app: FastAPI) -> None:

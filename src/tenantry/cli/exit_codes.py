@@ -11,6 +11,7 @@ USAGE: Final = 2  # Click's own code for bad command-line usage
 
 BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.INVALID: 1,
+    ErrorKind.TOO_LARGE: 1,  # bad input too: the same input fails again
     ErrorKind.NOT_FOUND: 3,
     ErrorKind.CONFLICT: 4,
     ErrorKind.UNAVAILABLE: 5,

@@ -15,6 +15,7 @@ from typing import Any
 
 class ErrorKind(enum.Enum):
     INVALID = "invalid"  # the caller sent something malformed; retrying the same input fails
+    TOO_LARGE = "too_large"  # the input is over a size limit; retrying the same input fails
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # the input is fine but clashes with the current state
     UNAUTHENTICATED = "unauthenticated"
@@ -51,6 +52,15 @@ class TenantryError(Exception):
 class InvalidInput(TenantryError):
     kind = ErrorKind.INVALID
     code = "input.invalid"
+
+
+class TooLarge(InvalidInput):
+    """Input over a size limit. Its message gives the size sent and the limit exceeded (and
+    says so when the limit counts stored, sealed bytes); ``details`` has ``size`` and
+    ``limit`` where known."""
+
+    kind = ErrorKind.TOO_LARGE
+    code = "input.too_large"
 
 
 class NotFound(TenantryError):

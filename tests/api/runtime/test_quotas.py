@@ -63,6 +63,8 @@ async def test_objects_over_the_quota_are_403_and_413_and_written_nowhere(
     too_large = await http.put(f"{url}/big", content=b"x" * 1000, headers=as_())
     body = assert_problem(too_large, 413, "quota.too_large")
     assert body["type"] == "urn:tenantry:problem:quota.too_large"
+    detail = str(body["detail"])  # the sealed size counts, and the problem says so
+    assert "stored bytes (sealed" in detail and "1000 bytes left of the 1000-byte quota" in detail
     for key in ("a", "b"):
         assert (await http.put(f"{url}/{key}", content=b"x", headers=as_())).status_code == 200
     assert_problem(await http.put(f"{url}/c", content=b"x", headers=as_()), 403, "quota.exceeded")

@@ -263,7 +263,7 @@ async def test_deeply_nested_or_huge_bodies_are_refused(api: httpx.AsyncClient) 
     huge = {"session_id": "s3", "variables": {"v": "x" * (5 * 1024 * 1024)}}
     assert_problem(await api.post(URL, json=huge, headers=as_()), 413, "request.too_large")
     big = {"session_id": "s4", "variables": {"v": "x" * (2 * 1024 * 1024)}}
-    assert_problem(await api.post(URL, json=big, headers=as_()), 400, "session.too_large")
+    assert_problem(await api.post(URL, json=big, headers=as_()), 413, "session.too_large")
     assert await _ids(api) == ["s2"]
 
 

@@ -75,7 +75,7 @@ async def test_bad_input_is_400_and_writes_nothing(
 
 async def test_values_over_the_cap_are_refused(api: httpx.AsyncClient) -> None:
     over_cap = "x" * (300 * 1024)
-    assert_problem(await api.put(f"{URL}/s1", json=over_cap, headers=as_()), 400, "state.too_large")
+    assert_problem(await api.put(f"{URL}/s1", json=over_cap, headers=as_()), 413, "state.too_large")
     over_body = "x" * (2 * 1024 * 1024)
     refused = await api.put(f"{URL}/s1", json=over_body, headers=as_())
     assert_problem(refused, 413, "request.too_large")

@@ -73,7 +73,7 @@ async def test_too_large_is_413_and_exhausted_is_403(control: Control) -> None:
         pass
     with pytest.raises(QuotaTooLarge) as large:  # 200 > the 100 bytes left
         await control.quotas.take("acme", "objects", 200)
-    assert (large.value.kind, large.value.code) == (ErrorKind.INVALID, "quota.too_large")
+    assert (large.value.kind, large.value.code) == (ErrorKind.TOO_LARGE, "quota.too_large")
     assert large.value.details["used_bytes"] == 900
     await control.quotas.take("acme", "objects", 100)
     with pytest.raises(QuotaExceeded) as full:  # nothing left at all

@@ -31,7 +31,11 @@ class SecretWrite(BaseModel):
     def plaintext(self) -> bytes | str:
         # Checked here, not by a field constraint: a validation error would echo the value.
         if len(self.value) > VALUE_LIMIT:
-            raise SecretTooLarge(f"a secret value is at most {VALUE_LIMIT} characters here")
+            raise SecretTooLarge(
+                f"the value is {len(self.value)} characters; this route takes at most "
+                f"{VALUE_LIMIT}",
+                details={"size": len(self.value), "limit": VALUE_LIMIT},
+            )
         if self.encoding == "utf-8":
             return self.value
         try:

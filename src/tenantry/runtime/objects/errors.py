@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import Conflict, InvalidInput, NotFound
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 
 
 class ObjectNotFound(NotFound):
     code = "object.not_found"
 
 
-class ObjectTooLarge(InvalidInput):
+class ObjectTooLarge(TooLarge):
+    code = "object.too_large"
+
+
+class StoredObjectTooLarge(InvalidInput):
+    """A stored object over what this process reads (a read, so no 413: nothing was sent)."""
+
     code = "object.too_large"
 
 

@@ -39,6 +39,7 @@ from tenantry.runtime.objects.errors import (
     ObjectNotFound,
     ObjectTooLarge,
     PreconditionFailed,
+    StoredObjectTooLarge,
 )
 from tenantry.runtime.objects.records import Record, Records
 from tenantry.runtime.objects.schemas import Precondition, StoredObject, Written
@@ -88,7 +89,8 @@ class ObjectStore:
         if len(record.data) > self._max_bytes:
             raise ObjectTooLarge(
                 f"object {ids.show(key)} is {len(record.data)} bytes; "
-                f"this tenant's limit is {self._max_bytes}"
+                f"this tenant's limit is {self._max_bytes} bytes",
+                details={"size": len(record.data), "limit": self._max_bytes},
             )
         sealed = self._records.seal(key, record)
         etag = await retry_conflicts(lambda: self._replace(key, sealed, precondition))
@@ -113,7 +115,7 @@ class ObjectStore:
         except BlobNotFound as error:
             raise ObjectNotFound(f"no object {ids.show(key)}") from error
         except BlobTooLarge as error:
-            raise ObjectTooLarge(f"stored object {ids.show(key)} is too large") from error
+            raise StoredObjectTooLarge(f"stored object {ids.show(key)} is too large") from error
         record = self._records.open(key, blob.data, bare_type=media.OCTETS)
         return StoredObject(record.data, record.content_type, self._records.etag(key, blob.version))
 

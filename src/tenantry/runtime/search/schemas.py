@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tenantry.core import ids
-from tenantry.core.errors import InvalidInput
+from tenantry.core.errors import InvalidInput, TooLarge
 
 DOC_ID_LIMIT: Final = 128
 TITLE_LIMIT: Final = 1_000  # characters
@@ -37,7 +37,7 @@ class InvalidDocument(InvalidInput):
     code = "search.document_invalid"
 
 
-class DocumentTooLarge(InvalidInput):
+class DocumentTooLarge(TooLarge):
     code = "search.document_too_large"
 
 

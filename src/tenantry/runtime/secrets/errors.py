@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import Conflict, InvalidInput, NotFound
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 
 
 class SecretNotFound(NotFound):
@@ -11,7 +11,7 @@ class SecretNotFound(NotFound):
     code = "secret.not_found"
 
 
-class SecretTooLarge(InvalidInput):
+class SecretTooLarge(TooLarge):
     code = "secret.too_large"
 
 

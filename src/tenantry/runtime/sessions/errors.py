@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import Conflict, InvalidInput, NotFound
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 
 
 class SessionNotFound(NotFound):
@@ -23,7 +23,13 @@ class SessionCorrupt(InvalidInput):
     code = "session.corrupt"
 
 
-class SessionTooLarge(InvalidInput):
+class SessionTooLarge(TooLarge):
+    code = "session.too_large"
+
+
+class StoredSessionTooLarge(InvalidInput):
+    """A stored record over what this process reads (a read, so no 413: nothing was sent)."""
+
     code = "session.too_large"
 
 

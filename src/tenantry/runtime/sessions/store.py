@@ -45,6 +45,7 @@ from tenantry.runtime.sessions.errors import (
     SessionExists,
     SessionNotFound,
     SessionTooLarge,
+    StoredSessionTooLarge,
 )
 from tenantry.runtime.sessions.schemas import (
     ALL_TEAMS,
@@ -276,7 +277,7 @@ class SessionStore:
             record = await self._load(path)
         except SessionNotFound:
             return 0
-        except (SessionCorrupt, SessionTooLarge, Undecryptable) as error:
+        except (SessionCorrupt, StoredSessionTooLarge, Undecryptable) as error:
             _log.warning("session.sweep_skipped", path=path, code=error.code)
             return 0
         if not record.expired(now) or record._origin is None:
@@ -292,7 +293,7 @@ class SessionStore:
         except BlobNotFound as error:
             raise SessionNotFound(f"no session {_shown(path)}") from error
         except BlobTooLarge as error:
-            raise SessionTooLarge(f"stored session {_shown(path)} is too large") from error
+            raise StoredSessionTooLarge(f"stored session {_shown(path)} is too large") from error
         plain = self._sealer.open(Binding(self._tenant, self._env, "session", path), blob.data)
         record = codec.decode(plain)
         mine = (record.tenant_id, record.env_id) == (self._tenant, self._env)
@@ -304,8 +305,9 @@ class SessionStore:
         plain = codec.encode(record)
         if len(plain) > self._max_bytes:
             raise SessionTooLarge(
-                f"session {_shown(path)} is {len(plain)} bytes encoded; "
-                f"this tenant's limit is {self._max_bytes}"
+                f"session {_shown(path)} is {len(plain)} bytes as a record (CBOR, before "
+                f"sealing); this tenant's limit is {self._max_bytes} bytes",
+                details={"size": len(plain), "limit": self._max_bytes},
             )
         return self._sealer.seal(Binding(self._tenant, self._env, "session", path), plain)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import Conflict, InvalidInput, NotFound, TenantryError
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, TenantryError, TooLarge
 
 
 class StateValueInvalid(InvalidInput):
@@ -11,7 +11,7 @@ class StateValueInvalid(InvalidInput):
     code = "state.value_invalid"
 
 
-class StateTooLarge(InvalidInput):
+class StateTooLarge(TooLarge):
     """An encoded value over the tenant's size cap; nothing was written."""
 
     code = "state.too_large"

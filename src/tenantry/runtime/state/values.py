@@ -49,7 +49,7 @@ def encode(value: object, *, limit: int) -> bytes:
         raise StateValueInvalid(f"the value is not JSON: {error}") from error
     if len(data) > limit:
         raise StateTooLarge(
-            f"the encoded value is {len(data)} bytes; this tenant's limit is {limit} bytes",
+            f"the value is {len(data)} bytes as compact JSON; this tenant's limit is {limit} bytes",
             details={"size": len(data), "limit": limit},
         )
     return data

@@ -3,7 +3,7 @@ larger than the quota leaves room for."""
 
 from __future__ import annotations
 
-from tenantry.core.errors import Forbidden, InvalidInput, RateLimited
+from tenantry.core.errors import Forbidden, InvalidInput, RateLimited, TooLarge
 
 
 class RateLimitExceeded(RateLimited):
@@ -18,7 +18,7 @@ class QuotaExceeded(Forbidden):
     code = "quota.exceeded"
 
 
-class QuotaTooLarge(InvalidInput):
+class QuotaTooLarge(TooLarge):
     code = "quota.too_large"
 
 

@@ -156,12 +156,25 @@ class Quotas:
         return TenantQuota(self, ids.tenant_id(tenant))
 
 
+def _stored(kind: Resource) -> str:
+    """What a quota's bytes are, said in a refusal: the client sent fewer than it counts."""
+    if kind is Resource.STATE:
+        return "stored bytes (the value as compact JSON)"
+    return "stored bytes (sealed: what was sent, encrypted with its envelope)"
+
+
 def _check_item(tenant: str, kind: Resource, quota: Quota, written: int) -> None:
     if quota.item_bytes is not None and written > quota.item_bytes:
         raise QuotaTooLarge(
-            f"a {kind.value} item of {written} bytes is larger than tenant {tenant!r} "
-            f"may store ({quota.item_bytes} bytes per item)",
-            details={"resource": kind.value, "item_bytes": quota.item_bytes},
+            f"a {kind.value} item of {written} {_stored(kind)} is larger than tenant "
+            f"{tenant!r} may store ({quota.item_bytes} stored bytes per item)",
+            details={
+                "resource": kind.value,
+                "item_bytes": quota.item_bytes,
+                "size": written,
+                "limit": quota.item_bytes,
+                "stored_bytes": True,
+            },
         )
 
 
@@ -179,9 +192,10 @@ def _refused(
     }
     if items <= left_items and size > left_bytes and (left_bytes > 0 or size > quota.bytes):
         return QuotaTooLarge(
-            f"a {kind.value} write of {size} bytes does not fit the {left_bytes} bytes left "
-            f"of tenant {tenant!r}'s {quota.bytes}-byte quota",
-            details=details,
+            f"a {kind.value} write of {size} {_stored(kind)} does not fit the {left_bytes} "
+            f"bytes left of the {quota.bytes}-byte quota of tenant {tenant!r}, which counts "
+            "stored bytes",
+            details={**details, "size": size, "limit": left_bytes, "stored_bytes": True},
         )
     what = "items" if items > left_items else "bytes"
     return QuotaExceeded(
