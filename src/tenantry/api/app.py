@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version=__version__,
         summary="The tenancy control plane and tenant-scoped runtime.",
         lifespan=lifespan,
+        # No redirect to the path without its trailing slash: Starlette builds that Location
+        # from the Host header, which the client controls. Such a path is a 404 that says why.
+        redirect_slashes=False,
     )
     if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
         app.state.services = services

@@ -166,9 +166,10 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
             request, 400, code="request.invalid", detail=error.detail, errors=error.errors
         )
     code = _HTTP_CODES.get(error.status_code, f"http.{error.status_code}")
-    return problem(
-        request, error.status_code, code=code, detail=str(error.detail), headers=error.headers
-    )
+    detail = str(error.detail)
+    if error.status_code == 404 and request.url.path.endswith("/") and request.url.path != "/":
+        detail = "no route at this path: paths take no trailing slash (never redirected)"
+    return problem(request, error.status_code, code=code, detail=detail, headers=error.headers)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from tenantry.worker import loop
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp
 
 
 def up(
@@ -61,7 +62,7 @@ async def _serve(services: Services, *, host: str, port: int) -> None:
     from tenantry.api.app import create_app  # noqa: PLC0415
 
     app = create_app(services.settings, services=services)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, host=host, port=port))
     stop = asyncio.Event()
     tasks = loop.default_tasks(services)
     worker = asyncio.create_task(
@@ -74,6 +75,14 @@ async def _serve(services: Services, *, host: str, port: int) -> None:
         stop.set()
         announce.cancel()
         await worker
+
+
+def server_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
+    """How the API is served: without uvicorn's ``server`` header (it names the software and
+    its version to whoever asks)."""
+    import uvicorn  # noqa: PLC0415
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
 
 
 async def _announce(server: uvicorn.Server, settings: Settings, *, host: str, port: int) -> None:
