@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from tenantry.backends.fs import syscalls
-from tenantry.core import ids
+from tenantry.core import files, ids
 from tenantry.core.errors import InvalidInput
 from tenantry.runtime.blobs import (
     Blob,
@@ -202,7 +202,7 @@ class LocalBlobSpace:
         except FileNotFoundError as error:
             if not create:
                 raise _Missing from error
-        self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.private_dir(self._root)
         return os.open(self._root, _ROOT)
 
 

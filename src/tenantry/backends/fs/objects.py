@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tenantry.core import files
 from tenantry.tenancy.controller.resources import Kind, Resource, object_space
 from tenantry.tenancy.isolation.placement import Objects, Placement
 
@@ -27,7 +28,7 @@ class DirectoryObjectProvisioner:
         return self._path(resource).is_dir()
 
     async def ensure(self, resource: Resource) -> None:
-        self._path(resource).mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.private_dir(self._path(resource))
 
     async def retire(self, resource: Resource) -> None:
         path = self._path(resource)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tenantry.core import clock, names
+from tenantry.core import clock, files, names
 from tenantry.core.errors import Conflict, NotFound
 from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Placement
@@ -49,7 +49,7 @@ class Keyring:
     def create(self, tenant: str) -> bool:
         """Create the tenant's key unless it exists; True when this call created it."""
         target = self.path(tenant)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.private_dir(target.parent)
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

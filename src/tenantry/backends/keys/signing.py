@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from tenantry.core import clock
+from tenantry.core import clock, files
 from tenantry.tenancy.access.errors import SigningKeyInUse, SigningKeyNotFound
 from tenantry.tenancy.access.signing import SigningKey
 
@@ -60,7 +60,7 @@ class SigningKeyring:
 
     def ensure(self) -> bool:
         """Create the keyring with its first key unless it exists; True when this call did."""
-        self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.private_dir(self._path.parent)
         temporary = self._temporary()
         try:
             _write(temporary, {"versions": [_new_version()]})
@@ -126,8 +126,9 @@ class SigningKeyring:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self._path.with_suffix(".lock"), "a") as handle:  # noqa: PTH123 - flock
+        files.private_dir(self._path.parent)
+        lock = os.open(self._path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, files.FILE_MODE)
+        with os.fdopen(lock, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -6,7 +6,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from tenantry.core import names
+from tenantry.core import files, names
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Placement, Relational
@@ -35,7 +35,7 @@ class SqliteRelationalProvisioner:
 
     async def ensure(self, resource: Resource) -> None:
         path = self._path(resource)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.private_file(path)  # a tenant's data: owner-only
         with closing(sqlite3.connect(path)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
 

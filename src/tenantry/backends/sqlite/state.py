@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosqlite
 
+from tenantry.core import files
 from tenantry.core.errors import Unavailable
 from tenantry.core.ids import EnvId, TenantId
 from tenantry.runtime.quota import UNLIMITED, StorageQuota
@@ -130,8 +131,7 @@ class SqliteState:
 
     async def _connect(self) -> aiosqlite.Connection:
         # The file holds every tenant's working memory in the clear: owner-only, like keys.
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path.touch(mode=0o600, exist_ok=True)
+        files.private_file(self.path)
         try:
             connection = await aiosqlite.connect(
                 self.path, isolation_level=None, timeout=self._busy_timeout

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from tenantry.core import files
 from tenantry.core.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -46,7 +47,8 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # API-key digests, audit records and sealed secrets: owner-only, like the keys.
+            files.private_file(Path(database))
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
