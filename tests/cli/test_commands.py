@@ -42,6 +42,20 @@ def test_validate_reports_every_problem_with_position(tmp_path: Path) -> None:
     assert f"{bad}:4:5:" in err and "unknown key 'profle'" in err
 
 
+@pytest.mark.parametrize(
+    "command", [["validate"], ["plan", "-f"], ["apply", "-f"], ["up", "--bundle"]]
+)
+def test_a_control_character_is_a_located_problem_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    bad = tmp_path / "ctl.yaml"
+    bad.write_bytes(b'tenant:\n  id: ctl\n  name: "a\x01b"\n')
+    code, out, err = tenantry(f"sqlite:///{tmp_path}/c.db", *command, str(bad))
+    assert code == 1, (out, err)
+    assert f"{bad}:3:11: control character U+0001" in err
+    assert "Traceback" not in out + err
+
+
 def test_validate_json_output(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("- not a mapping\n")

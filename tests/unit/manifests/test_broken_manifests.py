@@ -106,7 +106,9 @@ def test_oversized_and_undecodable_files(tmp_path: Path) -> None:
 
 def test_duplicate_keys_are_all_reported(tmp_path: Path) -> None:
     found = issues_of(write(tmp_path, "d.yaml", "tenants: {}\na: 1\na: 2\nb: 1\nb: 2\n"))
-    assert [(i.line, i.column) for i in found] == [(3, 1), (5, 1)]
+    duplicates = [(i.line, i.column) for i in found if "duplicate key" in i.message]
+    assert duplicates == [(3, 1), (5, 1)]
+    assert "unknown key 'a'" in at(found, 2, 1) and "unknown key 'b'" in at(found, 4, 1)
 
 
 def test_cross_file_problems(tmp_path: Path) -> None:
@@ -196,3 +198,39 @@ def test_directory_bundle_loads(tmp_path: Path) -> None:
     assert beta.plan == "gold" and beta.teams["s"].flow == "f"
     assert beta.flows["f"].version == "2.1"
     assert bundle.tenants["acme"].flows == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "expected"),
+    [
+        (b'tenant:\n  id: ctl\n  name: "a\x01b"\n', 3, 11, "control character U+0001"),
+        (b"# a comment \x1b[31m\ntenant:\n  id: ctl\n  name: ok\n", 1, 13, "not even in a comment"),
+        (b"tenant:\n  id: ctl\n  name: a\x7fb\n", 3, 10, "control character U+007F"),
+        (b'tenant:\n  id: ctl\n  name: "a\\x01b"\n', 3, 9, "U+0001 at character 2"),
+        (b'tenant:\n  id: ctl\n  name: "\\ud800"\n', 3, 9, "lone surrogate: U+D800"),
+        (b'tenant:\n  id: ctl\n  "n\\x00": x\n  name: ok\n', 3, 3, "a key may not hold"),
+    ],
+    ids=["raw-in-value", "raw-in-comment", "raw-del", "escaped", "escaped-surrogate", "key"],
+)
+def test_control_characters_are_located_problems(
+    tmp_path: Path, text: bytes, line: int, column: int, expected: str
+) -> None:
+    found = issues_of(write(tmp_path, "ctl.yaml", text))
+    assert expected in at(found, line, column), found
+
+
+def test_tabs_and_line_breaks_stay_text(tmp_path: Path) -> None:
+    text = 'tenant:\n  id: ctl\n  name: "a\\tb\\nc"\n'
+    bundle = loader.load([write(tmp_path, "ok.yaml", text)])
+    assert bundle.tenants["ctl"].name == "a\tb\nc"
+
+
+def test_a_duplicate_key_hides_no_other_problem_of_its_file(tmp_path: Path) -> None:
+    text = (
+        "tenants:\n  acme:\n    name: a\n  acme:\n    name: b\n  Bad:\n    name: c\n    bogus: 1\n"
+    )
+    found = issues_of(write(tmp_path, "dup.yaml", text))
+    assert "duplicate key 'acme'" in at(found, 4, 3)
+    assert 'invalid tenant id "Bad"' in at(found, 6, 3)
+    assert "unknown key 'bogus'" in at(found, 8, 5)
+    assert len(found) == 3

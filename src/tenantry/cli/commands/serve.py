@@ -14,6 +14,8 @@ from tenantry.bootstrap import Services
 from tenantry.cli import render, runner
 from tenantry.core.settings import Settings
 from tenantry.tenancy.manifests import loader
+from tenantry.tenancy.manifests.errors import ManifestError
+from tenantry.tenancy.manifests.schemas import Bundle
 from tenantry.worker import loop
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def up(
     """
     settings = _with_admin_token(runner.settings_of(ctx))
     ctx.obj = settings
-    parsed = loader.load([bundle]) if bundle is not None else None
+    parsed = _bundle(bundle)
 
     async def work(services: Services) -> None:
         if parsed is not None:
@@ -46,6 +48,16 @@ def up(
         await _serve(services, host=host, port=port)
 
     runner.run(ctx, work)
+
+
+def _bundle(path: Path | None) -> Bundle | None:
+    """The bundle at ``path``; its problems, located, end the process (as ``apply`` does)."""
+    if path is None:
+        return None
+    try:
+        return loader.load([path])
+    except ManifestError as error:
+        runner.fail(error)
 
 
 def _with_admin_token(settings: Settings) -> Settings:

@@ -58,20 +58,24 @@ def _read_one(item: files.Source) -> Located | list[Issue]:
     positions = document.positions
     if kind is None:
         return [
+            *document.problems,
             positions.issue(
                 (),
                 "cannot tell the manifest kind: expected a top-level "
                 "'tenants', 'tenant', 'team' or 'nodes' key",
-            )
+            ),
         ]
     if item.expected is not None and kind is not item.expected:
         return [
+            *document.problems,
             positions.issue(
                 (), f"a {kind.value} manifest where a {item.expected.value} manifest belongs"
-            )
+            ),
         ]
     model = validation.validate(_MODELS[kind], document.data, positions)
-    return model if isinstance(model, list) else Located(kind, model, positions)
+    if isinstance(model, list):
+        return [*document.problems, *model]
+    return list(document.problems) or Located(kind, model, positions)
 
 
 def load(paths: Iterable[Path]) -> schemas.Bundle:

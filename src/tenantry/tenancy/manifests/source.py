@@ -9,6 +9,7 @@ several documents, and files over a size cap. Every located value's position is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +21,9 @@ from tenantry.tenancy.manifests.errors import Issue
 MAX_FILE_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 64
 
+# Text a manifest value may not hold, even written as an escape: control characters other than
+# tab and line breaks, and lone surrogates (not Unicode: nothing downstream could store them).
+_REFUSED_TEXT: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 PathKey = tuple[str | int, ...]
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
@@ -46,8 +50,12 @@ class Positions:
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """A parsed manifest; ``problems`` found while building it (duplicate keys, refused text)
+    leave it usable for validation, so every problem of the file is reported at once."""
+
     data: Any
     positions: Positions
+    problems: tuple[Issue, ...] = ()
 
 
 class _Refusal(Exception):
@@ -95,11 +103,16 @@ def read(path: Path, *, display: str | None = None) -> Document | list[Issue]:
 
 def parse(text: str, name: str) -> Document | list[Issue]:
     """Parse YAML text into a :class:`Document`, or say where and why it fails."""
-    loader = _Composer(text)
+    try:
+        loader = _Composer(text)  # the reader refuses control characters here, comments too
+    except yaml.reader.ReaderError as error:
+        return [_unreadable(name, text, error)]
     try:
         return _compose(loader, name)
     except _Refusal as refusal:
         return [_issue_at(name, refusal.mark, str(refusal))]
+    except yaml.reader.ReaderError as error:
+        return [_unreadable(name, text, error)]
     except yaml.MarkedYAMLError as error:
         reason = "; ".join(filter(None, (error.context, error.problem))) or str(error)
         return [_issue_at(name, error.problem_mark, f"invalid YAML: {reason}")]
@@ -117,7 +130,28 @@ def _compose(loader: _Composer, name: str) -> Document | list[Issue]:
         return [_issue_at(name, node.start_mark, "a manifest must be a YAML mapping")]
     builder = _Builder(loader, Positions(name))
     data = builder.value(node, ())
-    return builder.problems or Document(data, builder.positions)
+    return Document(data, builder.positions, tuple(builder.problems))
+
+
+def _unreadable(name: str, text: str, error: yaml.reader.ReaderError) -> Issue:
+    """A character YAML does not allow anywhere (not even in a comment), at its line:column."""
+    position = max(0, min(error.position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = error.character if isinstance(error.character, int) else 0
+    return Issue(
+        name,
+        line,
+        column,
+        f"control character U+{character:04X} is not allowed in a manifest, not even in a comment",
+    )
+
+
+def _text_problem(value: str) -> str | None:
+    found = _REFUSED_TEXT.search(value)
+    if found is None:
+        return None
+    return f"U+{ord(found.group()):04X} at character {found.start() + 1}"
 
 
 def _issue_at(name: str, mark: Any, message: str) -> Issue:
@@ -140,7 +174,15 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        value = self.loader.construct_object(node, deep=True)
+        problem = _text_problem(value) if isinstance(value, str) else None
+        if problem is None:
+            return value
+        self._refuse(node, f"a value may not hold a control character or lone surrogate: {problem}")
+        return _REFUSED_TEXT.sub("\ufffd", value)  # still validated, for its other problems
+
+    def _refuse(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(_issue_at(self.positions.file, node.start_mark, message))
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -151,6 +193,10 @@ class _Builder:
             ):
                 raise _Refusal(key_node, "mapping keys must be plain scalars")
             key = str(key_node.value)  # the text as written: YAML 1.1 would read `on:` as True
+            problem = _text_problem(key)
+            if problem is not None:
+                self._refuse(key_node, f"a key may not hold a control character: {problem}")
+                continue
             if key in result:
                 self.problems.append(
                     _issue_at(self.positions.file, key_node.start_mark, f"duplicate key {key!r}")
