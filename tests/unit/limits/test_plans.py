@@ -155,7 +155,7 @@ def test_a_bundle_stores_each_tenants_plan_merged_with_its_overrides(tmp_path: P
 
 
 def test_bundles_without_limits_store_exactly_what_they_stored_before() -> None:
-    for source in [EXAMPLE_BUNDLE, SPEC_EXAMPLES / "bundle.yaml", SPEC_EXAMPLES / "tenant.yaml"]:
+    for source in [SPEC_EXAMPLES / "bundle.yaml", SPEC_EXAMPLES / "tenant.yaml"]:
         for tenant in loader.load([source]).tenants.values():
             assert "limits" not in tenant.model_dump(mode="json")
 
@@ -201,10 +201,11 @@ def test_bad_plans_and_overrides_are_located(
     assert message in issue.message
 
 
-def test_an_undefined_plan_is_fine_when_the_bundle_defines_none(tmp_path: Path) -> None:
-    bundle = loader.load([write(tmp_path, "tenants:\n  a:\n    name: A\n    plan: gold\n")])
-    assert bundle.tenants["a"].limits is None
+def test_only_the_built_in_plan_is_known_when_the_bundle_defines_none() -> None:
     assert plans.known_plan("standard", {}) and not plans.known_plan("gold", {})
+    assert plans.defined_plans({"gold": LimitsSpec()}) == (
+        "defined plans: gold, standard (built in); a bundle defines others under 'plans:'"
+    )
 
 
 def test_the_documented_example_loads_as_documented(tmp_path: Path) -> None:
@@ -234,3 +235,31 @@ def test_plans_of_one_bundle_file_reach_tenants_of_every_file(tmp_path: Path) ->
     (tmp_path / "tenants" / "gamma.yaml").unlink()
     bundle = loader.load([tmp_path])
     assert effective(None, bundle.tenants["beta"].limits).rates[RouteClass.DEFAULT].rate == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("tenants:\n  acme:\n    name: A\n    plan: enterprise\n", 11),
+        ("tenant:\n  id: acme\n  name: A\n  plan: enterprise\n", 9),
+    ],
+    ids=["bundle-without-plans", "tenant-file"],
+)
+def test_an_undefined_plan_is_an_error_naming_the_defined_ones(
+    tmp_path: Path, text: str, column: int
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    with pytest.raises(ManifestError) as caught:
+        loader.load([path])
+    [issue] = caught.value.issues
+    assert "undefined plan 'enterprise'" in issue.message
+    assert "defined plans: standard (built in)" in issue.message
+    assert (issue.line, issue.column) == (4, column)
+
+
+def test_the_example_bundle_defines_the_plans_it_names() -> None:
+    bundle = loader.load([EXAMPLE_BUNDLE])
+    assert bundle.tenants["bigcorp"].plan == "enterprise"
+    limits = effective(None, bundle.tenants["bigcorp"].limits)
+    assert limits.rates[RouteClass.DEFAULT] == RateLimit(200.0, 400)

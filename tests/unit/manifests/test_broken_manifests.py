@@ -183,7 +183,8 @@ def test_check_of_a_lone_team_file_skips_references(tmp_path: Path) -> None:
 
 
 def test_directory_bundle_loads(tmp_path: Path) -> None:
-    write(tmp_path, "b/bundle.yaml", "tenants:\n  acme:\n    name: ACME\n")
+    bundle_file = "plans:\n  gold: {rate: 100}\ntenants:\n  acme:\n    name: ACME\n"
+    write(tmp_path, "b/bundle.yaml", bundle_file)
     write(tmp_path, "b/tenants/beta.yml", "tenant:\n  id: beta\n  name: Beta\n  plan: gold\n")
     write(
         tmp_path,

@@ -141,3 +141,9 @@ def for_tenant(
 
 def known_plan(plan_name: str, plans: Mapping[str, LimitsSpec]) -> bool:
     return plan_name in plans or plan_name in BUILTIN_PLANS
+
+
+def defined_plans(plans: Mapping[str, LimitsSpec]) -> str:
+    """The plans a tenant may name, said for an error: the bundle's, then the built-in ones."""
+    named = [*sorted(plans), *(f"{name} (built in)" for name in BUILTIN_PLANS if name not in plans)]
+    return f"defined plans: {', '.join(named)}; a bundle defines others under 'plans:'"

@@ -185,10 +185,12 @@ class _Assembly:
 
     def _spec(self, tenant_id: str) -> schemas.TenantSpec:
         tenant, origin = self.tenants[tenant_id]
-        if self.plans and not limit_plans.known_plan(tenant.plan, self.plans):
+        if not limit_plans.known_plan(tenant.plan, self.plans):
             self.issues.append(
                 origin.issue(
-                    f"tenant {tenant_id!r} names undefined plan {tenant.plan!r}", at=("plan",)
+                    f"tenant {tenant_id!r} names undefined plan {tenant.plan!r}; "
+                    f"{limit_plans.defined_plans(self.plans)}",
+                    at=("plan",),
                 )
             )
         tenant = schemas.with_plan(tenant, self.plans)  # plans of any bundle file, once

@@ -181,10 +181,7 @@ class BundleFile(Strict):
         ]
         if unknown:
             named = ", ".join(f"{tid!r} names plan {plan!r}" for tid, plan in unknown)
-            raise ValueError(
-                f"tenant {named}, which the bundle's plans ({', '.join(sorted(plans))}) and "
-                f"the built-in plans ({', '.join(limit_plans.BUILTIN_PLANS)}) do not define"
-            )
+            raise ValueError(f"tenant {named}, undefined; {limit_plans.defined_plans(plans)}")
         return {tid: with_plan(tenant, plans) for tid, tenant in tenants.items()}
 
 
