@@ -3,7 +3,7 @@ surrogate, written as a ``\\ud800`` escape or as the bytes that would encode one
 while the body is parsed, with a 400 naming the field, before any route or store sees it.
 
 Paths, query strings and headers cannot carry such text (the server decodes the first two
-with replacement and headers as Latin-1), so the body is the one way in. See ``docs/api.md``.
+with replacement and headers as Latin-1), so the body is the one way in. See ``docs/input.md``.
 """
 
 from __future__ import annotations
