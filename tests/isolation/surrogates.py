@@ -51,7 +51,9 @@ def _injected(body: Any, place: Place, lone: str, at: int) -> Any:
 def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:
     """The body as generated, or with a lone surrogate put in one of its places."""
     places = _places(body)
-    if isinstance(body, bytes) or not places:  # a raw body (objects), or an empty one
+    operation = getattr(context, "operation", None)
+    raw = operation is not None and operation.label in RAW_BODIES  # sent as bytes, YAML...
+    if raw or isinstance(body, bytes) or not places:
         return st.just(body)
     surrogates = st.integers(0xD800, 0xDFFF).map(chr)
     injected = st.builds(
