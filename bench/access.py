@@ -31,7 +31,7 @@ from fastapi import APIRouter, FastAPI
 from bench.harness import Result
 from tenantry.api import limits as limits_http
 from tenantry.api import problems
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader
 from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.bootstrap import Services, services
 from tenantry.core.clock import utc_now
@@ -124,8 +124,8 @@ def _app(wired: Services, access: AccessService, opened: TenantScope) -> FastAPI
     router = APIRouter()
 
     @router.get("/scoped/{session}")
-    async def scoped(session: str, caller: CallerDep) -> Any:
-        return await caller.scope.state.get(caller.ctx.team_id, session)
+    async def scoped(session: str, access: Reader) -> Any:
+        return await access.team.state.get(session)
 
     @router.get("/bare/{session}")
     async def bare(session: str) -> Any:

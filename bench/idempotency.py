@@ -28,8 +28,9 @@ from fastapi import FastAPI, Request
 from psycopg import sql
 
 from bench.harness import Result
-from tenantry.api import problems
-from tenantry.api.caller import Caller, authorized
+from tenantry.api import idempotency, problems
+from tenantry.api.caller import writer
+from tenantry.api.proofs import WriteAccess
 from tenantry.api.routes import sessions
 from tenantry.bootstrap import Services, services
 from tenantry.core import ids, names
@@ -75,19 +76,21 @@ async def _measure(url: str | None, folder: Path, label: str, tenant: str = "acm
 
 
 def _app(wired: Services) -> FastAPI:
-    async def caller(request: Request) -> Caller:
+    async def caller(request: Request) -> WriteAccess:
         ctx = TenantCtx(
             tenant_id=ids.tenant_id(request.headers["X-Tenant-ID"]), env_id=ids.env_id("prod")
         )
         grant = Grant(ctx.tenant_id, Role.TEAM_MEMBER)
         principal = Principal("bench", PrincipalKind.SERVICE, (grant,), "bench")
-        return Caller(principal, ctx, Role.TEAM_MEMBER, await wired.scopes.open(ctx))
+        access = WriteAccess(principal, ctx, Role.TEAM_MEMBER, await wired.scopes.open(ctx))
+        await idempotency.claim(request, access)
+        return access
 
     app = FastAPI()
     problems.install(app)
     app.include_router(sessions.router)
     app.state.services = wired
-    app.dependency_overrides[authorized] = caller
+    app.dependency_overrides[writer] = caller
     return app
 
 

@@ -1,4 +1,5 @@
-"""Access over HTTP: ``authorized`` on a tiny tenant router, and the token and API key routes.
+"""Access over HTTP: the access-proof dependencies on a tiny tenant router, and the token and
+API key routes.
 
 Runs on SQLite and on the real PostgreSQL, with reconciled (active) tenants ``acme`` (teams
 support, sales) and ``globex`` (team ops), each with ``prod`` and ``staging`` environments.
@@ -18,46 +19,45 @@ import pytest
 from fastapi import APIRouter, FastAPI, Response
 
 from tenantry.api import caller, middleware, problems
-from tenantry.api.caller import Caller, CallerDep, PlatformAdminDep, authorized
+from tenantry.api.caller import PlatformAdminDep, Reader, Writer, reader
+from tenantry.api.proofs import ReadAccess
 from tenantry.api.routes import tokens
 from tenantry.bootstrap import Services
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
 from tenantry.runtime.scope import TenantScope
-from tenantry.tenancy.access.permissions import Action
 from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind, Role
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.limits.service import LimitsService
+from tenantry.tenancy.manifests.schemas import Bundle, Team
 from tenantry.tenancy.scopes import Scopes
-from tests.integration.access.support import ADMIN_TOKEN, Kit, kit_for
+from tests.integration.access.support import ADMIN_TOKEN, Kit, bundle, kit_for
 
 probe = APIRouter(prefix="/api/v1/probe", tags=["probe"])
 
 
 @probe.get("")
-async def whoami(caller: CallerDep) -> dict[str, Any]:
-    ctx = caller.ctx
+async def whoami(access: Reader) -> dict[str, Any]:
+    ctx = access.ctx
     return {
-        "principal": caller.principal.id,
-        "kind": caller.principal.kind.value,
+        "principal": access.principal.id,
+        "kind": access.principal.kind.value,
         "tenant": ctx.tenant_id,
         "team": ctx.team_id,
         "env": ctx.env_id,
-        "role": caller.role.value,
+        "role": access.role.value,
         "correlation_id": ctx.correlation_id,
     }
 
 
 @probe.put("/state/{session}", status_code=204, response_class=Response)
-async def put_state(session: str, body: dict[str, Any], caller: CallerDep) -> None:
-    caller.require(Action.WRITE)
-    await caller.scope.state.set(caller.ctx.team_id, session, body)
+async def put_state(session: str, body: dict[str, Any], access: Writer) -> None:
+    await access.team.state.set(session, body)
 
 
 @probe.get("/state/{session}")
-async def get_state(session: str, caller: CallerDep) -> Any:
-    caller.require(Action.READ)
-    found = await caller.scope.state.get(caller.ctx.team_id, session)
+async def get_state(session: str, access: Reader) -> Any:
+    found = await access.team.state.get(session)
     return found if found is not None else Response(status_code=404)
 
 
@@ -205,6 +205,33 @@ async def test_a_tenant_header_outside_the_token_is_403_and_audited(api: Api) ->
     assert_problem(await api.get(token, tenant="initech"), 403, "auth.tenant_mismatch")
 
 
+async def test_a_team_the_tenant_does_not_have_is_404_on_tenant_routes(api: Api) -> None:
+    """Issue 10: ``X-Team-ID: no-such-team`` was accepted on runtime routes (200, 201)."""
+    admin = await api.token(role="tenant-admin")
+    for path in ("/api/v1/probe", "/api/v1/probe/state/s1"):
+        for team in ("no-such-team", "ops", "default"):  # ops is globex's team, not acme's
+            body = assert_problem(await api.get(admin, path, team=team), 404, "team.not_found")
+            assert body["detail"] == f"tenant 'acme' has no team '{team}'"
+    put = await api.http.put(
+        "/api/v1/probe/state/s1", json={"x": 1}, headers=_headers(admin, {"team": "ghost"})
+    )
+    assert_problem(put, 404, "team.not_found")
+    assert (await api.get(admin, team="sales")).status_code == 200
+    assert (await api.get(admin)).status_code == 200  # no team: the default team
+    root = await api.get(ADMIN_TOKEN, tenant="globex", team="no-such-team")
+    assert_problem(root, 404, "team.not_found")
+
+
+async def test_a_team_added_to_the_manifest_is_served_at_once(api: Api) -> None:
+    """Teams are kept per registry generation: a new one needs no restart."""
+    admin = await api.token(role="tenant-admin")
+    assert_problem(await api.get(admin, team="billing"), 404, "team.not_found")
+    given = bundle("acme", "globex").tenants
+    acme = given["acme"].model_copy(update={"teams": {**given["acme"].teams, "billing": Team()}})
+    await api.kit.services.registry.apply(Bundle(tenants={**given, "acme": acme}))
+    assert (await api.get(admin, team="billing")).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
@@ -302,12 +329,12 @@ async def test_the_platform_admin_dependency(api: Api) -> None:
     assert_problem(await api.get(None, "/api/v1/probe/admin"), 401, "auth.missing_token")
 
 
-async def test_routes_can_override_authorized_in_tests(api: Api) -> None:
-    """Tests of other routes replace ``authorized`` (the dependency) with a fixed caller."""
+async def test_routes_can_override_the_access_dependencies_in_tests(api: Api) -> None:
+    """Tests of other routes replace ``reader`` (the dependency) with a fixed proof."""
     app = app_for(api.kit)
     scope: TenantScope = await api.kit.services.scopes.open(_ctx("globex"))
     principal = Principal("tester", PrincipalKind.USER, (), "t")
-    app.dependency_overrides[authorized] = lambda: Caller(principal, scope.ctx, Role.VIEWER, scope)
+    app.dependency_overrides[reader] = lambda: ReadAccess(principal, scope.ctx, Role.VIEWER, scope)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as http:

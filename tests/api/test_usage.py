@@ -1,6 +1,6 @@
 """``GET /api/v1/usage``, the RateLimit-* headers and the limit problems, through ASGI.
 
-Access is not under test here: ``authorized`` is overridden by a stand-in that trusts an
+Access is not under test here: ``reader`` is overridden by a stand-in that trusts an
 ``X-Test-Tenant`` header, then does what the real one must (admit, remember the admission).
 """
 
@@ -18,7 +18,8 @@ from fastapi import FastAPI, Request
 
 from tenantry.api import limits as limits_http
 from tenantry.api import problems
-from tenantry.api.caller import Caller, CallerDep, authorized
+from tenantry.api.caller import Reader, reader
+from tenantry.api.proofs import ReadAccess
 from tenantry.api.routes import usage
 from tenantry.bootstrap import Services
 from tenantry.core.context import TenantCtx
@@ -48,32 +49,32 @@ def app_for(services: Services, limits: LimitsService) -> FastAPI:
     app.add_middleware(limits_http.LimitsMiddleware)
     app.include_router(usage.router)
 
-    async def stand_in(request: Request) -> Caller:
+    async def stand_in(request: Request) -> ReadAccess:
         tenant = TenantId(request.headers["X-Test-Tenant"])
         ctx = TenantCtx(tenant_id=tenant, env_id=EnvId("prod"))
         route_class = limits_http.route_class_of(request)
         limits_http.remember(request, await limits.admit(ctx, route_class, hold_slot=True))
         grant = Grant(tenant, Role.VIEWER)
         principal = Principal("tester", PrincipalKind.USER, (grant,), "test-token")
-        return Caller(principal, ctx, Role.VIEWER, cast(TenantScope, None))
+        return ReadAccess(principal, ctx, Role.VIEWER, cast(TenantScope, None))
 
     @app.get("/quota/{which}")
-    async def quota(which: str, caller: CallerDep) -> None:
+    async def quota(which: str, access: Reader) -> None:
         if which == "full":
             raise QuotaExceeded("the objects quota is used", details={"resource": "objects"})
         raise QuotaTooLarge("that object is too large for the quota")
 
     @app.get("/slow")
-    async def slow(caller: CallerDep) -> None:
+    async def slow(access: Reader) -> None:
         gate = app.state.gate
         gate.entered.set()
         await gate.release.wait()
 
     @app.post("/definitions", openapi_extra=limits_http.AUTHORING)
-    async def author(caller: CallerDep) -> None:
+    async def author(access: Reader) -> None:
         return None
 
-    app.dependency_overrides[authorized] = stand_in
+    app.dependency_overrides[reader] = stand_in
     return app
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
-from tenantry.api import caller, early, limits, middleware, problems
+from tenantry.api import access, caller, early, limits, middleware, problems
 from tenantry.api.routes import (
     health,
     objects,
@@ -57,8 +57,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
     app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
+    access.declare(health.router)
     app.include_router(health.router)
     for router in routers:
+        access.declare(router)
         caller.document_selection(router)
         app.include_router(router)
     return app

@@ -1,12 +1,14 @@
-"""The caller of a tenant-scoped route: proof that access was checked.
+"""Who calls a route, and the dependencies that check what it may do.
 
-A :class:`Caller` is made only by :func:`authorized` (the dependency every tenant route takes):
-the bearer token or API key is verified (read by :func:`bearer_of`), ``X-Tenant-ID`` /
+A tenant route takes one access-proof dependency naming its action: :data:`Reader`,
+:data:`Writer`, :data:`SecretsReader`, :data:`SecretsWriter` or :data:`TenantAdmin`. Each
+verifies the bearer token or API key (read by :func:`bearer_of`), lets ``X-Tenant-ID`` /
 ``X-Team-ID`` / ``X-Env-ID`` select among the grants it carries (the access service audits
-refused attempts and platform-admin acts), the tenant's limits are taken (a rate-limit slot and
-an in-flight slot), and the tenant scope is opened (which refuses suspended and
-unknown tenants on every request). Routes then call ``caller.require(action)`` and one service
-method on ``caller.scope``.
+refused attempts and platform-admin acts), takes the tenant's limits (a rate-limit slot and an
+in-flight slot), checks the role, opens the scope bound to the team (refusing suspended and
+unknown tenants, unknown environments and teams), and only then claims an ``Idempotency-Key``
+(a replay answers here). The proof it returns (:mod:`tenantry.api.proofs`) is the route's only
+way to the tenant's stores.
 
 Admin routes take :data:`PlatformAdminDep` instead; routes that act on the access system itself
 (tokens) take :data:`PrincipalDep` and :data:`SelectionDep` and let the access service decide.
@@ -14,8 +16,8 @@ Admin routes take :data:`PlatformAdminDep` instead; routes that act on the acces
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Protocol
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Protocol, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -24,12 +26,20 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
+from tenantry.api import idempotency
 from tenantry.api import limits as limits_http
+from tenantry.api.proofs import (
+    AdminAccess,
+    ReadAccess,
+    SecretsReadAccess,
+    SecretsWriteAccess,
+    TenantAccess,
+    WriteAccess,
+)
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
-from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.access.errors import PlatformAdminRequired, RoleForbidden
-from tenantry.tenancy.access.permissions import Action, require
+from tenantry.tenancy.access.permissions import require
 from tenantry.tenancy.access.resolution import (
     ENV_HEADER,
     TEAM_HEADER,
@@ -38,34 +48,43 @@ from tenantry.tenancy.access.resolution import (
     Selection,
     one_header,
 )
-from tenantry.tenancy.access.schemas import Principal, PrincipalKind, Role
+from tenantry.tenancy.access.schemas import Principal, PrincipalKind
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.scopes import Scopes
 
 __all__ = [
+    "TENANT_ACCESS",
     "AccessDep",
-    "Caller",
-    "CallerDep",
     "PlatformAdminDep",
     "PrincipalDep",
+    "Reader",
     "ResolvedDep",
     "RoleForbidden",
+    "SecretsReader",
+    "SecretsWriter",
     "SelectionDep",
+    "TenantAdmin",
+    "Writer",
     "access_service",
     "admit",
     "admits",
     "authenticated",
-    "authorized",
     "bearer_of",
     "correlation_id",
     "platform_admin",
+    "reader",
     "resolved",
     "route_action",
+    "secrets_reader",
+    "secrets_writer",
     "selected",
+    "tenant_admin",
     "wired_of",
+    "writer",
 ]
 
+_Proof = TypeVar("_Proof", bound=TenantAccess)
 _ACTION_CHARS: Final = 128  # the audit column's width
 _SELECTION_BY_RAW_NAME: Final = {
     header.lower().encode("latin-1"): header for header in (TENANT_HEADER, TEAM_HEADER, ENV_HEADER)
@@ -88,17 +107,6 @@ class _Wired(Protocol):
 
     @property
     def limits(self) -> LimitsService: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    principal: Principal
-    ctx: TenantCtx
-    role: Role
-    scope: TenantScope
-
-    def require(self, action: Action) -> None:
-        require(self.role, action, tenant=self.ctx.tenant_id)
 
 
 def _wired(request: Request) -> _Wired:
@@ -196,8 +204,9 @@ async def _admit(wired: _Wired, request: Request, ctx: TenantCtx) -> None:
     limits_http.remember(request, await wired.limits.admit(ctx, route_class, hold_slot=True))
 
 
-async def authorized(request: Request) -> Caller:
-    """Verify the credential, resolve the tenant context, limit, open the scope.
+async def _checked(request: Request, proof: type[_Proof]) -> _Proof:
+    """Verify the credential, resolve the tenant context, limit, check the role, open the
+    scope, then claim the request's ``Idempotency-Key`` (or answer its replay).
 
     One dependency doing the steps in turn, not a chain of them: this runs on every tenant
     request, and each dependency and declared header costs FastAPI more than the step itself.
@@ -208,11 +217,51 @@ async def authorized(request: Request) -> Caller:
     principal = await wired.access.authenticate(bearer_of(request))
     found = await _resolve(wired, request, principal)
     await _admit(wired, request, found.ctx)
+    require(found.role, proof.action, tenant=found.ctx.tenant_id)
     scope = await wired.scopes.open(found.ctx)
-    return Caller(principal, found.ctx, found.role, scope)
+    access = proof(principal, found.ctx, found.role, scope)
+    await idempotency.claim(request, access)
+    return access
 
 
-CallerDep = Annotated[Caller, Depends(authorized)]
+async def reader(request: Request) -> ReadAccess:
+    """Admit roles that may read (:attr:`Action.READ`)."""
+    return await _checked(request, ReadAccess)
+
+
+async def writer(request: Request) -> WriteAccess:
+    """Admit roles that may write (:attr:`Action.WRITE`)."""
+    return await _checked(request, WriteAccess)
+
+
+async def secrets_reader(request: Request) -> SecretsReadAccess:
+    """Admit roles that may read secret values (:attr:`Action.SECRETS_READ`)."""
+    return await _checked(request, SecretsReadAccess)
+
+
+async def secrets_writer(request: Request) -> SecretsWriteAccess:
+    """Admit roles that may change secrets (:attr:`Action.SECRETS_WRITE`)."""
+    return await _checked(request, SecretsWriteAccess)
+
+
+async def tenant_admin(request: Request) -> AdminAccess:
+    """Admit the tenant's admins (:attr:`Action.ADMIN`)."""
+    return await _checked(request, AdminAccess)
+
+
+Reader = Annotated[ReadAccess, Depends(reader)]
+Writer = Annotated[WriteAccess, Depends(writer)]
+SecretsReader = Annotated[SecretsReadAccess, Depends(secrets_reader)]
+SecretsWriter = Annotated[SecretsWriteAccess, Depends(secrets_writer)]
+TenantAdmin = Annotated[AdminAccess, Depends(tenant_admin)]
+# The tenant-access dependencies and the proof each returns.
+TENANT_ACCESS: Final[dict[Callable[..., Any], type[TenantAccess]]] = {
+    reader: ReadAccess,
+    writer: WriteAccess,
+    secrets_reader: SecretsReadAccess,
+    secrets_writer: SecretsWriteAccess,
+    tenant_admin: AdminAccess,
+}
 
 
 def correlation_id() -> str | None:
@@ -235,8 +284,9 @@ _SELECTION_HEADERS: Final = (
     (TEAM_HEADER, ids.IdKind.TEAM, "The team to act for."),
     (ENV_HEADER, ids.IdKind.ENV, "The environment; default prod."),
 )
-_SELECTING: Final = (selected, resolved, authorized)
-# authorized reads the bearer credential itself, so FastAPI would not document it
+_SELECTING: Final = frozenset({selected, resolved, *TENANT_ACCESS})
+# the tenant-access dependencies read the bearer credential themselves: FastAPI would not
+# document it
 _SECURITY: Final[dict[str, Any]] = {"security": [{_bearer.scheme_name: []}]}
 _SELECTION_PARAMETERS: Final = [
     {
@@ -256,8 +306,8 @@ _SELECTION_PARAMETERS: Final = [
 
 def document_selection(router: APIRouter) -> None:
     """Document the selection headers and the bearer credential on every route of ``router``
-    that reads them (its dependencies include :func:`selected`, :func:`resolved` or
-    :func:`authorized`); call it before the router is included. Documenting twice changes
+    that reads them (its dependencies include :func:`selected`, :func:`resolved` or a
+    tenant-access dependency); call it before the router is included. Documenting twice changes
     nothing."""
     for route in router.routes:
         if isinstance(route, APIRoute) and _selects(route.dependant):
@@ -273,6 +323,6 @@ def _selects(dependant: Dependant) -> bool:
 
 
 def admits(dependant: Dependant) -> bool:
-    """Whether a route with this dependant goes through :func:`authorized` (so the tenant's
-    limits are taken for it)."""
-    return dependant.call is authorized or any(admits(d) for d in dependant.dependencies)
+    """Whether a route with this dependant goes through a tenant-access dependency (so the
+    tenant's limits are taken for it)."""
+    return dependant.call in TENANT_ACCESS or any(admits(d) for d in dependant.dependencies)

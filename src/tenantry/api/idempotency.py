@@ -1,14 +1,16 @@
 """``Idempotency-Key`` on POST routes: the same request made twice runs once.
 
 Every POST route of the tenant API takes it the same way: its router uses
-:class:`IdempotentRoute`, and the route declares ``dependencies=[IDEMPOTENT]``. With the header,
-the dependency asks :class:`~tenantry.tenancy.idempotency.service.IdempotencyService` for a claim
-(after access was checked, so the key is the verified principal's, in the caller's tenant
-environment); a stored response of the same request is answered at once, with
-``Idempotent-Replayed: true``. The route class then stores a 2xx response, or frees the key
-when the request failed (a failed request changed nothing, so running it again is safe). A
-duplicate that arrives while the first is running gets 409 ``idempotency.in_progress``.
-Without the header, the request simply runs.
+:class:`IdempotentRoute`, and the route declares ``dependencies=[IDEMPOTENT]`` (which reads and
+documents the header, and runs before the route's access dependency). The access dependency
+then checks the caller and only afterwards calls :func:`claim`, which asks
+:class:`~tenantry.tenancy.idempotency.service.IdempotencyService` for a claim under the
+caller's credential (principal, team and role) in its tenant environment: a stored response of
+the same request by the same credential is answered at once, with ``Idempotent-Replayed:
+true``. The route class then stores a 2xx response, or frees the key when the request failed
+(a failed request changed nothing, so running it again is safe). A duplicate that arrives while
+the first is running gets 409 ``idempotency.in_progress``. Without the header, the request
+simply runs.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, Header, Request, Response
 
 from tenantry.api.bodies import StrictJsonRoute
-from tenantry.api.caller import CallerDep
-from tenantry.api.deps import ServicesDep
+from tenantry.api.deps import get_services
 from tenantry.api.problems import problem_responses
+from tenantry.api.proofs import TenantAccess
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.idempotency.service import (
@@ -38,17 +40,11 @@ REPLAYED: Final = "Idempotent-Replayed"
 KEPT_HEADERS: Final = frozenset({"content-type", "location", "etag"})
 RESPONSES: Final = problem_responses(409, 422)  # in progress; key reused for another request
 _CLAIM: Final = "tenantry_idempotency_claim"
+_KEY: Final = "tenantry_idempotency_key"
 _ROUTED: Final = "tenantry_idempotent_route"
 _log = get_logger(__name__)
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-def get_idempotency(services: ServicesDep) -> IdempotencyService:
-    return services.idempotency
-
-
-IdempotencyDep = Annotated[IdempotencyService, Depends(get_idempotency)]
 
 
 class _Replay(Exception):  # a signal out of the dependency, not an error
@@ -59,14 +55,13 @@ class _Replay(Exception):  # a signal out of the dependency, not an error
 
 async def idempotent(
     request: Request,
-    caller: CallerDep,
-    service: IdempotencyDep,
     key: Annotated[
         str | None,
         Header(
             alias=HEADER,
             description="A unique key (e.g. a UUID) making this POST safe to retry: the same "
-            "request under the same key runs once and is answered the same for 24 hours.",
+            "request under the same key, by the same credential, runs once and is answered the "
+            "same for 24 hours.",
             json_schema_extra={
                 "pattern": HEADER_PATTERN,
                 "minLength": 1,
@@ -75,15 +70,31 @@ async def idempotent(
         ),
     ] = None,
 ) -> None:
+    """Keep the key for :func:`claim` (nothing is looked up before access is checked)."""
     if key is None:
         return
     if not getattr(request.state, _ROUTED, False):
         raise AssertionError(f"{request.url.path}: an idempotent route needs IdempotentRoute")
+    setattr(request.state, _KEY, key)
+
+
+async def claim(request: Request, access: TenantAccess) -> None:
+    """Claim the request's key for ``access``'s credential, or answer the replay of the same
+    request it made before. The tenant-access dependencies call it once their check passed."""
+    key: str | None = getattr(request.state, _KEY, None)
+    if key is None:
+        return
+    setattr(request.state, _KEY, None)
+    service = get_services(request).idempotency
     request_print = fingerprint(
         request.method, request.url.path, request.url.query, await request.body()
     )
     outcome = await service.begin(
-        caller.scope, principal=caller.principal.id, key=key, fingerprint=request_print
+        access.scope,
+        principal=access.principal.id,
+        role=access.role.value,
+        key=key,
+        fingerprint=request_print,
     )
     if isinstance(outcome, StoredResponse):
         raise _Replay(_replayed(outcome))
@@ -109,6 +120,9 @@ class IdempotentRoute(StrictJsonRoute):
                 await _settle(request, None)
                 raise
             await _settle(request, response)
+            if getattr(request.state, _KEY, None) is not None:
+                # Keys are claimed by the access dependency, which must come after IDEMPOTENT.
+                raise AssertionError(f"{request.url.path}: its Idempotency-Key was never claimed")
             return response
 
         return run

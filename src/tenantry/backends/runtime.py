@@ -28,6 +28,7 @@ from tenantry.runtime.search.index import SearchIndex
 from tenantry.runtime.secrets.service import SecretStore
 from tenantry.runtime.sessions.store import SessionStore
 from tenantry.runtime.state import StateBackend
+from tenantry.runtime.teams import TeamStores
 from tenantry.tenancy.isolation.placement import ObjectPlacement, Placement
 from tenantry.tenancy.secrets.repository import SqlSecretRecords
 
@@ -57,15 +58,20 @@ class RuntimeBackends:
         tenant, env = ctx.tenant_id, ctx.env_id
         data, quota = self.data.bind(placement), self.quotas(tenant)
         objects = self.objects(placement.objects)
+        sessions = SessionStore(tenant, env, self.sessions, self.sealer, quota=quota)
+        state = self.state.bind(tenant, env, quota=quota)
+        secrets = SecretStore(tenant, records=self.secrets, keys=self.keyring, quota=quota)
         return TenantScope(
             ctx=ctx,
             data=data,
-            sessions=SessionStore(tenant, env, self.sessions, self.sealer, quota=quota),
-            state=self.state.bind(tenant, env, quota=quota),
-            secrets=SecretStore(tenant, records=self.secrets, keys=self.keyring, quota=quota),
+            sessions=sessions,
+            state=state,
+            secrets=secrets,
             objects=ObjectStore(tenant, env, objects, self.sealer, quota=quota),
             search=_search(data),
             sealer=self.sealer,
+            # no channels until Scopes.open binds the team the registry knows
+            team=TeamStores.bind(ctx.team_id, sessions=sessions, state=state, secrets=secrets),
         )
 
     async def close(self) -> None:

@@ -7,29 +7,42 @@ asks the configured :class:`Runtime` (built by ``bootstrap``) to bind its stores
 The query is a :class:`TenantLookup` on the control database's own driver (``backends``): it is on
 the path of every tenant request, where an ORM round trip would cost more than the request's own
 work. Bound stores depend only on the tenant environment and its placement, so they are kept
-per stored placement (a bounded cache) and only the context is stamped anew on each open.
+per stored placement (a bounded cache) and only the context is stamped anew on each open. The
+context's team must be one of the tenant's (and a session's channel one of the team's): the
+tenant's teams and channels are read once per registry generation (the status query reads it)
+and kept, so checking them costs no round trip while the tenant's spec is unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Final, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Protocol, TypeVar
 
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import Conflict, Forbidden, NotFound
 from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.access.errors import TeamNotFound
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.registry.errors import TenantNotFound
 from tenantry.tenancy.registry.schemas import LifecycleState
 
-# The columns a lookup reads, in this order: lifecycle state, placements (JSON text), and
-# whether a deletion was requested.
+# The columns a lookup reads, in this order: lifecycle state, placements (JSON text), whether
+# a deletion was requested, and the spec's generation (teams and channels change only with it).
 STATUS_QUERY: Final = (
-    "SELECT lifecycle_state, {placement}, deletion_requested_at IS NOT NULL"
+    "SELECT lifecycle_state, {placement}, deletion_requested_at IS NOT NULL, generation"
     " FROM tenants WHERE id = {param}"
 )
+# A tenant's teams, each with its channels (one row per channel, NULL for a team without any).
+ROSTER_QUERY: Final = (
+    "SELECT teams.id, channels.id FROM teams LEFT JOIN channels"
+    " ON channels.tenant_id = teams.tenant_id AND channels.team_id = teams.id"
+    " WHERE teams.tenant_id = {param}"
+)
 BOUND_SCOPES: Final = 1024  # tenant environments whose bound stores are kept
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # Tenants whose runtime may be used; the others are refused with the reason below.
 _OPEN = {LifecycleState.ACTIVE.value, LifecycleState.MIGRATING.value}
@@ -65,12 +78,30 @@ class TenantStatus:
     lifecycle_state: str
     placements: str | None  # the stored placements by environment, as JSON text
     deleting: bool
+    generation: int = 0
+
+
+Roster = dict[str, frozenset[str]]  # a tenant's teams, each with its channels
+
+
+def roster_of(rows: Iterable[Sequence[Any]]) -> Roster:
+    """The roster of ``ROSTER_QUERY``'s rows: (team id, channel id or None)."""
+    teams: dict[str, set[str]] = {}
+    for team, channel in rows:
+        channels = teams.setdefault(str(team), set())
+        if channel is not None:
+            channels.add(str(channel))
+    return {team: frozenset(channels) for team, channels in teams.items()}
 
 
 class TenantLookup(Protocol):
     """One indexed read of a tenant's status (``STATUS_QUERY``) on the control database."""
 
     async def status(self, tenant_id: str) -> TenantStatus | None: ...
+
+    async def roster(self, tenant_id: str) -> Roster:
+        """The tenant's teams and their channels (``ROSTER_QUERY``)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -79,9 +110,10 @@ class Scopes:
     def __init__(self, lookup: TenantLookup, runtime: Runtime, *, keep: int = BOUND_SCOPES) -> None:
         self._lookup, self._runtime, self._keep = lookup, runtime, keep
         self._bound: dict[tuple[str, str, str], TenantScope] = {}
+        self._rosters: dict[str, tuple[int, Roster]] = {}
 
     async def open(self, ctx: TenantCtx) -> TenantScope:
-        """The scope of ``ctx``'s tenant environment, if that tenant may run now."""
+        """The scope of ``ctx``'s tenant environment and team, if that tenant may run now."""
         status = await self._lookup.status(ctx.tenant_id)
         if status is None:
             raise TenantNotFound(ctx.tenant_id)
@@ -90,16 +122,39 @@ class Scopes:
         scope = self._bound.get(key)
         if scope is None:
             scope = self._runtime.bind(ctx, _placement(ctx, status.placements))
-            self._remember(key, scope)
-        return scope if scope.ctx == ctx else dataclasses.replace(scope, ctx=ctx)
+            _remember(self._bound, key, scope, self._keep)
+        channels = _channels(ctx, await self._roster(ctx.tenant_id, status.generation))
+        return scope.for_team(ctx, channels)
 
-    def _remember(self, key: tuple[str, str, str], scope: TenantScope) -> None:
-        if len(self._bound) >= self._keep:
-            del self._bound[next(iter(self._bound))]  # the oldest binding
-        self._bound[key] = scope
+    async def _roster(self, tenant_id: str, generation: int) -> Roster:
+        kept = self._rosters.get(tenant_id)
+        if kept is not None and kept[0] == generation:
+            return kept[1]
+        roster = await self._lookup.roster(tenant_id)
+        _remember(self._rosters, tenant_id, (generation, roster), self._keep)
+        return roster
 
     async def close(self) -> None:
         await self._lookup.close()
+
+
+def _remember(kept: dict[_K, _V], key: _K, value: _V, keep: int) -> None:
+    if key not in kept and len(kept) >= keep:
+        del kept[next(iter(kept))]  # the oldest entry
+    kept[key] = value
+
+
+def _channels(ctx: TenantCtx, roster: Roster) -> frozenset[str]:
+    """The channels of ``ctx``'s team; ``team.not_found`` if the tenant has no such team."""
+    channels = roster.get(ctx.team)
+    if channels is not None:
+        return channels
+    if ctx.team_id is None:
+        return frozenset()  # the default team is every tenant's, with no channels unless declared
+    raise TeamNotFound(
+        f"tenant {ctx.tenant_id!r} has no team {ctx.team_id!r}",
+        details={"tenant_id": ctx.tenant_id, "team_id": ctx.team_id},
+    )
 
 
 def _check_state(ctx: TenantCtx, state: str, deleting: bool) -> None:

@@ -10,13 +10,22 @@ import pytest
 from fastapi import FastAPI
 
 from tenantry.bootstrap import Services
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Channel, Environment, Team, TenantSpec
 from tests.api.runtime.support import TENANTS, build_app, client
+
+# The teams the tests act for (support has a channel, for sessions that name one).
+TEAMS = {
+    "support": Team(channels={"slack": Channel(provider="slack")}),
+    "sales": Team(),
+    "ops": Team(),
+}
 
 
 @pytest.fixture
 async def tenants(wired: Services) -> Services:
-    spec = {t: TenantSpec(name=t, environments=[Environment(id="prod")]) for t in TENANTS}
+    spec = {
+        t: TenantSpec(name=t, environments=[Environment(id="prod")], teams=TEAMS) for t in TENANTS
+    }
     await wired.registry.apply(Bundle(tenants=spec))
     outcomes = await wired.controller.reconcile_many(list(TENANTS), concurrency=2)
     assert {o.result for o in outcomes} == {"ready"}, [o.message for o in outcomes]

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on POSTs: replay, reuse, independence per tenant and principal,
+"""``Idempotency-Key`` on POSTs: replay, reuse, independence per tenant and credential,
 concurrent duplicates, and the records sealed at rest."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import select, update
 
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Writer
 from tenantry.api.idempotency import IDEMPOTENT, IdempotentRoute
 from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
@@ -72,6 +72,26 @@ async def test_keys_are_independent_per_tenant_and_principal(api: httpx.AsyncCli
     assert "idempotent-replayed" not in other_principal.headers
 
 
+async def test_a_replay_is_authorized_first_and_keyed_by_credential(
+    api: httpx.AsyncClient,
+) -> None:
+    """Issue 10: a viewer, or a member of another team, sending support's key and body got 201
+    and support's session (``Idempotent-Replayed: true``)."""
+    body = {"session_id": "create-1"}
+    first = await api.post(URL, json=body, headers=_keyed("create-1"))
+    assert first.status_code == 201 and first.json()["team_id"] == "support"
+    viewer = await api.post(URL, json=body, headers=_keyed("create-1", role=Role.VIEWER))
+    assert_problem(viewer, 403, "auth.role_forbidden")
+    assert "idempotent-replayed" not in viewer.headers
+    sales = await api.post(URL, json=body, headers=_keyed("create-1", team="sales"))
+    assert sales.status_code == 201 and "idempotent-replayed" not in sales.headers
+    assert sales.json()["team_id"] == "sales"  # it ran, in sales
+    admin = await api.post(URL, json=body, headers=_keyed("create-1", role=Role.TEAM_ADMIN))
+    assert_problem(admin, 409, "session.exists")  # another role is another credential: it ran
+    again = await api.post(URL, json=body, headers=_keyed("create-1"))
+    assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+
+
 async def test_a_failed_request_frees_its_key(api: httpx.AsyncClient) -> None:
     refused = await api.post(URL, json={"session_id": "BAD"}, headers=_keyed())
     assert_problem(refused, 400, "id.invalid")
@@ -118,7 +138,7 @@ def _gated() -> tuple[APIRouter, asyncio.Event, asyncio.Event, list[int]]:
     entered, gate, runs = asyncio.Event(), asyncio.Event(), list[int]()
 
     @router.post("/test/slow", dependencies=[IDEMPOTENT])
-    async def slow(caller: CallerDep) -> dict[str, int]:
+    async def slow(access: Writer) -> dict[str, int]:
         runs.append(1)
         entered.set()
         await gate.wait()

@@ -68,7 +68,9 @@ def service(tenants: Services, clock: Clock) -> IdempotencyService:
 
 
 async def _claim(service: IdempotencyService, scope: TenantScope, print_: str = PRINT) -> Claim:
-    outcome = await service.begin(scope, principal="user-1", key="k", fingerprint=print_)
+    outcome = await service.begin(
+        scope, principal="user-1", role="team-member", key="k", fingerprint=print_
+    )
     assert isinstance(outcome, Claim)
     return outcome
 
@@ -76,14 +78,22 @@ async def _claim(service: IdempotencyService, scope: TenantScope, print_: str = 
 async def test_claim_complete_replay(service: IdempotencyService, scope: TenantScope) -> None:
     claim = await _claim(service, scope)
     with pytest.raises(IdempotencyInProgress):
-        await service.begin(scope, principal="user-1", key="k", fingerprint=PRINT)
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="k", fingerprint=PRINT
+        )
     with pytest.raises(IdempotencyKeyReused):
-        await service.begin(scope, principal="user-1", key="k", fingerprint=OTHER)
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="k", fingerprint=OTHER
+        )
     await service.complete(claim, RESPONSE)
-    replay = await service.begin(scope, principal="user-1", key="k", fingerprint=PRINT)
+    replay = await service.begin(
+        scope, principal="user-1", role="team-member", key="k", fingerprint=PRINT
+    )
     assert replay == RESPONSE
     with pytest.raises(IdempotencyKeyReused):
-        await service.begin(scope, principal="user-1", key="k", fingerprint=OTHER)
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="k", fingerprint=OTHER
+        )
 
 
 async def test_a_released_claim_frees_the_key(
@@ -99,13 +109,20 @@ async def test_a_lapsed_claim_is_taken_over_and_cannot_store(
     stale = await _claim(service, scope)
     clock.now += timedelta(minutes=2)  # the first process died holding it
     with pytest.raises(IdempotencyKeyReused):  # a lapsed claim still names its request
-        await service.begin(scope, principal="user-1", key="k", fingerprint=OTHER)
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="k", fingerprint=OTHER
+        )
     fresh = await _claim(service, scope)
     assert fresh.attempt != stale.attempt
     await service.complete(stale, StoredResponse(500, (), b"late"))  # lost: ignored
     await service.release(stale)  # lost: ignored
     await service.complete(fresh, RESPONSE)
-    assert await service.begin(scope, principal="user-1", key="k", fingerprint=PRINT) == RESPONSE
+    assert (
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="k", fingerprint=PRINT
+        )
+        == RESPONSE
+    )
 
 
 async def test_an_expired_record_is_a_fresh_key(
@@ -128,10 +145,15 @@ async def test_records_are_per_tenant_environment_and_principal(
         TenantCtx(tenant_id=ids.tenant_id("bigcorp"), env_id=ids.env_id("prod"))
     )
     for where, principal in ((other, "user-1"), (scope, "user-2"), (scope, "user-1 ")):
-        outcome = await service.begin(where, principal=principal, key="k", fingerprint=PRINT)
+        outcome = await service.begin(
+            where, principal=principal, role="team-member", key="k", fingerprint=PRINT
+        )
         assert isinstance(outcome, Claim)
     assert isinstance(
-        await service.begin(scope, principal="user-1", key="K", fingerprint=PRINT), Claim
+        await service.begin(
+            scope, principal="user-1", role="team-member", key="K", fingerprint=PRINT
+        ),
+        Claim,
     )  # keys are case-sensitive
 
 
@@ -140,7 +162,9 @@ async def test_concurrent_begins_make_one_claim(
 ) -> None:
     async def attempt() -> str:
         try:
-            outcome = await service.begin(scope, principal="p", key="race", fingerprint=PRINT)
+            outcome = await service.begin(
+                scope, principal="p", role="team-member", key="race", fingerprint=PRINT
+            )
         except IdempotencyInProgress:
             return "busy"
         return "claim" if isinstance(outcome, Claim) else "replay"

@@ -14,7 +14,7 @@ from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
 from tenantry.tenancy.limits.schemas import LimitsSpec, QuotaSpec, StorageSpec
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
-from tests.api.runtime.support import TENANTS, as_, assert_problem, build_app, client
+from tests.api.runtime.support import TEAMS, TENANTS, as_, assert_problem, build_app, client
 
 ACME_STORAGE = StorageSpec(
     sessions=QuotaSpec(bytes=100_000, count=1),
@@ -40,6 +40,7 @@ async def limited(wired: Services) -> Services:
         tenant: TenantSpec(
             name=tenant,
             environments=[Environment(id="prod")],
+            teams=TEAMS,
             limits=LimitsSpec(storage=ACME_STORAGE) if tenant == "acme" else None,
         )
         for tenant in TENANTS

@@ -18,14 +18,17 @@ from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
 from tenantry.core.settings import Settings
 from tenantry.runtime.scope import TenantScope
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Channel, Environment, Team, TenantSpec
 from tenantry.tenancy.registry.models import TenantRow
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
+TEAMS = {"support": Team(channels={"slack": Channel(provider="slack")}), "sales": Team()}
+
+
 def _spec(name: str) -> TenantSpec:
-    return TenantSpec(name=name, environments=[Environment(id="prod")])
+    return TenantSpec(name=name, environments=[Environment(id="prod")], teams=TEAMS)
 
 
 async def _active(wired: Services, *tenants: str) -> None:
@@ -86,6 +89,46 @@ async def test_unknown_tenants_and_environments_are_not_found(wired: Services) -
         with pytest.raises(TenantryError) as missing:
             await wired.scopes.open(ctx)
         assert (missing.value.kind, missing.value.code) == (ErrorKind.NOT_FOUND, code)
+
+
+async def test_a_team_the_tenant_does_not_have_is_not_found(wired: Services) -> None:
+    await _active(wired, "acme", "globex")
+    for team in ("no-such-team", "default"):
+        with pytest.raises(TenantryError) as missing:
+            await wired.scopes.open(_ctx("acme", team=team))
+        assert (missing.value.kind, missing.value.code) == (ErrorKind.NOT_FOUND, "team.not_found")
+    assert (await wired.scopes.open(_ctx("acme"))).team.team_id is None  # the default team
+
+
+async def test_the_team_stores_are_bound_to_the_context_team(wired: Services) -> None:
+    await _active(wired, "acme")
+    support = await wired.scopes.open(_ctx("acme", team="support"))
+    sales = await wired.scopes.open(_ctx("acme", team="sales"))
+    await support.team.state.set("s1", {"team": "support"})
+    await support.team.secrets.put("token", "support-only")
+    created = await support.team.sessions.create("s1", channel="slack")
+    assert created.team_id == "support" and created.channel_id == "slack"
+    assert await sales.team.state.get("s1") is None
+    assert await support.state.get("support", "s1") == {"team": "support"}
+    with pytest.raises(TenantryError, match="not found"):
+        await sales.team.secrets.get("token")
+    with pytest.raises(TenantryError) as missing:
+        await sales.team.sessions.get("s1")
+    assert missing.value.code == "session.not_found"
+
+
+async def test_a_channel_the_team_does_not_have_is_not_found(wired: Services) -> None:
+    await _active(wired, "acme")
+    sales = await wired.scopes.open(_ctx("acme", team="sales"))
+    default = await wired.scopes.open(_ctx("acme"))
+    for scope in (sales, default):  # slack is support's channel, not theirs
+        with pytest.raises(TenantryError) as missing:
+            await scope.team.sessions.create("s1", channel="slack")
+        assert (missing.value.kind, missing.value.code) == (
+            ErrorKind.NOT_FOUND,
+            "channel.not_found",
+        )
+        assert (await scope.team.sessions.list()).items == ()
 
 
 async def test_a_suspension_takes_effect_at_the_next_open(wired: Services) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from tenantry.bootstrap import Services
 from tenantry.core.errors import ErrorKind, TenantryError
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
 from tenantry.tenancy.registry.models import TenantRow
 from tenantry.worker import context
 
@@ -18,7 +18,11 @@ SUBJECT = "greentic.messaging.ingress.prod.acme.support.webchat"
 
 @pytest.fixture
 async def fleet(wired: Services) -> Services:
-    spec = {t: TenantSpec(name=t, environments=[Environment(id="prod")]) for t in ("acme", "beta")}
+    teams = {"support": Team(), "sales": Team()}
+    spec = {
+        t: TenantSpec(name=t, environments=[Environment(id="prod")], teams=teams)
+        for t in ("acme", "beta")
+    }
     await wired.registry.apply(Bundle(tenants=spec))
     outcomes = await wired.controller.reconcile_many(list(spec), concurrency=2)
     assert {o.result for o in outcomes} == {"ready"}, [o.message for o in outcomes]
@@ -54,6 +58,16 @@ def test_a_malformed_subject_names_no_context(subject: str) -> None:
     with pytest.raises(TenantryError) as refused:
         context.context_of_subject(subject)
     assert refused.value.kind is ErrorKind.INVALID
+
+
+async def test_a_team_the_tenant_does_not_have_is_refused(fleet: Services) -> None:
+    with pytest.raises(TenantryError) as refused:
+        await context.scope_of_subject(fleet.scopes, SUBJECT.replace(".support.", ".ghost."))
+    assert refused.value.code == "team.not_found"
+    job = {"tenant_id": "beta", "env_id": "prod", "team_id": "ghost"}
+    with pytest.raises(TenantryError) as refused:
+        await context.scope_of_job(fleet.scopes, job)
+    assert refused.value.code == "team.not_found"
 
 
 async def test_a_job_names_the_context_and_its_scope(fleet: Services) -> None:

@@ -7,11 +7,12 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from tenantry.api.access import PUBLIC
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
 
-router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["health"], dependencies=[PUBLIC], route_class=StrictJsonRoute)
 
 
 class Health(BaseModel):

@@ -19,7 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from tenantry.api import etags
 from tenantry.api.bodies import StrictJsonRoute
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader, Writer
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
@@ -30,7 +30,6 @@ from tenantry.runtime.objects import media
 from tenantry.runtime.objects.errors import ObjectNotFound
 from tenantry.runtime.objects.schemas import StoredObject
 from tenantry.runtime.objects.store import DEFAULT_MAX_BYTES
-from tenantry.tenancy.access.permissions import Action
 
 _ANY_BINARY: Final[dict[str, Any]] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 _BINARY: Final[dict[str, Any]] = {
@@ -100,14 +99,13 @@ router = APIRouter(
 
 @router.get("", summary="List object keys")
 async def list_objects(
-    caller: CallerDep,
+    access: Reader,
     page: PageDep,
     prefix: Annotated[str, Query(description="Only keys that start with it.")] = "",
 ) -> PageOut[ObjectEntry]:
     """Keys in order; a page may hold fewer than ``limit`` while ``next_cursor`` is set."""
-    caller.require(Action.READ)
     listing = f"objects/{prefix}"
-    found = await caller.scope.objects.list(prefix, after=page.position(listing), limit=page.limit)
+    found = await access.scope.objects.list(prefix, after=page.position(listing), limit=page.limit)
     return PageOut(
         items=[ObjectEntry(key=key) for key in found.items],
         next_cursor=encode(listing, found.next_cursor),
@@ -129,7 +127,7 @@ async def list_objects(
 async def put_object(
     key: ObjectKeyPath,
     request: Request,
-    caller: CallerDep,
+    access: Writer,
     *,
     response: Response,
     if_match: IfMatch = None,
@@ -137,9 +135,8 @@ async def put_object(
 ) -> ObjectWritten:
     """Store the request body at ``key`` with its ``Content-Type`` (none: octet-stream; a
     malformed one is 400 ``object.content_type_invalid``), replacing what was there."""
-    caller.require(Action.WRITE)
     conditions = etags.conditions(if_match, if_none_match)
-    written = await caller.scope.objects.put(
+    written = await access.scope.objects.put(
         key,
         await request.body(),
         content_type=_content_type(request),
@@ -167,12 +164,11 @@ async def put_object(
     },
 )
 async def get_object(
-    key: ObjectKeyPath, caller: CallerDep, if_none_match: IfNoneMatch = None
+    key: ObjectKeyPath, access: Reader, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The object's bytes and type; 304 and no body when If-None-Match names its ETag."""
-    caller.require(Action.READ)
     held = None if if_none_match is None else etags.parse(if_none_match, name="If-None-Match")
-    found = await caller.scope.objects.get(key)
+    found = await access.scope.objects.get(key)
     if held is not None and held.matches_weakly(found.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=_tagged(found))
     return Response(content=found.data, headers=_served(found))
@@ -184,11 +180,10 @@ async def get_object(
     summary="Delete an object",
     responses=problem_responses(404, 412),
 )
-async def delete_object(key: ObjectKeyPath, caller: CallerDep, if_match: IfMatch = None) -> None:
+async def delete_object(key: ObjectKeyPath, access: Writer, if_match: IfMatch = None) -> None:
     """Remove the object (only at the ETag If-Match names, when sent; 404 when there is none)."""
-    caller.require(Action.WRITE)
     condition = etags.conditions(if_match)
-    if not await caller.scope.objects.delete(key, precondition=condition.holds):
+    if not await access.scope.objects.delete(key, precondition=condition.holds):
         raise ObjectNotFound(f"no object {ids.show(key)}")
 
 

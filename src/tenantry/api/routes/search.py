@@ -10,7 +10,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query, status
 
 from tenantry.api import idempotency
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader, Writer
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import TOO_LARGE
 from tenantry.api.schemas.paths import DocIdPath
@@ -18,7 +18,6 @@ from tenantry.api.schemas.search import DocumentIn, DocumentIndexed, HitOut, Sea
 from tenantry.core.errors import NotFound
 from tenantry.core.ids import show
 from tenantry.runtime.search.schemas import OFFSET_LIMIT, PAGE_LIMIT, QUERY_LIMIT
-from tenantry.tenancy.access.permissions import Action
 
 MAX_BODY: Final = 1024 * 1024  # a body holds at most 128 KiB, its fields 16 KiB
 
@@ -37,14 +36,13 @@ router = APIRouter(
 
 @router.get("", summary="Search documents")
 async def search(
-    caller: CallerDep,
+    access: Reader,
     q: Annotated[str, Query(description=f"The query, 1 to {QUERY_LIMIT} characters.")],
     limit: Annotated[int, Query(description=f"1 to {PAGE_LIMIT}.")] = 10,
     offset: Annotated[int, Query(description=f"0 to {OFFSET_LIMIT}.")] = 0,
 ) -> SearchResults:
     """Best matches first."""
-    caller.require(Action.READ)
-    hits = await caller.scope.search.search(q, limit=limit, offset=offset)
+    hits = await access.scope.search.search(q, limit=limit, offset=offset)
     return SearchResults(items=[HitOut.of(hit) for hit in hits], limit=limit, offset=offset)
 
 
@@ -56,10 +54,9 @@ async def search(
     responses={**idempotency.RESPONSES, **TOO_LARGE},
     max_body_size=MAX_BODY,
 )
-async def index_document(body: DocumentIn, caller: CallerDep) -> DocumentIndexed:
+async def index_document(body: DocumentIn, access: Writer) -> DocumentIndexed:
     """Add the document, or replace the one with the same id."""
-    caller.require(Action.WRITE)
-    await caller.scope.search.index(
+    await access.scope.search.index(
         body.doc_id, title=body.title, body=body.body, fields=body.fields
     )
     return DocumentIndexed(doc_id=body.doc_id)
@@ -71,7 +68,6 @@ async def index_document(body: DocumentIn, caller: CallerDep) -> DocumentIndexed
     summary="Remove a document",
     responses=problem_responses(404),
 )
-async def delete_document(doc_id: DocIdPath, caller: CallerDep) -> None:
-    caller.require(Action.WRITE)
-    if not await caller.scope.search.delete(doc_id):
+async def delete_document(doc_id: DocIdPath, access: Writer) -> None:
+    if not await access.scope.search.delete(doc_id):
         raise DocumentNotFound(f"no document {show(doc_id)}")

@@ -12,7 +12,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query, Response, status
 
 from tenantry.api import idempotency
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader, SecretsReader, SecretsWriter, TenantAdmin
 from tenantry.api.limits import AUTHORING
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
@@ -26,7 +26,6 @@ from tenantry.api.schemas.secrets import (
     SecretVersions,
     SecretWrite,
 )
-from tenantry.tenancy.access.permissions import Action
 
 MAX_BODY: Final = 256 * 1024
 
@@ -39,10 +38,9 @@ router = APIRouter(
 
 
 @router.get("", summary="List secret names and metadata")
-async def list_secrets(caller: CallerDep) -> SecretList:
+async def list_secrets(access: Reader) -> SecretList:
     """The secrets of the caller's team (or of the tenant when no team is selected)."""
-    caller.require(Action.READ)
-    found = await caller.scope.secrets.list(team=caller.ctx.team_id)
+    found = await access.team.secrets.list()
     return SecretList(items=[SecretSummary.of(info) for info in found])
 
 
@@ -53,10 +51,9 @@ async def list_secrets(caller: CallerDep) -> SecretList:
     responses=idempotency.RESPONSES,
     openapi_extra=AUTHORING,
 )
-async def rotate_key(caller: CallerDep) -> RotationOut:
+async def rotate_key(access: TenantAdmin) -> RotationOut:
     """A new active key for the tenant; every secret version is re-wrapped with it."""
-    caller.require(Action.ADMIN)
-    return RotationOut.of(await caller.scope.secrets.rotate_key())
+    return RotationOut.of(await access.scope.secrets.rotate_key())
 
 
 @router.put(
@@ -67,35 +64,32 @@ async def rotate_key(caller: CallerDep) -> RotationOut:
     openapi_extra=AUTHORING,
 )
 async def put_secret(
-    name: SecretNamePath, body: SecretWrite, caller: CallerDep
+    name: SecretNamePath, body: SecretWrite, access: SecretsWriter
 ) -> SecretVersionOut:
     """Store the value as the secret's next immutable version (1 for a new secret)."""
-    caller.require(Action.SECRETS_WRITE)
-    info = await caller.scope.secrets.put(name, body.plaintext(), team=caller.ctx.team_id)
+    info = await access.team.secrets.put(name, body.plaintext())
     return SecretVersionOut.of(info)
 
 
 @router.get("/{name}", summary="Read a secret's value", responses=problem_responses(404))
 async def get_secret(
     name: SecretNamePath,
-    caller: CallerDep,
+    access: SecretsReader,
     response: Response,
     version: Annotated[int | None, Query(description="A version; the latest if omitted.")] = None,
 ) -> SecretValueOut:
     """The value (UTF-8 text, or base64 when binary); a team without the secret falls back
     to its tenant's."""
-    caller.require(Action.SECRETS_READ)
     response.headers["Cache-Control"] = "no-store"
-    secret = await caller.scope.secrets.get(name, team=caller.ctx.team_id, version=version)
+    secret = await access.team.secrets.get(name, version=version)
     return SecretValueOut.of(secret)
 
 
 @router.get(
     "/{name}/versions", summary="List a secret's versions", responses=problem_responses(404)
 )
-async def secret_versions(name: SecretNamePath, caller: CallerDep) -> SecretVersions:
-    caller.require(Action.READ)
-    found = await caller.scope.secrets.versions(name, team=caller.ctx.team_id)
+async def secret_versions(name: SecretNamePath, access: Reader) -> SecretVersions:
+    found = await access.team.secrets.versions(name)
     return SecretVersions(items=[SecretVersionOut.of(info) for info in found])
 
 
@@ -106,6 +100,5 @@ async def secret_versions(name: SecretNamePath, caller: CallerDep) -> SecretVers
     responses=problem_responses(404),
     openapi_extra=AUTHORING,
 )
-async def delete_secret(name: SecretNamePath, caller: CallerDep) -> None:
-    caller.require(Action.SECRETS_WRITE)
-    await caller.scope.secrets.delete(name, team=caller.ctx.team_id)
+async def delete_secret(name: SecretNamePath, access: SecretsWriter) -> None:
+    await access.team.secrets.delete(name)

@@ -13,9 +13,10 @@ from typing import Final
 from fastapi import APIRouter, Response, status
 
 from tenantry.api import etags, idempotency
-from tenantry.api.caller import Caller, CallerDep
+from tenantry.api.caller import Reader, Writer
 from tenantry.api.paging import PageDep, PageOut, encode
 from tenantry.api.problems import problem_responses
+from tenantry.api.proofs import WriteAccess
 from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.sessions import (
@@ -28,7 +29,6 @@ from tenantry.api.schemas.sessions import (
 from tenantry.core import ids
 from tenantry.runtime.sessions.errors import SessionNotFound
 from tenantry.runtime.sessions.schemas import Session
-from tenantry.tenancy.access.permissions import Action
 
 PREFIX: Final = "/api/v1/sessions"
 MAX_BODY: Final = 4 * 1024 * 1024  # a session record holds at most 1 MiB of CBOR
@@ -52,13 +52,10 @@ def _render(response: Response, session: Session) -> SessionOut:
 
 
 @router.get("", summary="List the team's sessions")
-async def list_sessions(caller: CallerDep, page: PageDep) -> PageOut[SessionSummary]:
+async def list_sessions(access: Reader, page: PageDep) -> PageOut[SessionSummary]:
     """Sessions of the caller's team, by id, without variables and transcripts."""
-    caller.require(Action.READ)
-    listing = _listing(caller.ctx.team_id)
-    found = await caller.scope.sessions.list(
-        team=caller.ctx.team_id, after=page.position(listing), limit=page.limit
-    )
+    listing = _listing(access.ctx.team_id)
+    found = await access.team.sessions.list(after=page.position(listing), limit=page.limit)
     return PageOut(
         items=[SessionSummary.of(s) for s in found.items],
         next_cursor=encode(listing, found.next_cursor),
@@ -73,11 +70,10 @@ async def list_sessions(caller: CallerDep, page: PageDep) -> PageOut[SessionSumm
     responses={**problem_responses(409), **idempotency.RESPONSES, **STORAGE_QUOTA},
     max_body_size=MAX_BODY,
 )
-async def create_session(body: SessionCreate, caller: CallerDep, response: Response) -> SessionOut:
-    """A new session at revision 1 in the caller's team; 409 if a live one has that id."""
-    caller.require(Action.WRITE)
-    created = await caller.scope.sessions.create(
-        caller.ctx.team_id,
+async def create_session(body: SessionCreate, access: Writer, response: Response) -> SessionOut:
+    """A new session at revision 1 in the caller's team; 409 if a live one has that id, 404 if
+    the team has no channel ``channel_id``."""
+    created = await access.team.sessions.create(
         body.session_id,
         channel=body.channel_id,
         user=body.user_id,
@@ -91,26 +87,22 @@ async def create_session(body: SessionCreate, caller: CallerDep, response: Respo
 
 
 @router.get("/{session_id}", summary="Read a session", responses=problem_responses(404))
-async def get_session(
-    session_id: SessionIdPath, caller: CallerDep, response: Response
-) -> SessionOut:
+async def get_session(session_id: SessionIdPath, access: Reader, response: Response) -> SessionOut:
     """The session with its variables and transcript; the ETag is its revision."""
-    caller.require(Action.READ)
-    return _render(response, await caller.scope.sessions.get(caller.ctx.team_id, session_id))
+    return _render(response, await access.team.sessions.get(session_id))
 
 
 async def _changed(
-    caller: Caller,
+    access: WriteAccess,
     session_id: str,
     body: SessionReplace | SessionPatch,
     response: Response,
     if_match: str | None,
 ) -> SessionOut:
     """Apply ``body`` to the session at the revision ``If-Match`` names (required)."""
-    caller.require(Action.WRITE)
     condition = etags.required(if_match)
-    store = caller.scope.sessions
-    current = await store.get(caller.ctx.team_id, session_id)
+    store = access.team.sessions
+    current = await store.get(session_id)
     etags.matched(condition, current.revision)
     return _render(response, await store.update(body.applied(current), ttl=body.ttl()))
 
@@ -124,12 +116,12 @@ async def _changed(
 async def replace_session(
     session_id: SessionIdPath,
     body: SessionReplace,
-    caller: CallerDep,
+    access: Writer,
     response: Response,
     if_match: etags.IfMatchHeader = None,
 ) -> SessionOut:
     """Replace variables, cursor and transcript at the revision If-Match names."""
-    return await _changed(caller, session_id, body, response, if_match)
+    return await _changed(access, session_id, body, response, if_match)
 
 
 @router.patch(
@@ -138,13 +130,13 @@ async def replace_session(
 async def patch_session(
     session_id: SessionIdPath,
     body: SessionPatch,
-    caller: CallerDep,
+    access: Writer,
     response: Response,
     if_match: etags.IfMatchHeader = None,
 ) -> SessionOut:
     """Merge variables, set the cursor, append transcript entries, at the revision If-Match
     names."""
-    return await _changed(caller, session_id, body, response, if_match)
+    return await _changed(access, session_id, body, response, if_match)
 
 
 @router.delete(
@@ -154,14 +146,13 @@ async def patch_session(
     responses=problem_responses(404, 412),
 )
 async def delete_session(
-    session_id: SessionIdPath, caller: CallerDep, if_match: etags.IfMatchHeader = None
+    session_id: SessionIdPath, access: Writer, if_match: etags.IfMatchHeader = None
 ) -> None:
     """Remove the session (only at the revision If-Match names, when sent)."""
-    caller.require(Action.WRITE)
-    store, team = caller.scope.sessions, caller.ctx.team_id
+    store = access.team.sessions
     revision = None
     if if_match is not None:
         condition = etags.parse(if_match)
-        revision = etags.matched(condition, (await store.get(team, session_id)).revision)
-    if not await store.delete(team, session_id, revision=revision):
+        revision = etags.matched(condition, (await store.get(session_id)).revision)
+    if not await store.delete(session_id, revision=revision):
         raise SessionNotFound(f"no session {ids.show(session_id)}")

@@ -9,14 +9,13 @@ from fastapi import APIRouter, Body, Query, status
 from pydantic import JsonValue
 
 from tenantry.api.bodies import StrictJsonRoute
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader, Writer
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SessionIdPath
 from tenantry.api.schemas.state import StateOut
 from tenantry.core import ids
 from tenantry.runtime.state import StateNotFound
-from tenantry.tenancy.access.permissions import Action
 
 MAX_BODY: Final = 1024 * 1024  # a value holds at most 256 KiB of compact JSON by default
 
@@ -33,12 +32,11 @@ def _missing(session_id: str) -> StateNotFound:
 
 
 @router.get("/{session_id}", summary="Read a session's state", responses=problem_responses(404))
-async def get_state(session_id: SessionIdPath, caller: CallerDep) -> StateOut:
-    caller.require(Action.READ)
-    value = await caller.scope.state.get(caller.ctx.team_id, session_id)
+async def get_state(session_id: SessionIdPath, access: Reader) -> StateOut:
+    value = await access.team.state.get(session_id)
     if value is None:
         raise _missing(session_id)
-    return StateOut(session_id=session_id, team_id=caller.ctx.team, value=value)
+    return StateOut(session_id=session_id, team_id=access.ctx.team, value=value)
 
 
 @router.put(
@@ -51,14 +49,13 @@ async def get_state(session_id: SessionIdPath, caller: CallerDep) -> StateOut:
 async def put_state(
     session_id: SessionIdPath,
     value: Annotated[JsonValue, Body(description="Any JSON value but null.")],
-    caller: CallerDep,
+    access: Writer,
     ttl: Annotated[
         float | None, Query(description="Seconds until it expires; never when omitted.")
     ] = None,
 ) -> None:
     """Replace the value (and its expiry)."""
-    caller.require(Action.WRITE)
-    await caller.scope.state.set(caller.ctx.team_id, session_id, value, ttl=ttl)
+    await access.team.state.set(session_id, value, ttl=ttl)
 
 
 @router.delete(
@@ -67,7 +64,6 @@ async def put_state(
     summary="Delete a session's state",
     responses=problem_responses(404),
 )
-async def delete_state(session_id: SessionIdPath, caller: CallerDep) -> None:
-    caller.require(Action.WRITE)
-    if not await caller.scope.state.delete(caller.ctx.team_id, session_id):
+async def delete_state(session_id: SessionIdPath, access: Writer) -> None:
+    if not await access.team.state.delete(session_id):
         raise _missing(session_id)

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantry.api.access import AccessKind, declares
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import (
     AccessDep,
@@ -81,11 +82,12 @@ class ApiKeyList(BaseModel):
     items: list[ApiKeyInfo]
 
 
+@declares(AccessKind.TENANT_ROLE, Action.ADMIN)
 async def tenant_admin(request: Request, found: ResolvedDep, access: AccessDep) -> Resolved:
     """The selected tenant, if the caller administers it and it may be accessed now."""
     require(found.role, Action.ADMIN, tenant=found.ctx.tenant_id)
     await admit(request, found.ctx)
-    await access.check_open(found.ctx.tenant_id)
+    await access.check_open(found.ctx.tenant_id, team=found.ctx.team_id)
     return found
 
 

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from tenantry.api.bodies import StrictJsonRoute
-from tenantry.api.caller import CallerDep
+from tenantry.api.caller import Reader
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
-from tenantry.tenancy.access.permissions import Action
 from tenantry.tenancy.limits.meters import Meters
 from tenantry.tenancy.limits.schemas import Granularity, UsageReport
 
@@ -32,7 +31,7 @@ MetersDep = Annotated[Meters, Depends(get_meters)]
 
 @router.get("")
 async def get_usage(
-    caller: CallerDep,
+    access: Reader,
     meters: MetersDep,
     *,
     start: Annotated[
@@ -52,7 +51,6 @@ async def get_usage(
 ) -> UsageReport:
     """The caller's tenant's usage between ``from`` and ``to``, per resource (times without a
     zone are UTC)."""
-    caller.require(Action.READ)
     return await meters.usage(
-        caller.ctx.tenant_id, start=start, end=end, resource=resource, granularity=granularity
+        access.ctx.tenant_id, start=start, end=end, resource=resource, granularity=granularity
     )

@@ -11,9 +11,10 @@ from typing import Final
 from tenantry.backends.postgres.errors import PostgresUnavailable
 from tenantry.backends.postgres.pools import Pool
 from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
-from tenantry.tenancy.scopes import STATUS_QUERY, TenantStatus
+from tenantry.tenancy.scopes import ROSTER_QUERY, STATUS_QUERY, Roster, TenantStatus, roster_of
 
 _QUERY: Final = STATUS_QUERY.format(placement="placement::text", param="%s")
+_ROSTER: Final = ROSTER_QUERY.format(param="%s")
 
 
 class PostgresTenantLookup:
@@ -30,10 +31,22 @@ class PostgresTenantLookup:
             raise ControlDatabaseUnavailable(error.message) from error
         if row is None:
             return None
-        state, placements, deleting = row
+        state, placements, deleting, generation = row
         return TenantStatus(
-            str(state), None if placements is None else str(placements), bool(deleting)
+            str(state),
+            None if placements is None else str(placements),
+            bool(deleting),
+            generation if isinstance(generation, int) else 0,
         )
+
+    async def roster(self, tenant_id: str) -> Roster:
+        try:
+            async with self._pool.connection() as connection:
+                cursor = await connection.execute(_ROSTER, (tenant_id,), prepare=True)
+                rows = await cursor.fetchall()
+        except PostgresUnavailable as error:
+            raise ControlDatabaseUnavailable(error.message) from error
+        return roster_of(rows)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
-from tenantry.tenancy.scopes import STATUS_QUERY, TenantStatus
+from tenantry.tenancy.scopes import ROSTER_QUERY, STATUS_QUERY, Roster, TenantStatus, roster_of
 
 _QUERY: Final = STATUS_QUERY.format(placement="placement", param="?")
+_ROSTER: Final = ROSTER_QUERY.format(param="?")
+_T = TypeVar("_T")
 _PATIENCE: Final = 5.0  # seconds a busy database is waited for, off the event loop
 
 
@@ -29,18 +32,24 @@ class SqliteTenantLookup:
         try:
             return _read(self._connected(), tenant_id)
         except sqlite3.Error:  # busy, or worse: the patient read says which
-            return await asyncio.to_thread(self._read_patiently, tenant_id)
+            return await asyncio.to_thread(self._read_patiently, _read, tenant_id)
+
+    async def roster(self, tenant_id: str) -> Roster:
+        try:
+            return _read_roster(self._connected(), tenant_id)
+        except sqlite3.Error:
+            return await asyncio.to_thread(self._read_patiently, _read_roster, tenant_id)
 
     def _connected(self) -> sqlite3.Connection:
         if self._connection is None:
             self._connection = _connect(self._path, timeout=0)
         return self._connection
 
-    def _read_patiently(self, tenant_id: str) -> TenantStatus | None:
+    def _read_patiently(self, read: Callable[[sqlite3.Connection, str], _T], tenant_id: str) -> _T:
         try:
             connection = _connect(self._path, timeout=_PATIENCE)
             try:
-                return _read(connection, tenant_id)
+                return read(connection, tenant_id)
             finally:
                 connection.close()
         except sqlite3.Error as error:
@@ -64,5 +73,9 @@ def _read(connection: sqlite3.Connection, tenant_id: str) -> TenantStatus | None
     row = connection.execute(_QUERY, (tenant_id,)).fetchone()
     if row is None:
         return None
-    state, placements, deleting = row
-    return TenantStatus(state, placements, bool(deleting))
+    state, placements, deleting, generation = row
+    return TenantStatus(state, placements, bool(deleting), int(generation))
+
+
+def _read_roster(connection: sqlite3.Connection, tenant_id: str) -> Roster:
+    return roster_of(connection.execute(_ROSTER, (tenant_id,)).fetchall())

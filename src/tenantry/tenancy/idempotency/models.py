@@ -13,12 +13,13 @@ __all__ = ["Base", "IdempotencyRow"]
 
 
 class IdempotencyRow(Base):
-    """One POST made under an ``Idempotency-Key`` by one principal in one tenant environment.
+    """One POST made under an ``Idempotency-Key`` with one credential (principal, team and
+    role) in one tenant environment.
 
     ``status`` is None while the request runs (the row is then a claim held by ``attempt`` until
     ``lease_until``); afterwards it holds the response, sealed with the tenant's key, until
-    ``expires_at``. The principal is kept as a SHA-256 digest: its id has no bounded length and
-    this table has no need to show it.
+    ``expires_at``. ``principal`` holds the credential as a SHA-256 digest: a principal's id
+    has no bounded length and this table has no need to show it.
     """
 
     __tablename__ = "idempotency_records"

@@ -1,9 +1,11 @@
 """Idempotency keys: a POST made twice with one key runs once and answers the same twice.
 
-A record is kept per (tenant, environment, principal, key), so another tenant's or another
-principal's identical key is another record. :meth:`IdempotencyService.begin` either hands out
-the one :class:`Claim` to run the request (inserting the record, or taking over an expired
-record or a claim whose lease lapsed because its process died), or returns the stored response
+A record is kept per (tenant, environment, credential, key), the credential being the principal,
+the team it acts for and its role: another tenant's, principal's, team's or role's identical key
+is another record, so a replay never answers a caller the first request's check did not admit.
+:meth:`IdempotencyService.begin` either hands out the one :class:`Claim` to run the request
+(inserting the record, or taking over an expired record or a claim whose lease lapsed because its
+process died), or returns the stored response
 of the same request, or refuses: a different request under the key is ``idempotency.key_reused``
 and a duplicate arriving while the first still runs is ``idempotency.in_progress`` (409: the
 client retries, and then gets the replay). Responses are sealed with the tenant's key, bound to
@@ -134,11 +136,13 @@ class IdempotencyService:
         self._ttl, self._lease, self._clock = ttl, lease, clock
 
     async def begin(
-        self, scope: TenantScope, *, principal: str, key: str, fingerprint: str
+        self, scope: TenantScope, *, principal: str, role: str, key: str, fingerprint: str
     ) -> Claim | StoredResponse:
-        """A claim to run the request, or the stored response of the same request."""
+        """A claim to run the request, or the stored response of the same request made with
+        the same credential (``principal`` acting for the scope's team with ``role``)."""
         ctx = scope.ctx
-        record = RecordKey(ctx.tenant_id, ctx.env_id, _digest(principal), check_key(key))
+        credential = _credential(principal, ctx.team, role)
+        record = RecordKey(ctx.tenant_id, ctx.env_id, credential, check_key(key))
         binding = Binding(ctx.tenant_id, ctx.env_id, _PURPOSE, _record_id(record, fingerprint))
         for _ in range(_ROUNDS):  # each round loses only to a request that changed the record
             attempt = self._attempt(fingerprint)
@@ -186,8 +190,13 @@ class IdempotencyService:
         return Attempt(uuid.uuid4().hex, fingerprint, now, now + self._lease, now + self._ttl)
 
 
-def _digest(principal: str) -> str:
-    return hashlib.sha256(principal.encode()).hexdigest()
+def _credential(principal: str, team: str, role: str) -> str:
+    """The credential's digest (length-prefixed parts: distinct credentials never share one)."""
+    digest = hashlib.sha256()
+    for part in (principal.encode(), team.encode(), role.encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def _record_id(record: RecordKey, fingerprint: str) -> str:
