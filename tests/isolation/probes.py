@@ -14,7 +14,7 @@ from tenantry.tenancy.access.schemas import PrincipalKind
 from tenantry.tenancy.registry.models import TenantRow
 from tests.isolation import forgery
 from tests.isolation.table import Call, Kind, Route
-from tests.isolation.world import PROBLEM, TEAM, A, Names, Tenant, World, leaked
+from tests.isolation.world import PROBLEM, TEAM, TEAM_OF_A, A, Names, Tenant, World, leaked
 
 # Where a LIST route's answer to the caller shows the caller's own data.
 SHOWN: dict[str, str] = {
@@ -27,6 +27,7 @@ SHOWN: dict[str, str] = {
 ADMIN_TOKEN = "admin-secret"  # the `settings` fixture's
 # How admin routes refuse a verified tenant credential (token or API key), whatever it selects.
 ADMIN_REFUSAL = (403, "auth.platform_admin_required")
+GHOST_TEAM = "no-such-team"  # no tenant's
 
 
 async def send(world: World, call: Call, headers: dict[str, str]) -> httpx.Response:
@@ -97,6 +98,16 @@ def assert_alike(
     elif got.content:
         assert set(got.json()) == set(expected.json())
     assert got.headers.get("Idempotent-Replayed") is None
+
+
+async def unknown_team(world: World, route: Route) -> None:
+    """(f) B's credential selecting a team B's tenant does not have: 404 ``team.not_found``,
+    before anything runs (a write writes nothing, a key is not claimed)."""
+    call = route.build(world.b.names)[0]
+    for team in (GHOST_TEAM, TEAM_OF_A):
+        response = await send(world, call, world.b.headers() | {"X-Team-ID": team})
+        assert_problem(response, 404, "team.not_found")
+        assert_no_leak(world, response)
 
 
 async def foreign_names(world: World, route: Route) -> None:

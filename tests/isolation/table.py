@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI
 
+from tenantry.api.access import EXTENSION, AccessKind
 from tenantry.api.app import create_app
 from tests.isolation.world import SHARED_WORD, Names
 
@@ -280,6 +281,18 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
+
+
+def tenant_role_routes(app: FastAPI | None = None) -> frozenset[str]:
+    """``METHOD /path`` of every operation whose declared access is a tenant role."""
+    document = (app or create_app()).openapi()
+    return frozenset(
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+        and operation.get(EXTENSION, {}).get("kind") == AccessKind.TENANT_ROLE
+    )
 
 
 def schema_routes(app: FastAPI | None = None) -> list[str]:

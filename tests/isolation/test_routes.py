@@ -5,7 +5,8 @@ For each route of the OpenAPI document (on SQLite and on PostgreSQL, a fresh wor
 (b) B's token selecting A with ``X-Tenant-ID`` is 403 ``auth.tenant_mismatch``, audited;
 (c) forged tokens and an expired one are 401;
 (d) B's valid token and API key are 403 once B is suspended;
-(e) A's data reads the same after all of it.
+(e) A's data reads the same after all of it;
+(f) on tenant-role routes, a team B's tenant does not have (A's, or nobody's) is 404.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import pytest
 
 from tests.isolation import probes
-from tests.isolation.table import TABLE, schema_routes
+from tests.isolation.table import TABLE, schema_routes, tenant_role_routes
 from tests.isolation.world import A, World
 
 ROUTES = schema_routes()
+TENANT_ROLE = tenant_role_routes()
 
 
 def test_every_route_of_the_openapi_document_is_in_the_table() -> None:
@@ -44,6 +46,9 @@ async def test_tenant_b_cannot_reach_tenant_a(
         await probes.mismatched_header(world, route)
     with subtests.test("(c) forged and expired tokens are 401"):
         await probes.forged_tokens(world, route)
+    if label in TENANT_ROLE:
+        with subtests.test("(f) a team the tenant does not have is 404"):
+            await probes.unknown_team(world, route)
     with subtests.test("(d) a suspended tenant's credentials are 403 at once"):
         await probes.suspended(world, route)
     after = await world.snapshot(world.a)

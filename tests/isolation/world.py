@@ -21,6 +21,7 @@ from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, Tenant
 A: Final = "acme"
 B: Final = "bigcorp"
 TEAM: Final = "support"
+TEAM_OF_A: Final = "acme-ops"  # a team A has and B has not
 SHARED_WORD: Final = "quarterly"  # in both tenants' documents: a search for it lists one tenant's
 PROBLEM: Final = "application/problem+json"
 
@@ -135,7 +136,11 @@ def _content(response: httpx.Response) -> Any:
 
 def bundle() -> Bundle:
     spec = {
-        t: TenantSpec(name=t, environments=[Environment(id="prod")], teams={TEAM: Team()})
+        t: TenantSpec(
+            name=t,
+            environments=[Environment(id="prod")],
+            teams={TEAM: Team(), **({TEAM_OF_A: Team()} if t == A else {})},
+        )
         for t in (A, B)
     }
     return Bundle(tenants=spec)
