@@ -15,6 +15,7 @@ and kept, so checking them costs no round trip while the tenant's spec is unchan
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterable, Sequence
@@ -111,6 +112,7 @@ class Scopes:
         self._lookup, self._runtime, self._keep = lookup, runtime, keep
         self._bound: dict[tuple[str, str, str], TenantScope] = {}
         self._rosters: dict[str, tuple[int, Roster]] = {}
+        self._loading: dict[tuple[str, int], asyncio.Future[Roster]] = {}
 
     async def open(self, ctx: TenantCtx) -> TenantScope:
         """The scope of ``ctx``'s tenant environment and team, if that tenant may run now."""
@@ -130,6 +132,15 @@ class Scopes:
         kept = self._rosters.get(tenant_id)
         if kept is not None and kept[0] == generation:
             return kept[1]
+        key = (tenant_id, generation)
+        loading = self._loading.get(key)
+        if loading is None:  # one read per tenant and generation, however many requests wait
+            loading = asyncio.ensure_future(self._load_roster(tenant_id, generation))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(loading)
+
+    async def _load_roster(self, tenant_id: str, generation: int) -> Roster:
         roster = await self._lookup.roster(tenant_id)
         _remember(self._rosters, tenant_id, (generation, roster), self._keep)
         return roster

@@ -131,6 +131,30 @@ async def test_a_channel_the_team_does_not_have_is_not_found(wired: Services) ->
         assert (await scope.team.sessions.list()).items == ()
 
 
+async def test_teams_are_read_once_per_registry_generation(
+    wired: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _active(wired, "acme")
+    lookup, reads = wired.scopes._lookup, list[str]()
+    real = lookup.roster
+
+    async def counted(tenant_id: str) -> dict[str, frozenset[str]]:
+        reads.append(tenant_id)
+        return await real(tenant_id)
+
+    monkeypatch.setattr(lookup, "roster", counted)
+    await asyncio.gather(*(wired.scopes.open(_ctx("acme", team="sales")) for _ in range(50)))
+    assert len(reads) <= 1  # concurrent opens share one read
+    reads.clear()
+    await wired.scopes.open(_ctx("acme", team="support"))
+    assert reads == []
+    teams = {**TEAMS, "billing": Team()}
+    spec = TenantSpec(name="acme", environments=[Environment(id="prod")], teams=teams)
+    await wired.registry.apply(Bundle(tenants={"acme": spec}))  # a new generation
+    assert (await wired.scopes.open(_ctx("acme", team="billing"))).team.team_id == "billing"
+    assert reads == ["acme"]
+
+
 async def test_a_suspension_takes_effect_at_the_next_open(wired: Services) -> None:
     await _active(wired, "acme")
     await wired.scopes.open(_ctx("acme"))
