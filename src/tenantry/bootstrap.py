@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,9 @@ from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
+from tenantry.tenancy.limits.doors import DoorLimits, Doors
 from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.meters import Meters
-from tenantry.tenancy.limits.ports import RateLimiter
 from tenantry.tenancy.limits.quotas import Quotas
 from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.registry import database
@@ -105,8 +106,12 @@ async def services(
             admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
             clock=clock,
             limits=catalog,
+            refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
         )
-        async with _limits(settings, sessions, catalog, clock) as (limits, meters):
+        async with (
+            _refusal_audit(access),
+            _limits(settings, sessions, catalog, clock) as (limits, meters),
+        ):
             try:
                 yield Services(
                     settings,
@@ -137,19 +142,33 @@ async def _limits(
     """Rate limits (shared through Redis when configured) and meters; admitted requests are
     metered in the background."""
     meters = Meters(sessions, catalog, clock=clock)
-    rates: RateLimiter = (
+    rates: RedisRateLimiter | LocalRateLimiter = (
         RedisRateLimiter(settings.redis_url) if settings.redis_url else LocalRateLimiter()
     )
     request_meter = RequestMeter(meters, clock=clock)
     metering = asyncio.create_task(request_meter.run())
+    doors = Doors(rates, DoorLimits.of_settings(settings))
     try:
-        yield LimitsService(catalog, rates, meter=request_meter), meters
+        yield LimitsService(catalog, rates, meter=request_meter, doors=doors), meters
     finally:
         metering.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await metering
         if isinstance(rates, RedisRateLimiter):
             await rates.aclose()
+
+
+@asynccontextmanager
+async def _refusal_audit(access: AccessService) -> AsyncIterator[None]:
+    """Refusal summaries appended as their windows close, and every open one at the end."""
+    flushing = asyncio.create_task(access.refusals.run())
+    try:
+        yield
+    finally:
+        flushing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flushing
+        await access.aclose()
 
 
 def provisioners(settings: Settings) -> list[Provisioner]:

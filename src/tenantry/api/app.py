@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, bootstrap
-from tenantry.api import access, caller, early, limits, middleware, problems
+from tenantry.api import access, caller, doors, early, limits, middleware, problems, requestlog
 from tenantry.api.routes import (
     health,
     objects,
@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
     app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))
+    # Every request is limited by its credential, else its client address, before routing.
+    app.add_middleware(doors.DoorLimit)
+    app.add_middleware(requestlog.RequestLog)  # one line per request, refusals included
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
     access.declare(health.router)
     app.include_router(health.router)

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from tenantry.api import idempotency
+from tenantry.api import doors, idempotency
 from tenantry.api import limits as limits_http
 from tenantry.api.proofs import (
     AdminAccess,
@@ -132,7 +132,7 @@ async def authenticated(
 ) -> Principal:
     """The verified principal behind ``Authorization: Bearer`` (401 otherwise)."""
     given = credentials.credentials if credentials is not None else None
-    return await _wired(request).access.authenticate(given)
+    return await doors.authenticate(request, _wired(request).access, given)
 
 
 def bearer_of(request: Request) -> str | None:
@@ -214,7 +214,7 @@ async def _checked(request: Request, proof: type[_Proof]) -> _Proof:
     :func:`document_selection` instead.
     """
     wired = _wired(request)
-    principal = await wired.access.authenticate(bearer_of(request))
+    principal = await doors.authenticate(request, wired.access, bearer_of(request))
     found = await _resolve(wired, request, principal)
     await _admit(wired, request, found.ctx)
     require(found.role, proof.action, tenant=found.ctx.tenant_id)

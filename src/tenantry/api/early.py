@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tenantry.api import caller, problems
+from tenantry.api import caller, doors, problems
 from tenantry.api import limits as limits_http
 from tenantry.core.errors import TenantryError
 from tenantry.tenancy.access import resolution
@@ -61,7 +61,7 @@ async def _refusal(scope: Scope, routes: Sequence[APIRoute]) -> Response | None:
     if selected is not None and not refusals.names(selected):
         return None  # another tenant's request: not a cost it pays for the noisy one
     try:
-        principal = await wired.access.authenticate(caller.bearer_of(request))
+        principal = await doors.authenticate(request, wired.access, caller.bearer_of(request))
         if principal.kind is PrincipalKind.PLATFORM_ADMIN:
             return None
         found = resolution.resolve(principal, caller.selection_of(request))

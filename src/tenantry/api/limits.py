@@ -19,7 +19,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.tenancy.limits.schemas import RouteClass
-from tenantry.tenancy.limits.service import Admission
+from tenantry.tenancy.limits.service import Admission, LimitsService
 
 STATE_KEY: Final = "rate_limit"
 ROUTE_CLASS_KEY: Final = "x-tenantry-route-class"
@@ -35,6 +35,13 @@ def class_of_route(route: object) -> RouteClass:
     """The rate-limit class of ``route`` (``openapi_extra=AUTHORING`` or default)."""
     extra = getattr(route, "openapi_extra", None) or {}
     return RouteClass(extra.get(ROUTE_CLASS_KEY, RouteClass.DEFAULT.value))
+
+
+async def admit_access_act(request: Request, tenant_id: str) -> None:
+    """Take ``tenant_id``'s authoring rate for an act on its access (issuing a token), once the
+    caller's right to act for it was checked; the answer carries its ``RateLimit-*`` headers."""
+    limits: LimitsService = request.app.state.services.limits
+    remember(request, await limits.admit_tenant(tenant_id, RouteClass.AUTHORING))
 
 
 def remember(request: Request, admission: Admission) -> None:
@@ -80,6 +87,11 @@ def _with_defaults(
         if key not in present:
             headers.append((key, value.encode("latin-1")))
     return headers
+
+
+def admission_of(scope: Scope) -> Admission | None:
+    """The admission of the request of ``scope``, if it was admitted."""
+    return _admission(scope)
 
 
 def _admission(scope: Scope) -> Admission | None:

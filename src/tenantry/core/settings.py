@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
@@ -52,6 +53,30 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     subject_prefix: str = names.DEFAULT_SUBJECT_PREFIX
     resync_seconds: float = Field(default=30.0, gt=0)
+    request_log: bool = Field(
+        default=True, description="Log one line per request (tenant, status, duration...)."
+    )
+    door_credential_rate: float = Field(
+        default=100.0, gt=0, le=1_000_000, description="Requests per second per credential."
+    )
+    door_credential_burst: int = Field(default=200, ge=1, le=1_000_000)
+    door_address_rate: float = Field(
+        default=10.0,
+        gt=0,
+        le=1_000_000,
+        description="Requests per second per client address without a valid credential.",
+    )
+    door_address_burst: int = Field(default=40, ge=1, le=1_000_000)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (comma-separated) whose X-Forwarded-For is believed.",
+    )
+    refusal_audit_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="Window of refusal audit: the first refusal is recorded, the rest summed.",
+    )
 
     @field_validator("subject_prefix")
     @classmethod
@@ -60,6 +85,17 @@ class Settings(BaseSettings):
             return names.check_subject_prefix(prefix)
         except InvalidInput as error:
             raise ValueError(error.message) from error
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return items
+        try:
+            return [str(ipaddress.ip_network(str(item).strip())) for item in items if item]
+        except ValueError as error:
+            raise ValueError(f"trusted_proxies: {error}") from None
 
     def tenant_postgres_url(self) -> str | None:
         """The tenant-data PostgreSQL server, or None for SQLite files (the embedded default)."""

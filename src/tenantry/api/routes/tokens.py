@@ -12,6 +12,7 @@ an audited platform admin); a key's secret is in the creation answer only.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -28,7 +29,7 @@ from tenantry.api.caller import (
     correlation_id,
     route_action,
 )
-from tenantry.api.limits import AUTHORING
+from tenantry.api.limits import AUTHORING, admit_access_act
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.paths import ApiKeyIdPath, TokenIdPath
 from tenantry.tenancy.access.permissions import Action, require
@@ -94,7 +95,7 @@ async def tenant_admin(request: Request, found: ResolvedDep, access: AccessDep) 
 TenantAdminDep = Annotated[Resolved, Depends(tenant_admin)]
 
 
-@router.post("/tokens", status_code=201, responses=problem_responses(404, 409))
+@router.post("/tokens", status_code=201, responses=problem_responses(404, 409, 429))
 async def issue_token(
     request: Request,
     body: TokenRequest,
@@ -117,6 +118,7 @@ async def issue_token(
         selection=selection,
         correlation_id=correlation_id(),
         action=route_action(request),
+        admit=partial(admit_access_act, request),
     )
 
 

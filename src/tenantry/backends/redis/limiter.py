@@ -83,17 +83,28 @@ class RedisRateLimiter:
         key = names.limit_key(tenant_id, route_class.value)
         if self._down_since is not None and self._clock() < self._retry_at:
             return self.fallback.take(tenant_id, route_class, limit, cost=cost)
-        args: list[str | int] = [
-            repr(limit.rate),
-            limit.burst,
-            cost,
-            "" if now is None else repr(now),
-        ]
         try:
-            reply = await self._script(keys=[key], args=args)
+            reply = await self._script(keys=[key], args=_args(limit, cost, now))
         except TRANSIENT as error:
             self._went_down(error)
             return self.fallback.take(tenant_id, route_class, limit, cost=cost)
+        return self._answered(reply)
+
+    async def acquire_key(
+        self, key: str, limit: RateLimit, *, now: float | None = None
+    ) -> Decision:
+        """Decide one request on a door key (``names.door_limit_key``), shared like the rest."""
+        gcra.check(limit.rate, limit.burst, 1)
+        if self._down_since is not None and self._clock() < self._retry_at:
+            return self.fallback.take_key(key, limit)
+        try:
+            reply = await self._script(keys=[key], args=_args(limit, 1, now))
+        except TRANSIENT as error:
+            self._went_down(error)
+            return self.fallback.take_key(key, limit)
+        return self._answered(reply)
+
+    def _answered(self, reply: Sequence[object]) -> Decision:
         if self._down_since is not None:
             log.warning(
                 "limits.redis_back", down_seconds=round(self._clock() - self._down_since, 3)
@@ -115,6 +126,10 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         if self._owned:
             await self.client.aclose()
+
+
+def _args(limit: RateLimit, cost: int, now: float | None) -> list[str | int]:
+    return [repr(limit.rate), limit.burst, cost, "" if now is None else repr(now)]
 
 
 def _decision(reply: Sequence[object]) -> Decision:

@@ -91,10 +91,18 @@ async def _serve(services: Services, *, host: str, port: int) -> None:
 
 def server_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
     """How the API is served: without uvicorn's ``server`` header (it names the software and
-    its version to whoever asks)."""
+    its version to whoever asks), and without uvicorn's own ``X-Forwarded-For`` handling
+    (the client address counts only from TENANTRY_TRUSTED_PROXIES, see ``api.doors``)."""
     import uvicorn  # noqa: PLC0415
 
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=False,
+    )
 
 
 async def _announce(server: uvicorn.Server, settings: Settings, *, host: str, port: int) -> None:

@@ -9,12 +9,15 @@ rotated or retired). Details never hold a credential, only its id (a token's ``j
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import TenantryError
 from tenantry.tenancy.access.resolution import Selection
 from tenantry.tenancy.access.schemas import AuditEntry, IssuedToken, Outcome, Principal
+
+ANONYMOUS: Final = "anonymous"  # the actor of a request without a valid credential
+ACTION_CHARS: Final = 128  # the audit column's width
 
 
 def refused(
@@ -35,6 +38,16 @@ def refused(
         "granted_tenants": granted,
     }
     return AuditEntry(principal.id, action, target, Outcome.DENIED, correlation_id, details)
+
+
+def bad_credential(
+    error: TenantryError, address: str, action: str, correlation_id: str | None
+) -> AuditEntry:
+    """A request refused for its credential (never shown), by the client address it came from."""
+    details = {"reason": error.code, "client_address": address}
+    return AuditEntry(
+        ANONYMOUS, action[:ACTION_CHARS], None, Outcome.DENIED, correlation_id, details
+    )
 
 
 def admin_act(principal: Principal, ctx: TenantCtx, action: str) -> AuditEntry:

@@ -12,7 +12,7 @@ API keys for services are created, listed and revoked here too; their secrets ar
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Final
@@ -42,6 +42,7 @@ from tenantry.tenancy.access.errors import (
     TokenNotFound,
 )
 from tenantry.tenancy.access.permissions import Action, require
+from tenantry.tenancy.access.refusals import DEFAULT_WINDOW, RefusalAudit
 from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.tenancy.access.resolution import NOTHING_SELECTED, Resolved, Selection
 from tenantry.tenancy.access.revocations import RevokedTokens
@@ -85,8 +86,10 @@ class AccessService:
         clock: Clock = utc_now,
         leeway: timedelta = LEEWAY,
         limits: LimitsSource | None = None,
+        refusal_window: timedelta = DEFAULT_WINDOW,
     ) -> None:
         self._records = AccessRepository(sessions)
+        self.refusals = RefusalAudit(self._append, clock=clock, window=refusal_window)
         self._keys = keys
         self._tokens = signing.VerifiedTokens(keys)
         self._admin_token = admin_token.encode() if admin_token else None
@@ -167,6 +170,7 @@ class AccessService:
         selection: Selection = NOTHING_SELECTED,
         correlation_id: str | None = None,
         action: str = "token.issue",
+        admit: Callable[[str], Awaitable[None]] | None = None,
     ) -> IssuedToken:
         """:meth:`issue_token` on behalf of ``actor``: a platform admin issues any token; a
         tenant admin issues tokens of its own tenant only (never a platform-admin token).
@@ -175,7 +179,9 @@ class AccessService:
         (:meth:`resolve`: a tenant or team the actor may not act for is 403 and audited, a
         platform admin's act is audited); it must agree with ``tenant`` when both name one,
         and names the tenant when the body does not. The token lives no longer than the
-        actor's own token (an API key or the admin token has no expiry to pass on)."""
+        actor's own token (an API key or the admin token has no expiry to pass on).
+        ``admit`` takes the tenant's rate limit once the actor's right to act for it was
+        checked."""
         schemas.token_subject(principal_id)  # a cli: subject is the command line's only
         if actor.kind is not PrincipalKind.PLATFORM_ADMIN and (
             kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN
@@ -184,6 +190,8 @@ class AccessService:
         tenant = await self._token_tenant(
             actor, selection, tenant, correlation_id=correlation_id, action=action
         )
+        if admit is not None and tenant is not None:
+            await admit(tenant)  # the tenant's limit, once the actor may act for it
         platform = kind is PrincipalKind.PLATFORM_ADMIN
         return await self.issue_grants(
             principal_id,
@@ -215,7 +223,7 @@ class AccessService:
             resolution.agree(found.ctx.tenant_id, named)
         except TenantMismatch as refused:
             asked = replace(selection, tenant=named)
-            await self._audit(audit.refused(actor, refused, asked, action, correlation_id))
+            await self._refused(actor, audit.refused(actor, refused, asked, action, correlation_id))
             raise
         if actor.kind is not PrincipalKind.PLATFORM_ADMIN:
             require(found.role, Action.ADMIN, tenant=found.ctx.tenant_id)
@@ -350,7 +358,8 @@ class AccessService:
         try:
             resolved = resolution.resolve(principal, selection, correlation_id=correlation_id)
         except (TenantMismatch, TeamMismatch) as refused:
-            await self._audit(audit.refused(principal, refused, selection, action, correlation_id))
+            entry = audit.refused(principal, refused, selection, action, correlation_id)
+            await self._refused(principal, entry)
             raise
         if principal.kind is PrincipalKind.PLATFORM_ADMIN:
             await self._audit(audit.admin_act(principal, resolved.ctx, action))
@@ -377,6 +386,17 @@ class AccessService:
 
     async def _audit(self, *entries: AuditEntry) -> None:
         await self._records.record(entries, now=self._clock())
+
+    async def _append(self, entries: Sequence[AuditEntry]) -> None:
+        await self._records.record(entries, now=self._clock())
+
+    async def _refused(self, principal: Principal, entry: AuditEntry) -> None:
+        """Audit a refused attempt: the first of a window at once, the rest in its summary."""
+        await self.refusals.refused((principal.credential_id, entry.tenant_id), entry)
+
+    async def aclose(self) -> None:
+        """Append the summaries of refusals still counted (the process is stopping)."""
+        await self.refusals.flush()
 
     async def audit_records(
         self, *, tenant: str | None = None, limit: int = 100

@@ -21,3 +21,9 @@ class RateLimiter(Protocol):
     async def acquire(
         self, tenant_id: str, route_class: RouteClass, limit: RateLimit, *, cost: int = 1
     ) -> Decision: ...
+
+
+class DoorLimiter(Protocol):
+    """GCRA state per door key (a credential's or a client address's, ``names.door_limit_key``)."""
+
+    async def acquire_key(self, key: str, limit: RateLimit) -> Decision: ...

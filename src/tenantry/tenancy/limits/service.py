@@ -6,18 +6,21 @@ values of the ``RateLimit-*`` headers, or raises ``rate.limited`` (429 with ``Re
 With ``hold_slot`` it also takes one of the tenant's in-flight slots (``concurrency.limited``
 when none is free), which the :class:`Admission` holds until :meth:`Admission.release`.
 Admitted requests are counted for metering when a :class:`RequestMeter` is given.
-:meth:`in_flight` and :meth:`flow_execution` hold a concurrency slot for a block.
+:meth:`in_flight` and :meth:`flow_execution` hold a concurrency slot for a block. The door
+limits of credentials and client addresses are :attr:`LimitsService.doors` (``limits.doors``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tenantry.core.context import TenantCtx
 from tenantry.tenancy.limits.concurrency import ConcurrencyLimiter, Slot
 from tenantry.tenancy.limits.counting import RequestMeter
+from tenantry.tenancy.limits.doors import DoorLimits, Doors
+from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.plans import Limits, RateLimit
 from tenantry.tenancy.limits.ports import LimitsSource, RateLimiter
 from tenantry.tenancy.limits.refusals import RefusalMemo, exceeded, rate_limit_headers
@@ -35,6 +38,7 @@ class Admission:
     remaining: int
     reset: float
     slot: Slot | None = field(default=None, compare=False)  # the in-flight slot, if held
+    ctx: TenantCtx | None = None  # the context admitted (for the request log)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -56,8 +60,12 @@ class LimitsService:
         flows: ConcurrencyLimiter | None = None,
         meter: RequestMeter | None = None,
         refusals: RefusalMemo | None = None,
+        doors: Doors | None = None,
     ) -> None:
         self.source, self.rates, self.meter = source, rates, meter
+        self.doors = (
+            doors if doors is not None else Doors(LocalRateLimiter(), DoorLimits.of_settings())
+        )
         self.refusals = refusals if refusals is not None else RefusalMemo()
         self.requests = requests or ConcurrencyLimiter("requests in flight")
         self.flows = flows or ConcurrencyLimiter("flow executions")
@@ -75,19 +83,34 @@ class LimitsService:
     ) -> Admission:
         """Take ``cost`` requests from the tenant's bucket, or raise ``rate.limited``; with
         ``hold_slot``, also one in-flight slot (released by :meth:`Admission.release`)."""
-        refused = self.refusals.refusal(ctx.tenant_id, route_class)
+        admission = await self.admit_tenant(
+            ctx.tenant_id, route_class, cost=cost, hold_slot=hold_slot
+        )
+        return replace(admission, ctx=ctx)
+
+    async def admit_tenant(
+        self,
+        tenant_id: str,
+        route_class: RouteClass = RouteClass.DEFAULT,
+        *,
+        cost: int = 1,
+        hold_slot: bool = False,
+    ) -> Admission:
+        """:meth:`admit` for a tenant whose context is not opened (an access act on it, such
+        as issuing a token: the caller's right to act for ``tenant_id`` is checked first)."""
+        refused = self.refusals.refusal(tenant_id, route_class)
         if refused is not None:  # the limiter's last refusal still holds: no round trip
             raise refused
-        limits = await self.source.get(ctx.tenant_id)
+        limits = await self.source.get(tenant_id)
         limit = limits.rates[route_class]
-        decision = await self.rates.acquire(ctx.tenant_id, route_class, limit, cost=cost)
+        decision = await self.rates.acquire(tenant_id, route_class, limit, cost=cost)
         if not decision.allowed:
             if cost == 1:  # what refuses one request refuses all until retry_after
-                self.refusals.remember(ctx.tenant_id, route_class, limit, decision)
-            raise exceeded(ctx.tenant_id, route_class, limit, decision.retry_after, decision.reset)
-        slot = self.requests.take(ctx.tenant_id, limits.max_in_flight) if hold_slot else None
+                self.refusals.remember(tenant_id, route_class, limit, decision)
+            raise exceeded(tenant_id, route_class, limit, decision.retry_after, decision.reset)
+        slot = self.requests.take(tenant_id, limits.max_in_flight) if hold_slot else None
         if self.meter is not None:
-            self.meter.count(ctx.tenant_id, cost)
+            self.meter.count(tenant_id, cost)
         return Admission(route_class, limit, decision.remaining, decision.reset, slot)
 
     @asynccontextmanager

@@ -1,0 +1,190 @@
+"""Every door has a limit: each request is limited before routing, by what is known of it.
+
+:class:`DoorLimit` (plain ASGI) verifies the bearer credential once and limits the request by
+that credential; a request without one, or with a bad one, is limited by its client address
+(:func:`client_address`). Refusals are remembered (``tenancy.limits.doors``), so a request
+over its limit is answered 429 for a dict lookup, before any verification, routing, audit or
+database access. What the credential verified to (or the error it gave) is kept in the scope,
+and :func:`authenticate` hands it to the access dependencies, which do not verify it again.
+A bad credential is audited by address, the first of a window at once and the rest summed
+(``tenancy.access.refusals``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import structlog
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tenantry.api import problems
+from tenantry.core.errors import TenantryError, Unauthenticated
+from tenantry.core.settings import Settings
+from tenantry.tenancy.access import audit
+from tenantry.tenancy.access.schemas import Principal
+from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.limits.doors import DoorKind, Doors, digest
+from tenantry.tenancy.limits.service import LimitsService
+
+STATE_KEY: Final = "door_authenticated"
+_AUTHORIZATION: Final = b"authorization"
+_FORWARDED_FOR: Final = b"x-forwarded-for"
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class _Wired(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def access(self) -> AccessService: ...
+
+    @property
+    def limits(self) -> LimitsService: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What the bearer credential of this request verified to, or the error it gave."""
+
+    credential: str
+    principal: Principal | None
+    error: TenantryError | None
+
+
+class DoorLimit:
+    """ASGI middleware: the door limit of every HTTP request (429 past it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._trusted: tuple[_Network, ...] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            wired: _Wired = scope["app"].state.services
+            if self._trusted is None:
+                self._trusted = tuple(map(ipaddress.ip_network, wired.settings.trusted_proxies))
+            refused = await _refusal(scope, wired, self._trusted)
+            if refused is not None:
+                response = problems.error_response(Request(scope), refused)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def authenticate(
+    request: Request, access: AccessService, credential: str | None
+) -> Principal:
+    """The principal behind ``credential``, as :class:`DoorLimit` verified it for this
+    request (raising the same error), or verified now."""
+    found = request.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(found, _Verified) and found.credential == credential:
+        if found.error is not None:
+            raise found.error
+        if found.principal is not None:
+            return found.principal
+    return await access.authenticate(credential)
+
+
+async def _refusal(
+    scope: Scope, wired: _Wired, trusted: Sequence[_Network]
+) -> TenantryError | None:
+    doors = wired.limits.doors
+    credential, forwarded = _headers(scope["headers"])
+    client = scope.get("client")
+    address = client_address(client[0] if client else None, forwarded, trusted)
+    if credential is None:
+        return await _admitted(doors, DoorKind.ADDRESS, digest(address))
+    raw = digest(credential)
+    known = doors.known(raw)
+    if known is not None:
+        refused = doors.refusal(DoorKind.CREDENTIAL, known)
+    else:  # not verified lately: the address's refusal holds (no verification, no lookup)
+        refused = doors.refusal(DoorKind.ADDRESS, digest(address))
+    if refused is not None:
+        return refused
+    try:
+        principal = await wired.access.authenticate(credential)
+    except Unauthenticated as error:
+        _keep(scope, _Verified(credential, None, error))
+        return await _bad_credential(scope, wired, error, address)
+    except TenantryError:
+        return None  # e.g. the control database is down: the route reports it
+    _keep(scope, _Verified(credential, principal, None))
+    known = digest(principal.credential_id)
+    doors.verified(raw, known)
+    return await _admitted(doors, DoorKind.CREDENTIAL, known)
+
+
+async def _bad_credential(
+    scope: Scope, wired: _Wired, error: TenantryError, address: str
+) -> TenantryError | None:
+    """Limit a bad credential by its address; audit it (summed per address and window)."""
+    key = digest(address)
+    refused = await _admitted(wired.limits.doors, DoorKind.ADDRESS, key)
+    if refused is None:
+        action = f"{scope['method']} {scope['path']}"
+        entry = audit.bad_credential(error, address, action, _correlation_id())
+        await wired.access.refusals.refused((f"address:{key}", None), entry)
+    return refused
+
+
+async def _admitted(doors: Doors, kind: DoorKind, key: str) -> TenantryError | None:
+    try:
+        await doors.admit(kind, key)
+    except TenantryError as refused:
+        return refused
+    return None
+
+
+def client_address(peer: str | None, forwarded: Iterable[str], trusted: Sequence[_Network]) -> str:
+    """The client's address: the socket peer, or, while the hop that sent the request is a
+    trusted proxy, the address that proxy saw (``X-Forwarded-For``, read right to left)."""
+    current = peer or "unknown"
+    hops = [hop.strip() for value in forwarded for hop in value.split(",")]
+    for hop in reversed(hops):
+        if not _trusted(current, trusted):
+            break
+        try:
+            current = str(ipaddress.ip_address(hop))
+        except ValueError:
+            break  # a proxy we trust wrote no address: go no further than that proxy
+    return current
+
+
+def _trusted(address: str, trusted: Sequence[_Network]) -> bool:
+    if not trusted:
+        return False
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(found in network for network in trusted)
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
+    """The bearer credential (as ``caller.bearer_of`` reads it) and the X-Forwarded-For values."""
+    authorization: str | None = None
+    forwarded: list[str] = []
+    for name, value in raw:
+        if name == _AUTHORIZATION and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == _FORWARDED_FOR:
+            forwarded.append(value.decode("latin-1"))
+    scheme, credential = get_authorization_scheme_param(authorization)
+    return (credential if scheme.lower() == "bearer" and credential else None), forwarded
+
+
+def _keep(scope: Scope, verified: _Verified) -> None:
+    scope.setdefault("state", {})[STATE_KEY] = verified
+
+
+def _correlation_id() -> str | None:
+    # bound by the correlation middleware (outside this one) for logging
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,64 @@
+"""One log line per request: method, route, status, duration, tenant, env, team, correlation id.
+
+Plain ASGI (no ``BaseHTTPMiddleware``): it notes the status of the response's start message and
+logs once the app is done (``status`` 500 when the app failed before starting a response). The
+tenant context is the one the request was admitted for (``api.limits``), absent for requests
+that were not (refusals, health, admin routes). The path is the matched route's template when
+there is one. Nothing from the request's headers is logged, so no credential ever is. Setting
+``request_log`` switches it off.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tenantry.api.limits import admission_of
+from tenantry.core.logging import get_logger
+
+EVENT: Final = "request"
+log = get_logger("tenantry.api.requests")
+
+
+class RequestLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._on: bool | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._enabled(scope):
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            log.info(EVENT, **_fields(scope, status[0], time.perf_counter() - started))
+
+    def _enabled(self, scope: Scope) -> bool:
+        if self._on is None:
+            self._on = bool(scope["app"].state.services.settings.request_log)
+        return self._on
+
+
+def _fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
+    route = scope.get("route")
+    fields: dict[str, Any] = {
+        "method": scope["method"],
+        "path": getattr(route, "path", None) or scope["path"],
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+    admission = admission_of(scope)
+    if admission is not None and admission.ctx is not None:
+        ctx = admission.ctx
+        fields.update(tenant_id=ctx.tenant_id, env=ctx.env_id, team=ctx.team)
+    return fields
