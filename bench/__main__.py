@@ -12,6 +12,7 @@ from bench import (
     idempotency,
     manifests,
     overhead,
+    refusals,
     registry,
     secrets,
     sessions,
@@ -32,6 +33,7 @@ SUITES = {
     "access": access,
     "overhead": overhead,
     "fairness": fairness,
+    "refusals": refusals,
     "idempotency": idempotency,
 }
 

@@ -17,6 +17,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+from fastapi import FastAPI
+
+from tenantry.api.app import create_app
+from tenantry.core import logging
+from tenantry.core.settings import Settings
+
 REPO: Final = Path(__file__).resolve().parents[1]
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -29,13 +35,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(factory: str, port: int, env: Mapping[str, str]) -> Iterator[None]:
-    """``uvicorn --factory factory`` on loopback for the block, with ``env`` added."""
+def serve(
+    factory: str, port: int, env: Mapping[str, str], *, quiet: bool = False
+) -> Iterator[None]:
+    """``uvicorn --factory factory`` on loopback for the block, with ``env`` added; ``quiet``
+    sends the server's output (its logs) nowhere."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     # The client keeps idle connections for later rounds: uvicorn must not close them first.
     command += ["--timeout-keep-alive", "300"]
-    server = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env})
+    output = subprocess.DEVNULL if quiet else None
+    server = subprocess.Popen(
+        command, cwd=REPO, env={**os.environ, **env}, stdout=output, stderr=output
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -46,6 +58,13 @@ def serve(factory: str, port: int, env: Mapping[str, str]) -> Iterator[None]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def app() -> FastAPI:
+    """The tenant API, logging as its settings say (``uvicorn --factory`` configures nothing)."""
+    settings = Settings()
+    logging.configure(level=settings.log_level, fmt=settings.log_format)
+    return create_app(settings)
 
 
 class Client:

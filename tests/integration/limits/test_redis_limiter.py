@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from tenantry.backends.redis.limiter import RedisRateLimiter
+from tenantry.core import names
 from tenantry.tenancy.limits import gcra
+from tenantry.tenancy.limits.doors import digest
 from tenantry.tenancy.limits.plans import RateLimit
 from tenantry.tenancy.limits.schemas import RouteClass
 from tests.conftest import REPO
@@ -242,3 +244,33 @@ async def test_a_borrowed_client_is_left_open() -> None:
     await borrowed.aclose()
     assert await client.ping()
     await client.aclose()
+
+
+async def test_a_door_key_is_limited_on_redis_and_shared(limiter: RedisRateLimiter) -> None:
+    key = names.door_limit_key("address", digest(f"{RUN}-{uuid.uuid4().hex}"))
+    other = RedisRateLimiter(REDIS_URL)  # another API process
+    try:
+        limit = RateLimit(0.01, 3)
+        answers = [await limiter.acquire_key(key, limit, now=1_700_000_000.0) for _ in range(2)]
+        answers.append(await other.acquire_key(key, limit, now=1_700_000_000.0))
+        refused = await other.acquire_key(key, limit, now=1_700_000_000.0)
+        assert [a.allowed for a in answers] == [True] * 3 and not refused.allowed
+        assert await limiter.client.exists(key)
+    finally:
+        await limiter.client.unlink(key)
+        await other.aclose()
+
+
+async def test_door_keys_fall_back_to_local_limits_while_redis_is_down() -> None:
+    down = RedisRateLimiter("redis://127.0.0.1:1/0", timeout=0.2)
+    try:
+        key = names.door_limit_key("credential", digest("x"))
+        limit = RateLimit(0.01, 2)
+        assert [(await down.acquire_key(key, limit)).allowed for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        assert not down.shared
+    finally:
+        await down.aclose()
