@@ -21,7 +21,7 @@ from tenantry.core.settings import Settings
 from tenantry.tenancy.access.errors import TenantMismatch
 from tenantry.tenancy.access.refusals import SUMMARY_ACTION
 from tenantry.tenancy.access.resolution import Selection
-from tenantry.tenancy.access.schemas import AuditRecord
+from tenantry.tenancy.access.schemas import AuditRecord, Principal
 from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
 from tests.api.test_access import assert_problem
@@ -181,3 +181,22 @@ async def _refuse_twice(wired: Services) -> None:
     for _ in range(2):
         with pytest.raises(TenantMismatch):
             await wired.access.resolve(principal, Selection(tenant="acme"), action="GET /x")
+
+
+async def test_past_its_limit_a_request_is_refused_without_verification_or_audit(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str | None] = []
+    authenticate = api.services.access.authenticate
+
+    async def counted(credential: str | None) -> Principal:
+        calls.append(credential)
+        return await authenticate(credential)
+
+    monkeypatch.setattr(api.services.access, "authenticate", counted)
+    bad = {"Authorization": "Bearer tnt_0123456789abcdef_forged"}
+    async with api.client("192.0.2.40") as http:
+        statuses = [(await http.get(PATH, headers=bad)).status_code for _ in range(50)]
+    assert statuses == [401] * 5 + [429] * 45
+    assert len(calls) == 6  # five 401s, then the one that spent the address's limit
+    assert len(await api.denied()) == 1

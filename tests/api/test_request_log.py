@@ -43,9 +43,11 @@ async def test_each_request_logs_one_line_with_its_context(wired: Services, toke
             await http.get(PATH, headers=sent)
             await http.get("/healthz")
             await http.get(PATH, headers={"Authorization": "Bearer bad"})
+            await http.get("/nowhere%0aforged%20line")
     lines = [line for line in logs if line["event"] == EVENT]
-    assert len(lines) == 3
-    scoped, health, refused = lines
+    assert len(lines) == 4
+    scoped, health, refused, unknown = lines
+    assert unknown["status"] == 404 and unknown["path"] == "/nowhere\\nforged line"
     assert scoped == {
         "event": EVENT,
         "log_level": "info",

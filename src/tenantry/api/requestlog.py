@@ -19,6 +19,7 @@ from tenantry.api.limits import admission_of
 from tenantry.core.logging import get_logger
 
 EVENT: Final = "request"
+_PATH_CHARS: Final = 256
 log = get_logger("tenantry.api.requests")
 
 
@@ -49,11 +50,18 @@ class RequestLog:
         return self._on
 
 
+def _shown(path: str) -> str:
+    """A path no route matched, as the client sent it: cut, and escaped unless printable
+    (a decoded ``%0a`` must not start a forged log line)."""
+    cut = path[:_PATH_CHARS]
+    return cut if cut.isprintable() else cut.encode("unicode_escape").decode("ascii")
+
+
 def _fields(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
-    route = scope.get("route")
+    route = getattr(scope.get("route"), "path", None)
     fields: dict[str, Any] = {
         "method": scope["method"],
-        "path": getattr(route, "path", None) or scope["path"],
+        "path": route or _shown(scope["path"]),
         "status": status,
         "duration_ms": round(seconds * 1000, 3),
     }
