@@ -152,6 +152,9 @@ async def mismatched_header(world: World, route: Route) -> None:
             assert_admin_refusal(response)
             continue
         assert_problem(response, 403, "auth.tenant_mismatch")
+        # a refusal is recorded at once or counted in its window's summary (which carries
+        # the last correlation id): close the windows to see either
+        await world.services.access.refusals.flush()
         records = await world.services.access.audit_records(tenant=A, limit=1000)
         found = [r for r in records if r.correlation_id == correlation]
         assert len(found) == 1, f"no audit record of {correlation}: {records}"
