@@ -71,8 +71,7 @@ class DoorLimit:
                 self._trusted = tuple(map(ipaddress.ip_network, wired.settings.trusted_proxies))
             refused = await _refusal(scope, wired, self._trusted)
             if refused is not None:
-                response = problems.error_response(Request(scope), refused)
-                await response(scope, receive, send)
+                await problems.send_error(scope, send, refused)
                 return
         await self.app(scope, receive, send)
 

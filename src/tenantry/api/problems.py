@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any, Final
@@ -130,6 +131,30 @@ def error_response(request: Request, error: TenantryError) -> JSONResponse:
     """The problem document of ``error``, with its status and headers."""
     status = status_of(error)
     return problem(request, status, code=error.code, detail=error.message, headers=_headers(error))
+
+
+async def send_error(scope: Scope, send: Send, error: TenantryError) -> None:
+    """:func:`error_response` sent as raw ASGI messages (no request or response objects), for
+    refusals answered before routing: a flood of them must cost as little as possible."""
+    status = status_of(error)
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    document = {
+        "type": f"urn:tenantry:problem:{error.code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": error.message,
+        "code": error.code,
+        "instance": path,
+    }
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", MEDIA_TYPE.encode()),
+    ]
+    for name, value in (_headers(error) or {}).items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _tenantry_error(request: Request, error: TenantryError) -> JSONResponse:
