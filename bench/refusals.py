@@ -11,6 +11,8 @@ process whatever a request costs. Quiet and flood rounds alternate ``RUNS`` time
 ratio is the quiet tenant's p99 in the flood round over its p99 in the quiet round before it
 (target <= 1.5x).
 Every run is reported, then the median run. The request log is on (JSON, output dropped).
+Last, what a door refusal costs against a served read, in process (the ASGI app called
+directly, no server and no client, request log off), which machine load distorts less.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+from fastapi import FastAPI
 
 from bench.harness import Result
 from bench.http import Client, free_port, serve
+from tenantry.api.app import create_app
 from tenantry.bootstrap import services
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
@@ -39,6 +44,7 @@ FLOODERS: Final = 6
 FLOOD_RPS: Final = 50.0  # each: 300/s in all, 3x the credential's and 30x the address's rate
 ROUND: Final = float(os.environ.get("TENANTRY_BENCH_REFUSALS_ROUND", "4"))
 RUNS: Final = int(os.environ.get("TENANTRY_BENCH_REFUSALS_RUNS", "5"))
+COST_REQUESTS: Final = 300
 SESSION: Final = "s1"
 PATH: Final = f"/api/v1/state/{SESSION}"
 UNLIMITED: Final = LimitsSpec(rate=100_000, burst=100_000, max_in_flight=1_000)
@@ -127,11 +133,64 @@ async def _runs(port: int, token: str, member: str) -> list[tuple[float, float]]
     return runs
 
 
+async def _asgi(app: FastAPI, headers: dict[str, str]) -> int:
+    """One ``GET PATH`` through the app's ASGI interface, no server, no client; its status."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("bench", 80),
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await app(scope, receive, send)
+    return status[0]
+
+
+async def _costs(settings: Settings, token: str, member: str) -> tuple[float, float]:
+    """Seconds per request, in process: a request refused at the door (429: a forged token
+    from an address over its limit) and a served one (the quiet tenant's read), median of
+    5 x 300. The credential's door limit is opened so the served reads are never refused."""
+    quiet = {"Authorization": f"Bearer {token}", "X-Tenant-ID": QUIET}
+    flood = {"Authorization": f"Bearer {member.rsplit('.', 1)[0]}.{0:086d}"}
+    opened = {"request_log": False, "door_credential_rate": 1e6, "door_credential_burst": 10**6}
+    async with services(settings.model_copy(update=opened)) as wired:
+        app = create_app(services=wired)
+        assert await _asgi(app, quiet) == 200  # known before its address is refused
+        for _ in range(50):  # past the address's door burst: every later request is a 429
+            await _asgi(app, flood)
+        timed: dict[str, list[float]] = {"refused": [], "served": []}
+        for _ in range(5):
+            for name, headers, wanted in (("refused", flood, {429, 401}), ("served", quiet, {200})):
+                start = time.perf_counter()
+                for _ in range(COST_REQUESTS):  # (the address earns a 401 every 0.1 s)
+                    got = await _asgi(app, headers)
+                    assert got in wanted, (name, got)
+                timed[name].append((time.perf_counter() - start) / COST_REQUESTS)
+    return statistics.median(timed["refused"]), statistics.median(timed["served"])
+
+
 def run() -> list[Result]:
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(data_dir=Path(folder), admin_token=None)
         token, member = asyncio.run(_prepare(settings))
+        refused, served = asyncio.run(_costs(settings, token, member))
         env = {"TENANTRY_DATA_DIR": folder, "TENANTRY_LOG_FORMAT": "json"}
         with serve("bench.http:app", port, env, quiet=True):  # request log on, output dropped
             runs = asyncio.run(_runs(port, token, member))
@@ -142,4 +201,10 @@ def run() -> list[Result]:
     ]
     loud, quiet = sorted(runs, key=lambda r: r[0] / r[1])[len(runs) // 2]
     median = Result(f"{name}, median of {len(runs)} runs (target <= 1.5x)", loud, quiet, "no flood")
-    return [*rows, median]
+    cost = Result(
+        "refusal flood: a request refused at the door (429), in process, no server",
+        refused,
+        served,
+        "a served read, same app",
+    )
+    return [*rows, median, cost]
