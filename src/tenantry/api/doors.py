@@ -1,13 +1,6 @@
-"""Every door has a limit: each request is limited before routing, by what is known of it.
-
-:class:`DoorLimit` (plain ASGI) verifies the bearer credential once and limits the request by
-that credential; a request without one, or with a bad one, is limited by its client address
-(:func:`client_address`). Refusals are remembered (``tenancy.limits.doors``), so a request
-over its limit is answered 429 for a dict lookup, before any verification, routing, audit or
-database access. What the credential verified to (or the error it gave) is kept in the scope,
-and :func:`authenticate` hands it to the access dependencies, which do not verify it again.
-A bad credential is audited by address, the first of a window at once and the rest summed
-(``tenancy.access.refusals``).
+"""Every door has a limit: each request is limited before routing, by its verified credential
+or else by its client address, and refused from memory while over it (docs/limits.md).
+The verified principal is kept in the scope for the access dependencies (:func:`authenticate`).
 """
 
 from __future__ import annotations

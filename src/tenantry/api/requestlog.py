@@ -1,11 +1,5 @@
-"""One log line per request: method, route, status, duration, tenant, env, team, correlation id.
-
-Plain ASGI (no ``BaseHTTPMiddleware``): it notes the status of the response's start message and
-logs once the app is done (``status`` 500 when the app failed before starting a response). The
-tenant context is the one the request was admitted for (``api.limits``), absent for requests
-that were not (refusals, health, admin routes). The path is the matched route's template when
-there is one. Nothing from the request's headers is logged, so no credential ever is. Setting
-``request_log`` switches it off.
+"""One log line per request (method, route, status, duration, tenant, env, team, correlation
+id), never anything from the headers; plain ASGI; off with the ``request_log`` setting.
 """
 
 from __future__ import annotations

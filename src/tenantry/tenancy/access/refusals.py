@@ -1,11 +1,6 @@
-"""Refusal audit in windows: the first refusal of a key is recorded at once, the rest summed.
-
-A key is who was refused and where (a credential and the tenant it asked for, or a client
-address that sent bad credentials). Within a window of ``window`` from the first refusal, later
-refusals only count; when the window closes (:meth:`RefusalAudit.flush_due`, called by
-:meth:`RefusalAudit.run` in the background), one more record is appended with the count, the
-window and the last correlation id. Records are only ever appended, never updated.
-:meth:`RefusalAudit.flush` writes every open window's summary (at process shutdown).
+"""Refusal audit in windows: the first refusal of a key is appended at once, the rest of the
+window counted and appended as one ``refusals.summary`` record when it closes (or at
+shutdown, :meth:`RefusalAudit.flush`). Records are only appended, never updated.
 """
 
 from __future__ import annotations

@@ -1,12 +1,5 @@
-"""Door limits: every request is limited by what is known of its sender before any other work.
-
-A request with a verified credential takes from that credential's bucket; one with a missing or
-bad credential from its client address's. Keys are digests (``names.door_limit_key``), never
-the credential or address itself. As for tenants (``refusals``), a refusal is remembered until
-the limiter would admit again (at most :data:`~tenantry.tenancy.limits.refusals.MEMO_SECONDS`),
-so a flood past the limit costs a dict lookup: no verification, no limiter, no audit, no
-database. Credentials that verified lately are remembered too (:meth:`Doors.known`), so an
-address refused for bad credentials does not lock out a good one sent from the same address.
+"""Door limits: GCRA buckets per credential or client address (named by digests), with a memo
+of refusals and of credentials that verified lately, so a flood past a limit costs a lookup.
 """
 
 from __future__ import annotations
