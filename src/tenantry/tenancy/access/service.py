@@ -1,12 +1,6 @@
-"""Access use cases: issue tokens, authenticate credentials, resolve tenants, audit.
-
-:class:`AccessService` is the control plane's one door for access. Tokens are issued only for
-tenants the registry knows and lets run (not suspended, archived, deleted or marked for
-deletion), and for teams the tenant has. :meth:`AccessService.authenticate` takes what follows
-``Bearer``: the configured ``TENANTRY_ADMIN_TOKEN`` (a platform admin, kept for backwards
-compatibility), an API key (``tnt_...``) or a signed token. :meth:`AccessService.resolve`
-applies :mod:`~tenantry.tenancy.access.resolution` and writes the audit records it calls for.
-API keys for services are created, listed and revoked here too; their secrets are shown once.
+"""Access use cases: issue and revoke tokens, authenticate credentials, resolve tenants
+(auditing refused attempts), API keys, signing keys. :class:`AccessService` is the control
+plane's one door for access; docs in the README's access section and docs/limits.md.
 """
 
 from __future__ import annotations
@@ -27,6 +21,7 @@ from tenantry.tenancy.access import (
     resolution,
     schemas,
     signing,
+    standing,
 )
 from tenantry.tenancy.access.errors import (
     ApiKeyNotFound,
@@ -37,7 +32,6 @@ from tenantry.tenancy.access.errors import (
     RevokedKey,
     RevokedToken,
     TeamMismatch,
-    TeamNotFound,
     TenantMismatch,
     TokenNotFound,
 )
@@ -62,17 +56,12 @@ from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.ports import LimitsSource
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound
-from tenantry.tenancy.registry.schemas import LifecycleState
-from tenantry.tenancy.scopes import TenantUnavailable
 
 DEFAULT_TTL: Final = lifetimes.DEFAULT_TTL
 LEEWAY: Final = timedelta(seconds=30)  # clock skew between issuing and verifying hosts
 OPERATOR: Final = "operator"  # the actor of CLI acts (a local operator of the deployment)
 ADMIN_TOKEN_PRINCIPAL: Final = Principal(
     "admin-token", PrincipalKind.PLATFORM_ADMIN, (), "admin-token"
-)
-_CLOSED: Final = frozenset(
-    {LifecycleState.SUSPENDED, LifecycleState.ARCHIVED, LifecycleState.DELETED}
 )
 
 
@@ -89,7 +78,7 @@ class AccessService:
         refusal_window: timedelta = DEFAULT_WINDOW,
     ) -> None:
         self._records = AccessRepository(sessions)
-        self.refusals = RefusalAudit(self._append, clock=clock, window=refusal_window)
+        self.refusals = RefusalAudit(self._audit_all, clock=clock, window=refusal_window)
         self._keys = keys
         self._tokens = signing.VerifiedTokens(keys)
         self._admin_token = admin_token.encode() if admin_token else None
@@ -179,9 +168,8 @@ class AccessService:
         (:meth:`resolve`: a tenant or team the actor may not act for is 403 and audited, a
         platform admin's act is audited); it must agree with ``tenant`` when both name one,
         and names the tenant when the body does not. The token lives no longer than the
-        actor's own token (an API key or the admin token has no expiry to pass on).
-        ``admit`` takes the tenant's rate limit once the actor's right to act for it was
-        checked."""
+        actor's own token (an API key or the admin token has no expiry to pass on). ``admit``
+        takes the tenant's rate limit once the actor may act for it."""
         schemas.token_subject(principal_id)  # a cli: subject is the command line's only
         if actor.kind is not PrincipalKind.PLATFORM_ADMIN and (
             kind is PrincipalKind.PLATFORM_ADMIN or role is Role.PLATFORM_ADMIN
@@ -369,25 +357,15 @@ class AccessService:
 
     async def check_open(self, tenant: str, *, team: str | None = None) -> None:
         """Refuse unknown, suspended, archived, deleted and deleting tenants, unknown teams."""
-        standing = await self._records.standing(ids.tenant_id(tenant), team)
-        if standing is None:
-            raise TenantNotFound(tenant)
-        if standing.deleting or standing.lifecycle_state in _CLOSED:
-            reason = "marked for deletion" if standing.deleting else standing.lifecycle_state
-            raise TenantUnavailable(
-                f"tenant {tenant!r} is {reason}: no access can be granted",
-                details={"tenant_id": tenant, "lifecycle_state": standing.lifecycle_state},
-            )
-        if not standing.team_found:
-            raise TeamNotFound(
-                f"tenant {tenant!r} has no team {team!r}",
-                details={"tenant_id": tenant, "team_id": team},
-            )
+        found = await self._records.standing(ids.tenant_id(tenant), team)
+        refused = standing.refusal(tenant, team, found)
+        if refused is not None:
+            raise refused
 
     async def _audit(self, *entries: AuditEntry) -> None:
         await self._records.record(entries, now=self._clock())
 
-    async def _append(self, entries: Sequence[AuditEntry]) -> None:
+    async def _audit_all(self, entries: Sequence[AuditEntry]) -> None:
         await self._records.record(entries, now=self._clock())
 
     async def _refused(self, principal: Principal, entry: AuditEntry) -> None:
