@@ -54,7 +54,9 @@ class RuntimeBackends:
     def __post_init__(self) -> None:
         self.sealer = Sealer(self.keyring)
 
-    def bind(self, ctx: TenantCtx, placement: Placement) -> TenantScope:
+    def bind(
+        self, ctx: TenantCtx, placement: Placement, *, language: str | None = None
+    ) -> TenantScope:
         tenant, env = ctx.tenant_id, ctx.env_id
         data, quota = self.data.bind(placement), self.quotas(tenant)
         objects = self.objects(placement.objects)
@@ -68,7 +70,7 @@ class RuntimeBackends:
             state=state,
             secrets=secrets,
             objects=ObjectStore(tenant, env, objects, self.sealer, quota=quota),
-            search=_search(data),
+            search=_search(data, language),
             sealer=self.sealer,
             # no channels until Scopes.open binds the team the registry knows
             team=TeamStores.bind(ctx.team_id, sessions=sessions, state=state, secrets=secrets),
@@ -81,7 +83,7 @@ class RuntimeBackends:
             await self.engine.dispose()
 
 
-def _search(data: TenantData) -> SearchIndex:
+def _search(data: TenantData, language: str | None) -> SearchIndex:
     if data.dialect == "postgresql":
-        return PostgresSearchIndex(data)
-    return SqliteSearchIndex(data)
+        return PostgresSearchIndex(data, language=language)
+    return SqliteSearchIndex(data, language=language)

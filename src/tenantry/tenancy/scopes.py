@@ -6,8 +6,9 @@ asks the configured :class:`Runtime` (built by ``bootstrap``) to bind its stores
 
 The query is a :class:`TenantLookup` on the control database's own driver (``backends``): it is on
 the path of every tenant request, where an ORM round trip would cost more than the request's own
-work. Bound stores depend only on the tenant environment and its placement, so they are kept
-per stored placement (a bounded cache) and only the context is stamped anew on each open. The
+work. Bound stores depend only on the tenant environment, its placement and its language
+(``settings.language``, which search stems by), so they are kept per tenant environment while
+those stay the same (a bounded cache) and only the context is stamped anew on each open. The
 context's team must be one of the tenant's (and a session's channel one of the team's): the
 tenant's teams and channels are read once per registry generation (the status query reads it)
 and kept, so checking them costs no round trip while the tenant's spec is unchanged.
@@ -24,15 +25,18 @@ from typing import Any, Final, Protocol, TypeVar
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import Conflict, Forbidden, NotFound
 from tenantry.runtime.scope import TenantScope
+from tenantry.runtime.search import language
 from tenantry.tenancy.access.errors import TeamNotFound
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.registry.errors import TenantNotFound
 from tenantry.tenancy.registry.schemas import LifecycleState
 
 # The columns a lookup reads, in this order: lifecycle state, placements (JSON text), whether
-# a deletion was requested, and the spec's generation (teams and channels change only with it).
+# a deletion was requested, the spec's generation (teams and channels change only with it), and
+# the language of the tenant's settings.
 STATUS_QUERY: Final = (
-    "SELECT lifecycle_state, {placement}, deletion_requested_at IS NOT NULL, generation"
+    "SELECT lifecycle_state, {placement}, deletion_requested_at IS NOT NULL, generation,"
+    " {language}"
     " FROM tenants WHERE id = {param}"
 )
 # A tenant's teams, each with its channels (one row per channel, NULL for a team without any).
@@ -69,7 +73,9 @@ class EnvironmentNotFound(NotFound):
 class Runtime(Protocol):
     """The configured runtime backends, bound per tenant environment."""
 
-    def bind(self, ctx: TenantCtx, placement: Placement) -> TenantScope: ...
+    def bind(
+        self, ctx: TenantCtx, placement: Placement, *, language: str | None = None
+    ) -> TenantScope: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,6 +86,7 @@ class TenantStatus:
     placements: str | None  # the stored placements by environment, as JSON text
     deleting: bool
     generation: int = 0
+    language: str | None = None  # ``settings.language``, when it is a string
 
 
 Roster = dict[str, frozenset[str]]  # a tenant's teams, each with its channels
@@ -110,7 +117,8 @@ class TenantLookup(Protocol):
 class Scopes:
     def __init__(self, lookup: TenantLookup, runtime: Runtime, *, keep: int = BOUND_SCOPES) -> None:
         self._lookup, self._runtime, self._keep = lookup, runtime, keep
-        self._bound: dict[tuple[str, str, str], TenantScope] = {}
+        # (tenant, env) -> (placements, language) it was bound for, and the bound scope
+        self._bound: dict[tuple[str, str], tuple[tuple[str, str | None], TenantScope]] = {}
         self._rosters: dict[str, tuple[int, Roster]] = {}
         self._loading: dict[tuple[str, int], asyncio.Future[Roster]] = {}
 
@@ -120,11 +128,14 @@ class Scopes:
         if status is None:
             raise TenantNotFound(ctx.tenant_id)
         _check_state(ctx, status.lifecycle_state, status.deleting)
-        key = (ctx.tenant_id, ctx.env_id, status.placements or "")
-        scope = self._bound.get(key)
-        if scope is None:
-            scope = self._runtime.bind(ctx, _placement(ctx, status.placements))
-            _remember(self._bound, key, scope, self._keep)
+        key, bound_for = (ctx.tenant_id, ctx.env_id), (status.placements or "", status.language)
+        kept = self._bound.get(key)
+        if kept is not None and kept[0] == bound_for:
+            scope = kept[1]
+        else:  # new, or its placement or language changed: bind afresh, replacing the old
+            placement = _placement(ctx, status.placements)
+            scope = self._runtime.bind(ctx, placement, language=status.language)
+            _remember(self._bound, key, (bound_for, scope), self._keep)
         channels = _channels(ctx, await self._roster(ctx.tenant_id, status.generation))
         return scope.for_team(ctx, channels)
 
@@ -153,6 +164,12 @@ def _remember(kept: dict[_K, _V], key: _K, value: _V, keep: int) -> None:
     if key not in kept and len(kept) >= keep:
         del kept[next(iter(kept))]  # the oldest entry
     kept[key] = value
+
+
+def language_of(value: object) -> str | None:
+    """``settings.language`` as a lookup read it: a string, or None (absent, not a string, or
+    too long to name a language)."""
+    return value if isinstance(value, str) and len(value) <= language.LONGEST else None
 
 
 def _channels(ctx: TenantCtx, roster: Roster) -> frozenset[str]:

@@ -23,7 +23,7 @@ from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.schema.runner import Runner
-from tenantry.tenancy.schema.targets import target
+from tenantry.tenancy.schema.targets import Target, target
 
 KINDS = ["sqlite", "postgres-schema", "postgres-database"]
 PROFILES = {
@@ -57,20 +57,20 @@ class Spaces:
     def placement(self, tenant: str, env: str = "prod") -> Placement:
         return place(PROFILES[self.kind], tenant, env)
 
-    async def provision(self, tenant: str, env: str = "prod") -> Placement:
+    def target(self, tenant: str, env: str = "prod") -> Target:
+        """Where the tenant migrations of a tenant environment run."""
+        relational = self.placement(tenant, env).relational
+        return target(tenant, env, relational, postgres_url=self.postgres_url, data_root=self.root)
+
+    async def provision(
+        self, tenant: str, env: str = "prod", *, revision: str = "head"
+    ) -> Placement:
         placement = self.placement(tenant, env)
         resource = self.provisioner.wanted(placement)
         assert resource is not None
         self.made.append(resource)
         await self.provisioner.ensure(resource)
-        found = target(
-            tenant,
-            env,
-            placement.relational,
-            postgres_url=self.postgres_url,
-            data_root=self.root,
-        )
-        await asyncio.to_thread(self.runner.upgrade, found)
+        await asyncio.to_thread(self.runner.upgrade, self.target(tenant, env), revision)
         return placement
 
     async def data(self, tenant: str | None = None, env: str = "prod") -> TenantData:

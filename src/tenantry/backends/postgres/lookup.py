@@ -11,9 +11,18 @@ from typing import Final
 from tenantry.backends.postgres.errors import PostgresUnavailable
 from tenantry.backends.postgres.pools import Pool
 from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
-from tenantry.tenancy.scopes import ROSTER_QUERY, STATUS_QUERY, Roster, TenantStatus, roster_of
+from tenantry.tenancy.scopes import (
+    ROSTER_QUERY,
+    STATUS_QUERY,
+    Roster,
+    TenantStatus,
+    language_of,
+    roster_of,
+)
 
-_QUERY: Final = STATUS_QUERY.format(placement="placement::text", param="%s")
+_QUERY: Final = STATUS_QUERY.format(
+    placement="placement::text", language="settings -> 'language'", param="%s"
+)
 _ROSTER: Final = ROSTER_QUERY.format(param="%s")
 
 
@@ -31,12 +40,13 @@ class PostgresTenantLookup:
             raise ControlDatabaseUnavailable(error.message) from error
         if row is None:
             return None
-        state, placements, deleting, generation = row
+        state, placements, deleting, generation, language = row
         return TenantStatus(
             str(state),
             None if placements is None else str(placements),
             bool(deleting),
             generation if isinstance(generation, int) else 0,
+            language_of(language),
         )
 
     async def roster(self, tenant_id: str) -> Roster:

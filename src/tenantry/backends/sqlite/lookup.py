@@ -15,9 +15,18 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
-from tenantry.tenancy.scopes import ROSTER_QUERY, STATUS_QUERY, Roster, TenantStatus, roster_of
+from tenantry.tenancy.scopes import (
+    ROSTER_QUERY,
+    STATUS_QUERY,
+    Roster,
+    TenantStatus,
+    language_of,
+    roster_of,
+)
 
-_QUERY: Final = STATUS_QUERY.format(placement="placement", param="?")
+_QUERY: Final = STATUS_QUERY.format(
+    placement="placement", language="json_extract(settings, '$.language')", param="?"
+)
 _ROSTER: Final = ROSTER_QUERY.format(param="?")
 _T = TypeVar("_T")
 _PATIENCE: Final = 5.0  # seconds a busy database is waited for, off the event loop
@@ -73,8 +82,8 @@ def _read(connection: sqlite3.Connection, tenant_id: str) -> TenantStatus | None
     row = connection.execute(_QUERY, (tenant_id,)).fetchone()
     if row is None:
         return None
-    state, placements, deleting, generation = row
-    return TenantStatus(state, placements, bool(deleting), int(generation))
+    state, placements, deleting, generation, language = row
+    return TenantStatus(state, placements, bool(deleting), int(generation), language_of(language))
 
 
 def _read_roster(connection: sqlite3.Connection, tenant_id: str) -> Roster:

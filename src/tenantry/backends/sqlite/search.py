@@ -1,20 +1,32 @@
 """Search on the embedded default: SQLite FTS5 in the tenant environment's own file.
 
-Table ``tenantry_search`` holds documents with their tenant and environment; the FTS5 table
-``tenantry_search_fts`` indexes title and body (tenant migration ``t0002``). Every statement
-filters ``tenant_id``/``env_id`` with parameters bound from the index's own binding. The query is
-parsed by :func:`tenantry.runtime.search.parse` and rendered as an FTS5 expression in which every
-phrase is a double-quoted string, so FTS5 operators, column filters, prefixes and quotes in the
-input are only ever words; the expression itself is a bound parameter.
+Table ``tenantry_search`` holds documents with their tenant and environment. An FTS5 tokenizer is
+fixed per table, so there is one external-content FTS5 table per stemming kind (tenant migrations
+``t0002``, ``t0003``): ``tenantry_search_fts`` (plain ``unicode61``) and
+``tenantry_search_porter`` (Porter's English stemmer over it). ``tenantry_search_language``
+records a tenant environment's kind (none: plain); triggers index its documents in that table
+only. Every statement filters ``tenant_id``/``env_id`` with parameters bound from the index's own
+binding. The query is parsed by :func:`tenantry.runtime.search.parse` and rendered as an FTS5
+expression in which every phrase is a double-quoted string, so FTS5 operators, column filters,
+prefixes and quotes in the input are only ever words; the expression itself is a bound parameter.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import Row, TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.runtime.search import query as parsing
 from tenantry.runtime.search import schemas
 from tenantry.runtime.search.sql import SqlSearchIndex
+
+PLAIN: Final = "plain"
+PORTER: Final = "porter"
+TABLES: Final = {PLAIN: "tenantry_search_fts", PORTER: "tenantry_search_porter"}
+STEMMED: Final = {"english": PORTER}  # the languages FTS5 stems; the others are plain
 
 _UPSERT = text(
     "INSERT INTO tenantry_search (tenant_id, env_id, doc_id, title, body, fields) "
@@ -23,14 +35,43 @@ _UPSERT = text(
     "body = excluded.body, fields = excluded.fields, updated_at = CURRENT_TIMESTAMP"
 )
 _DELETE = text("DELETE FROM tenantry_search WHERE tenant_id = :t AND env_id = :e AND doc_id = :d")
-_SEARCH = text(
-    "SELECT d.doc_id, d.title, "
-    "snippet(tenantry_search_fts, 1, :start, :end, '\u2026', 16), "
-    "-bm25(tenantry_search_fts, 2.0, 1.0) AS score, d.fields "
-    "FROM tenantry_search_fts JOIN tenantry_search AS d ON d.id = tenantry_search_fts.rowid "
-    "WHERE tenantry_search_fts MATCH :q AND d.tenant_id = :t AND d.env_id = :e "
-    "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset"
+_KIND = text("SELECT stemming FROM tenantry_search_language WHERE tenant_id = :t AND env_id = :e")
+_RECORD = text(
+    "INSERT INTO tenantry_search_language (tenant_id, env_id, stemming) VALUES (:t, :e, :kind) "
+    "ON CONFLICT (tenant_id, env_id) DO UPDATE SET stemming = excluded.stemming"
 )
+
+
+def _search(table: str) -> TextClause:
+    return text(
+        "SELECT d.doc_id, d.title, "  # noqa: S608 - table names from TABLES, never input
+        f"snippet({table}, 1, :start, :end, '\u2026', 16), "
+        f"-bm25({table}, 2.0, 1.0) AS score, d.fields "
+        f"FROM {table} JOIN tenantry_search AS d ON d.id = {table}.rowid "
+        f"WHERE {table} MATCH :q AND d.tenant_id = :t AND d.env_id = :e "
+        "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset"
+    )
+
+
+# External content: a row leaves an FTS5 table by the values it was indexed with, which are the
+# stored ones (the triggers kept this table in step with them while it was the kind's).
+def _unindex(table: str) -> TextClause:
+    return text(
+        f"INSERT INTO {table} ({table}, rowid, title, body) SELECT 'delete', id, title, body "  # noqa: S608
+        "FROM tenantry_search WHERE tenant_id = :t AND env_id = :e"
+    )
+
+
+def _index(table: str) -> TextClause:
+    return text(
+        f"INSERT INTO {table} (rowid, title, body) SELECT id, title, body "  # noqa: S608
+        "FROM tenantry_search WHERE tenant_id = :t AND env_id = :e"
+    )
+
+
+_SEARCHES: Final = {kind: _search(table) for kind, table in TABLES.items()}
+_UNINDEX: Final = {kind: _unindex(table) for kind, table in TABLES.items()}
+_INDEX: Final = {kind: _index(table) for kind, table in TABLES.items()}
 
 
 def fts5(query: parsing.Query) -> str:
@@ -54,7 +95,31 @@ class SqliteSearchIndex(SqlSearchIndex):
     dialect = "sqlite"
     upsert = _UPSERT
     remove = _DELETE
-    find = _SEARCH
+    find = _SEARCHES[PLAIN]
 
     def query_values(self, query: parsing.Query) -> dict[str, object]:
         return {"q": fts5(query), "start": schemas.SNIPPET_START, "end": schemas.SNIPPET_END}
+
+    @property
+    def kind(self) -> str:
+        """The stemming kind of the binding's language."""
+        return STEMMED.get(self.language or "", PLAIN)
+
+    async def settle(self, conn: AsyncConnection) -> bool:
+        # The transaction holds the file's write lock from its start (BEGIN IMMEDIATE).
+        stored = await _stored(conn, self._bound)
+        if stored == self.kind:
+            return False
+        await conn.execute(_UNINDEX[stored], self._bound)
+        await conn.execute(_INDEX[self.kind], self._bound)
+        await conn.execute(_RECORD, {**self._bound, "kind": self.kind})
+        return True
+
+    async def rows(self, conn: AsyncConnection, values: dict[str, object]) -> Sequence[Row[Any]]:
+        search = _SEARCHES[await _stored(conn, self._bound)]
+        return (await conn.execute(search, values)).all()
+
+
+async def _stored(conn: AsyncConnection, bound: dict[str, str]) -> str:
+    kind = (await conn.execute(_KIND, bound)).scalar()
+    return str(kind) if kind in TABLES else PLAIN

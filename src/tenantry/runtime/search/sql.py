@@ -1,22 +1,27 @@
 """The search index on a tenant's relational space, whatever the SQL dialect.
 
-Backends give the three statements and how a parsed query becomes parameters; everything else —
-checking input, binding the tenant and environment, running inside the tenant's transaction — is
-here, once.
+Backends give the statements, how a parsed query becomes parameters and how the stored stemming
+is brought to the binding's language; everything else — checking input, binding the tenant and
+environment, running inside the tenant's transaction, when to settle the stemming — is here, once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import Row, TextClause
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.runtime.data import TenantData
 from tenantry.runtime.search import query as parsing
 from tenantry.runtime.search import schemas
+from tenantry.runtime.search.language import stemming
 from tenantry.runtime.search.schemas import Hit
 from tenantry.runtime.search.schemas import loaded_fields as loaded
+
+RECHECK: Final = 30.0  # seconds a binding trusts that the stored stemming is its language's
 
 
 class SqlSearchIndex:
@@ -26,6 +31,12 @@ class SqlSearchIndex:
     from input), ``:d``, ``:title``, ``:body``, ``:fields`` for a document, and ``:limit``,
     ``:offset`` plus the backend's own query parameters for a search, which must return rows of
     ``(doc_id, title, snippet, rank, fields)``.
+
+    The binding's ``language`` (the tenant's ``settings.language``) is what documents should be
+    stemmed by. Statements use the stemming stored in the tenant environment, so results always
+    agree with the index; before its first use, and again every ``RECHECK`` seconds, the binding
+    has the backend bring the stored stemming to its language (:meth:`settle`: reindexing in one
+    transaction when they differ, a no-op when they agree).
     """
 
     dialect: ClassVar[str]
@@ -33,11 +44,13 @@ class SqlSearchIndex:
     remove: ClassVar[TextClause]
     find: ClassVar[TextClause]
 
-    def __init__(self, data: TenantData) -> None:
+    def __init__(self, data: TenantData, *, language: str | None = None) -> None:
         if data.dialect != self.dialect:
             raise TypeError(f"{type(self).__name__} needs {self.dialect} tenant data")
         self._data = data
         self._bound = {"t": data.tenant_id, "e": data.env_id}
+        self.language = stemming(language)  # a stemmer's name (``english``), or None: none
+        self._settled_at: float | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -50,16 +63,40 @@ class SqlSearchIndex:
     def query_values(self, query: parsing.Query) -> dict[str, object]:
         raise NotImplementedError
 
+    async def settle(self, conn: AsyncConnection) -> bool:
+        """Bring the stored stemming to :attr:`language`; ``True`` when documents were reindexed.
+
+        Runs in its own tenant transaction: idempotent, and all or nothing.
+        """
+        raise NotImplementedError
+
+    async def rows(self, conn: AsyncConnection, values: dict[str, object]) -> Sequence[Row[Any]]:
+        """The rows of a search (backends that pick a statement by stored stemming override)."""
+        return (await conn.execute(self.find, values)).all()
+
+    async def reindex(self) -> bool:
+        """Settle the stored stemming now; ``True`` when documents were reindexed."""
+        async with self._data.transaction() as conn:
+            changed = await self.settle(conn)
+        self._settled_at = time.monotonic()
+        return changed
+
+    async def _settled(self) -> None:
+        if self._settled_at is None or time.monotonic() - self._settled_at >= RECHECK:
+            await self.reindex()
+
     async def index(
         self, doc_id: str, *, title: str, body: str, fields: Mapping[str, Any] | None = None
     ) -> None:
         doc = schemas.document(doc_id, title=title, body=body, fields=fields)
         values = {"d": doc.doc_id, "title": doc.title, "body": doc.body, "fields": doc.fields_json}
+        await self._settled()
         async with self._data.transaction() as conn:
             await conn.execute(self.upsert, {**values, **self._bound})
 
     async def delete(self, doc_id: str) -> bool:
         values = {"d": schemas.doc_id(doc_id), **self._bound}
+        await self._settled()
         async with self._data.transaction() as conn:
             return (await conn.execute(self.remove, values)).rowcount > 0
 
@@ -74,9 +111,10 @@ class SqlSearchIndex:
             "offset": paging.offset,
             **self._bound,
         }
+        await self._settled()
         async with self._data.transaction() as conn:
-            rows = (await conn.execute(self.find, values)).all()
-        return _hits(rows)
+            found = await self.rows(conn, values)
+        return _hits(found)
 
 
 def _hits(rows: Sequence[Row[Any]]) -> list[Hit]:

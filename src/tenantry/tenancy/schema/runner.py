@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -53,17 +54,24 @@ class Runner:
             self._engines[url] = create_engine(url, **pooling)
         return self._engines[url]
 
-    def upgrade(self, target: Target) -> str:
-        """Bring one target to head; returns the head revision."""
+    def upgrade(self, target: Target, revision: str = "head") -> str:
+        """Bring one target to head (or to ``revision``); returns the revision it is at."""
+        self._run(target, command.upgrade, revision)
+        return head(self.tree) if revision == "head" else revision
+
+    def downgrade(self, target: Target, revision: str) -> None:
+        """Take one target back to ``revision`` (the downgrade scripts are tested this way)."""
+        self._run(target, command.downgrade, revision)
+
+    def _run(self, target: Target, step: Callable[[Config, str], None], revision: str) -> None:
         with _ALEMBIC, self._engine(target.url).begin() as connection:
             if target.schema is not None:
                 # Transaction-local: the pooled connection leaves with its own search path.
                 connection.execute(
                     text("SELECT set_config('search_path', :s, true)"), {"s": f'"{target.schema}"'}
                 )
-            command.upgrade(self._config(connection, target), "head")
+            step(self._config(connection, target), revision)
             connection.execute(text(CLAIM), {"t": target.tenant_id, "e": target.env_id})
-        return head(self.tree)
 
     def _config(self, connection: Connection, target: Target) -> Config:
         config = Config()
