@@ -7,6 +7,7 @@ environment, running inside the tenant's transaction, when to settle the stemmin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
@@ -51,6 +52,7 @@ class SqlSearchIndex:
         self._bound = {"t": data.tenant_id, "e": data.env_id}
         self.language = stemming(language)  # a stemmer's name (``english``), or None: none
         self._settled_at: float | None = None
+        self._settling = asyncio.Lock()
 
     @property
     def tenant_id(self) -> str:
@@ -64,10 +66,9 @@ class SqlSearchIndex:
         raise NotImplementedError
 
     async def settle(self, conn: AsyncConnection) -> bool:
-        """Bring the stored stemming to :attr:`language`; ``True`` when documents were reindexed.
-
-        Runs in its own tenant transaction: idempotent, and all or nothing.
-        """
+        """Bring the stored stemming to :attr:`language` (reindexing the tenant environment's
+        documents); ``True`` when it changed. Runs in its own tenant transaction, so it is all or
+        nothing, and a second run finds nothing to do."""
         raise NotImplementedError
 
     async def rows(self, conn: AsyncConnection, values: dict[str, object]) -> Sequence[Row[Any]]:
@@ -75,15 +76,21 @@ class SqlSearchIndex:
         return (await conn.execute(self.find, values)).all()
 
     async def reindex(self) -> bool:
-        """Settle the stored stemming now; ``True`` when documents were reindexed."""
+        """Settle the stored stemming now; ``True`` when it changed."""
         async with self._data.transaction() as conn:
             changed = await self.settle(conn)
         self._settled_at = time.monotonic()
         return changed
 
     async def _settled(self) -> None:
-        if self._settled_at is None or time.monotonic() - self._settled_at >= RECHECK:
-            await self.reindex()
+        if self._fresh():
+            return
+        async with self._settling:  # concurrent first uses wait for one settle, not run many
+            if not self._fresh():
+                await self.reindex()
+
+    def _fresh(self) -> bool:
+        return self._settled_at is not None and time.monotonic() - self._settled_at < RECHECK
 
     async def index(
         self, doc_id: str, *, title: str, body: str, fields: Mapping[str, Any] | None = None
