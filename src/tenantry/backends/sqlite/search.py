@@ -13,10 +13,9 @@ prefixes and quotes in the input are only ever words; the expression itself is a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import Row, TextClause, text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.runtime.search import query as parsing
@@ -42,15 +41,22 @@ _RECORD = text(
 )
 
 
-def _search(table: str) -> TextClause:
-    return text(
-        "SELECT d.doc_id, d.title, "  # noqa: S608 - table names from TABLES, never input
+def _matches(table: str) -> str:
+    return (
+        "SELECT d.doc_id AS doc_id, d.title, "  # noqa: S608 - table names from TABLES
         f"snippet({table}, 1, :start, :end, '\u2026', 16), "
         f"-bm25({table}, 2.0, 1.0) AS score, d.fields "
         f"FROM {table} JOIN tenantry_search AS d ON d.id = {table}.rowid "
-        f"WHERE {table} MATCH :q AND d.tenant_id = :t AND d.env_id = :e "
-        "ORDER BY score DESC, d.doc_id LIMIT :limit OFFSET :offset"
+        f"WHERE {table} MATCH :q AND d.tenant_id = :t AND d.env_id = :e"
     )
+
+
+# A document is indexed in exactly one table, its tenant environment's, so a search reads both
+# (the other holds none of this tenant environment's rows) and needs no look-up of the kind.
+_SEARCH = text(
+    " UNION ALL ".join(_matches(table) for table in TABLES.values())
+    + " ORDER BY score DESC, doc_id LIMIT :limit OFFSET :offset"
+)
 
 
 # External content: a row leaves an FTS5 table by the values it was indexed with, which are the
@@ -69,7 +75,6 @@ def _index(table: str) -> TextClause:
     )
 
 
-_SEARCHES: Final = {kind: _search(table) for kind, table in TABLES.items()}
 _UNINDEX: Final = {kind: _unindex(table) for kind, table in TABLES.items()}
 _INDEX: Final = {kind: _index(table) for kind, table in TABLES.items()}
 
@@ -95,7 +100,7 @@ class SqliteSearchIndex(SqlSearchIndex):
     dialect = "sqlite"
     upsert = _UPSERT
     remove = _DELETE
-    find = _SEARCHES[PLAIN]
+    find = _SEARCH
 
     def query_values(self, query: parsing.Query) -> dict[str, object]:
         return {"q": fts5(query), "start": schemas.SNIPPET_START, "end": schemas.SNIPPET_END}
@@ -114,10 +119,6 @@ class SqliteSearchIndex(SqlSearchIndex):
         await conn.execute(_INDEX[self.kind], self._bound)
         await conn.execute(_RECORD, {**self._bound, "kind": self.kind})
         return True
-
-    async def rows(self, conn: AsyncConnection, values: dict[str, object]) -> Sequence[Row[Any]]:
-        search = _SEARCHES[await _stored(conn, self._bound)]
-        return (await conn.execute(search, values)).all()
 
 
 async def _stored(conn: AsyncConnection, bound: dict[str, str]) -> str:

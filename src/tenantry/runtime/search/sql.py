@@ -71,10 +71,6 @@ class SqlSearchIndex:
         nothing, and a second run finds nothing to do."""
         raise NotImplementedError
 
-    async def rows(self, conn: AsyncConnection, values: dict[str, object]) -> Sequence[Row[Any]]:
-        """The rows of a search (backends that pick a statement by stored stemming override)."""
-        return (await conn.execute(self.find, values)).all()
-
     async def reindex(self) -> bool:
         """Settle the stored stemming now; ``True`` when it changed."""
         async with self._data.transaction() as conn:
@@ -120,8 +116,8 @@ class SqlSearchIndex:
         }
         await self._settled()
         async with self._data.transaction() as conn:
-            found = await self.rows(conn, values)
-        return _hits(found)
+            rows = (await conn.execute(self.find, values)).all()
+        return _hits(rows)
 
 
 def _hits(rows: Sequence[Row[Any]]) -> list[Hit]:
