@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     access,
+    cli,
     controller,
     fairness,
     idempotency,
@@ -24,6 +25,7 @@ from bench.harness import HEADER
 from tenantry.core import logging
 
 SUITES = {
+    "cli": cli,
     "manifests": manifests,
     "registry": registry,
     "controller": controller,

@@ -1,19 +1,60 @@
-"""The ``tenantry`` command: the root options and the command table."""
+"""The ``tenantry`` command: the root options and the command table.
+
+Commands load lazily (``docs/cli.md``): a new command is a row of ``COMMANDS``, and its module
+imports at the top only what parsing its options needs, the rest inside the command.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from tenantry import __version__
-from tenantry.cli import render, runner
-from tenantry.cli.commands import manifests, migrate, reconcile, serve, tenants, tokens, usage
-from tenantry.core import logging
+from tenantry.cli import lazy, options
+
+COMMANDS = {
+    "validate": lazy.Entry(
+        "manifests:validate",
+        "Check manifests and print every problem with file:line:column; exit 1 on any.",
+    ),
+    "plan": lazy.Entry(
+        "manifests:plan",
+        "Show what applying the bundle would change, tenant by tenant, without writing.",
+    ),
+    "apply": lazy.Entry(
+        "manifests:apply",
+        "Store the bundle as the desired state (one transaction) and print what changed.",
+    ),
+    "tenants": lazy.Entry("tenants:app", "Read tenants from the registry."),
+    "reconcile": lazy.Entry(
+        "reconcile:reconcile",
+        "Reconcile tenants: create what is missing, retire what is no longer wanted.",
+    ),
+    "migrate": lazy.Entry(
+        "migrate:migrate",
+        "Migrate tenant data to head; a fleet already at head costs one query.",
+    ),
+    "up": lazy.Entry(
+        "serve:up",
+        "The main job: apply the bundle, serve the API and run the worker loop, in one process.",
+    ),
+    "token": lazy.Entry(
+        "tokens:token_app",
+        "Issue access tokens (signed JWTs) and manage the keys that sign them.",
+    ),
+    "apikey": lazy.Entry(
+        "tokens:apikey_app", "Create, list and revoke tenants' API keys (for services)."
+    ),
+    "usage": lazy.Entry(
+        "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
+    ),
+}
 
 app = typer.Typer(
     name="tenantry",
+    cls=lazy.group(COMMANDS),
     help="Tenantry: the tenancy control plane and tenant-scoped runtime.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -23,7 +64,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        render.out.print(f"tenantry {__version__}")
+        typer.echo(f"tenantry {__version__}")
         raise typer.Exit
 
 
@@ -51,23 +92,4 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    overrides: dict[str, Any] = {}
-    if database_url:
-        overrides["database_url"] = database_url
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = runner.load_settings(overrides)
-    logging.configure(level=settings.log_level, fmt=settings.log_format)
-    ctx.obj = settings
-
-
-app.command()(manifests.validate)
-app.command()(manifests.plan)
-app.command()(manifests.apply)
-app.add_typer(tenants.app, name="tenants")
-app.command()(reconcile.reconcile)
-app.command()(migrate.migrate)
-app.command()(serve.up)
-app.add_typer(tokens.token_app, name="token")
-app.add_typer(tokens.apikey_app, name="apikey")
-app.command()(usage.usage)
+    ctx.obj = options.Root(database_url=database_url, data_dir=data_dir)

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from tenantry.tenancy.controller.service import Outcome
-from tenantry.tenancy.manifests.errors import Issue
+from tenantry.cli.options import Output
 from tenantry.tenancy.registry.plan import Action, Plan
-from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
-from tenantry.tenancy.schema.service import Result as MigrationResult
+
+if TYPE_CHECKING:
+    from tenantry.tenancy.controller.service import Outcome
+    from tenantry.tenancy.manifests.errors import Issue
+    from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
+    from tenantry.tenancy.schema.service import Result as MigrationResult
+
+__all__ = ["Output", "emit", "err", "out"]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-class Output(enum.StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    YAML = "yaml"
 
 
 _ACTION_STYLE = {
@@ -48,10 +44,14 @@ def emit(data: Any, fmt: Output, table: Callable[[], None]) -> None:
     if fmt is Output.JSON:
         out.print_json(json.dumps(plain))
     else:
+        import yaml  # noqa: PLC0415 - only YAML output needs it
+
         out.print(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), end="", markup=False)
 
 
 def _plain(data: Any) -> Any:
+    from pydantic import BaseModel  # noqa: PLC0415 - loaded by whatever made the model
+
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if isinstance(data, list):

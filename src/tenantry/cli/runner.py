@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from tenantry.bootstrap import Services, services
 from tenantry.cli import exit_codes, render
+from tenantry.cli.options import Root
+from tenantry.core import logging
 from tenantry.core.errors import InvalidInput, TenantryError
 from tenantry.core.settings import Settings
 from tenantry.tenancy.manifests.errors import ManifestError
@@ -19,21 +21,26 @@ T = TypeVar("T")
 
 
 def settings_of(ctx: typer.Context) -> Settings:
-    settings = ctx.obj
-    if not isinstance(settings, Settings):  # the root callback always sets it
+    """The settings of the root options (read once, on first use) or set by ``up``."""
+    root = ctx.obj
+    if isinstance(root, Settings):
+        return root
+    if not isinstance(root, Root):  # the root callback always sets it
         raise TypeError("tenantry commands run under the root command")
-    return settings
+    return root.settings()
 
 
 def load_settings(overrides: dict[str, Any]) -> Settings:
     """Settings from the environment and the root options; a bad value ends the process."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
         )
         fail(InvalidInput(f"invalid settings: {problems}", code="setting.invalid"))
+    logging.configure(level=settings.log_level, fmt=settings.log_format)
+    return settings
 
 
 def run(ctx: typer.Context, work: Callable[[Services], Awaitable[T]]) -> T:

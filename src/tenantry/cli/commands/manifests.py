@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.cli.render import Output
-from tenantry.tenancy.manifests import loader
-from tenantry.tenancy.manifests.errors import Issue, ManifestError
-from tenantry.tenancy.manifests.schemas import Bundle
-from tenantry.tenancy.registry.plan import Plan
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.manifests.errors import Issue
+    from tenantry.tenancy.manifests.schemas import Bundle
+    from tenantry.tenancy.registry.plan import Plan
 
 Paths = Annotated[
     list[Path],
@@ -31,11 +32,12 @@ Bundles = Annotated[
 Prune = Annotated[
     bool, typer.Option("--prune", help="Mark tenants absent from the bundle for deletion.")
 ]
-OutputOption = Annotated[Output, typer.Option("-o", "--output", help="Output format.")]
 
 
 def validate(paths: Paths, output: OutputOption = Output.TABLE) -> None:
     """Check manifests and print every problem with file:line:column; exit 1 on any."""
+    from tenantry.tenancy.manifests import loader
+
     results = {path: loader.check(path) for path in paths}
     problems = [issue for found in results.values() for issue in found]
     data = {"valid": not problems, "issues": [issue.as_dict() for issue in problems]}
@@ -56,6 +58,10 @@ def _validate_table(results: dict[Path, list[Issue]]) -> None:
 
 
 def _load(files: list[Path]) -> Bundle:
+    from tenantry.cli import runner
+    from tenantry.tenancy.manifests import loader
+    from tenantry.tenancy.manifests.errors import ManifestError
+
     try:
         return loader.load(files)
     except ManifestError as error:
@@ -66,6 +72,8 @@ def plan(
     ctx: typer.Context, file: Bundles, prune: Prune = False, output: OutputOption = Output.TABLE
 ) -> None:
     """Show what applying the bundle would change, tenant by tenant, without writing."""
+    from tenantry.cli import runner
+
     bundle = _load(file)
 
     async def work(services: Services) -> tuple[Plan, dict[str, list[str]]]:
@@ -93,6 +101,8 @@ def apply(
     Tenants absent from the bundle are kept unless --prune is given; then they are only
     marked for deletion.
     """
+    from tenantry.cli import runner
+
     bundle = _load(file)
     source = ", ".join(str(path) for path in file)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.cli.commands.manifests import OutputOption
-from tenantry.cli.render import Output
-from tenantry.tenancy.schema.service import Result
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.schema.service import Result
 
 
 def migrate(
@@ -26,6 +26,9 @@ def migrate(
     Failures are reported per tenant environment and do not stop the others; running the
     command again resumes with whatever is still behind (exit code 1 if any failed).
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tenantry.cli import runner
 
     async def work(services: Services) -> tuple[str, list[Result]]:
         pending = await services.migrator.pending()

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
-from tenantry.bootstrap import Services
-from tenantry.cli import exit_codes, render, runner
-from tenantry.cli.commands.manifests import OutputOption
-from tenantry.cli.render import Output
-from tenantry.core.errors import ErrorKind, InvalidInput
-from tenantry.tenancy.controller.backoff import delay
-from tenantry.tenancy.controller.service import Outcome, Result
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.controller.service import Outcome
 
 CONCURRENCY = 8
 
@@ -43,6 +41,10 @@ def reconcile(
     controller has not observed yet (new, changed or degraded ones): a fleet in sync costs one
     query. Add --resync to re-check every tenant's resources as well.
     """
+    from tenantry.cli import exit_codes, runner
+    from tenantry.core.errors import ErrorKind, InvalidInput
+    from tenantry.tenancy.controller.service import Result
+
     if bool(tenant_ids) == everyone:
         runner.fail(InvalidInput("name tenants or give --all (not both)", code="usage.invalid"))
 
@@ -74,6 +76,8 @@ def _plain(outcome: Outcome) -> dict[str, object]:
 
 
 async def _pass(services: Services, ids: list[str]) -> list[Outcome]:
+    from rich.progress import Progress
+
     with Progress(console=render.err, transient=True) as progress:
         task = progress.add_task("reconciling", total=len(ids))
         return await services.controller.reconcile_many(
@@ -82,6 +86,9 @@ async def _pass(services: Services, ids: list[str]) -> list[Outcome]:
 
 
 async def _retry(services: Services, outcomes: list[Outcome], *, within: float) -> list[Outcome]:
+    from tenantry.tenancy.controller.backoff import delay
+    from tenantry.tenancy.controller.service import Result
+
     deadline = asyncio.get_running_loop().time() + within
     by_id = {o.tenant_id: o for o in outcomes}
     attempt = 0

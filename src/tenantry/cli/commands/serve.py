@@ -8,19 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.core.settings import Settings
-from tenantry.tenancy.manifests import loader
-from tenantry.tenancy.manifests.errors import ManifestError
-from tenantry.tenancy.manifests.schemas import Bundle
-from tenantry.worker import loop
+from tenantry.cli import render
 
 if TYPE_CHECKING:
     import uvicorn
     from starlette.types import ASGIApp
+
+    from tenantry.bootstrap import Services
+    from tenantry.core.settings import Settings
+    from tenantry.tenancy.manifests.schemas import Bundle
 
 
 def up(
@@ -37,6 +34,8 @@ def up(
     database is a SQLite file under TENANTRY_DATA_DIR. Without TENANTRY_ADMIN_TOKEN a random
     admin token is made for this run and printed.
     """
+    from tenantry.cli import runner
+
     settings = _with_admin_token(runner.settings_of(ctx))
     ctx.obj = settings
     parsed = _bundle(bundle)
@@ -52,6 +51,10 @@ def up(
 
 def _bundle(path: Path | None) -> Bundle | None:
     """The bundle at ``path``; its problems, located, end the process (as ``apply`` does)."""
+    from tenantry.cli import runner
+    from tenantry.tenancy.manifests import loader
+    from tenantry.tenancy.manifests.errors import ManifestError
+
     if path is None:
         return None
     try:
@@ -61,6 +64,8 @@ def _bundle(path: Path | None) -> Bundle | None:
 
 
 def _with_admin_token(settings: Settings) -> Settings:
+    from pydantic import SecretStr
+
     if settings.admin_token is not None:
         return settings
     token = secrets.token_urlsafe(24)
@@ -69,9 +74,10 @@ def _with_admin_token(settings: Settings) -> Settings:
 
 
 async def _serve(services: Services, *, host: str, port: int) -> None:
-    import uvicorn  # noqa: PLC0415 - the server stack loads only for `up`, keeping the CLI quick
+    import uvicorn
 
-    from tenantry.api.app import create_app  # noqa: PLC0415
+    from tenantry.api.app import create_app
+    from tenantry.worker import loop
 
     app = create_app(services.settings, services=services)
     server = uvicorn.Server(server_config(app, host=host, port=port))
@@ -93,7 +99,7 @@ def server_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
     """How the API is served: without uvicorn's ``server`` header (it names the software and
     its version to whoever asks), and without uvicorn's own ``X-Forwarded-For`` handling
     (the client address counts only from TENANTRY_TRUSTED_PROXIES, see ``api.doors``)."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     return uvicorn.Config(
         app,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.cli.commands.manifests import OutputOption
-from tenantry.cli.render import Output
-from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
 
 app = typer.Typer(help="Read tenants from the registry.", no_args_is_help=True)
 
@@ -18,6 +19,7 @@ app = typer.Typer(help="Read tenants from the registry.", no_args_is_help=True)
 @app.command("list")
 def list_(ctx: typer.Context, output: OutputOption = Output.TABLE) -> None:
     """Every tenant with its profile, plan, state, readiness, environments and teams."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> list[TenantSummary]:
         return await services.registry.list()
@@ -33,6 +35,7 @@ def get(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """One tenant: environments, teams, channels, flows, generation, state and conditions."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> TenantDetail:
         return await services.registry.get(tenant_id)

@@ -11,22 +11,18 @@ from __future__ import annotations
 import getpass
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Column, Table
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.cli.commands.manifests import OutputOption
-from tenantry.cli.render import Output
-from tenantry.tenancy.access.schemas import (
-    ApiKeyInfo,
-    CreatedApiKey,
-    IssuedToken,
-    PrincipalKind,
-    Role,
-)
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+from tenantry.tenancy.access.schemas import PrincipalKind, Role
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.access.schemas import ApiKeyInfo, CreatedApiKey, IssuedToken
 
 token_app = typer.Typer(
     help="Issue access tokens (signed JWTs) and manage the keys that sign them.",
@@ -99,6 +95,8 @@ def issue(
     curl -H "Authorization: Bearer $TOKEN" -H "X-Tenant-ID: acme" -H "X-Team-ID: support"
     http://127.0.0.1:8080/api/v1/sessions
     """
+    from tenantry.cli import runner
+
     lifetime = None if ttl is None else parse_ttl(ttl)
     subject = principal if principal is not None else default_principal()
     kind = PrincipalKind.SERVICE if service else PrincipalKind.USER
@@ -143,6 +141,7 @@ def revoke_token(
     ],
 ) -> None:
     """Revoke a token: every API process refuses it within a second."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> None:
         await services.access.revoke_token(jti)
@@ -154,6 +153,7 @@ def revoke_token(
 @token_app.command("keys")
 def keys(ctx: typer.Context, output: OutputOption = Output.TABLE) -> None:
     """The signing key ids, oldest first; the last one signs new tokens."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> list[str]:
         return services.access.signing_key_ids()
@@ -166,6 +166,7 @@ def keys(ctx: typer.Context, output: OutputOption = Output.TABLE) -> None:
 @token_app.command("rotate-key")
 def rotate_key(ctx: typer.Context) -> None:
     """Start signing with a new key; tokens signed before still verify until retired."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> str:
         return await services.access.rotate_signing_key()
@@ -179,6 +180,7 @@ def retire_key(
     kid: Annotated[str, typer.Argument(metavar="KID", help="The key id (see `token keys`).")],
 ) -> None:
     """Stop accepting tokens signed with an old key (never the active one)."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> None:
         await services.access.retire_signing_key(kid)
@@ -197,6 +199,7 @@ def create(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Create an API key and print its secret: it is shown this once and never again."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> CreatedApiKey:
         return await services.access.create_api_key(tenant, team=team, role=role, name=name)
@@ -213,6 +216,7 @@ def list_(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """A tenant's API keys (metadata only; secrets are never stored)."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> list[ApiKeyInfo]:
         return await services.access.list_api_keys(tenant, include_revoked=include_revoked)
@@ -228,6 +232,7 @@ def revoke(
     key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id (see `list`).")],
 ) -> None:
     """Revoke an API key; requests with it fail at once."""
+    from tenantry.cli import runner
 
     async def work(services: Services) -> None:
         await services.access.revoke_api_key(tenant, key_id)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tenantry.bootstrap import Services
-from tenantry.cli import render, runner
-from tenantry.cli.commands.manifests import OutputOption
-from tenantry.cli.render import Output
-from tenantry.tenancy.limits.meters import Meters
-from tenantry.tenancy.limits.schemas import Granularity, UsageReport
-from tenantry.tenancy.registry.database import session_factory
+from tenantry.cli import render
+from tenantry.cli.options import Output, OutputOption
+from tenantry.tenancy.limits.schemas import Granularity
+
+if TYPE_CHECKING:
+    from tenantry.bootstrap import Services
+    from tenantry.tenancy.limits.schemas import UsageReport
 
 
 def usage(
@@ -36,6 +35,9 @@ def usage(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """A tenant's metered usage (AI tokens, ...) between --from and --to."""
+    from tenantry.cli import runner
+    from tenantry.tenancy.limits.meters import Meters
+    from tenantry.tenancy.registry.database import session_factory
 
     async def work(services: Services) -> UsageReport:
         meters = Meters(session_factory(services.engine))
@@ -48,6 +50,8 @@ def usage(
 
 
 def _table(report: UsageReport) -> None:
+    from rich.table import Table
+
     render.out.print(
         f"usage of {report.tenant_id} from {report.start.isoformat()} to {report.end.isoformat()}",
         markup=False,
