@@ -75,3 +75,25 @@ def test_up_applies_the_bundle_and_serves_the_api(server: str, tmp_path: Path) -
     assert [t["id"] for t in listing.json()["items"]] == ["acme", "bigcorp"]
     assert httpx.get(f"{server}/api/v1/tenants").status_code == 401
     assert (tmp_path / "data" / "control.sqlite3").is_file()
+
+
+def test_a_busy_port_says_so_before_making_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
+    env["TENANTRY_DATA_DIR"] = str(tmp_path / "data")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        command = [sys.executable, "-m", "tenantry.cli", "up", "--bundle", str(EXAMPLE_BUNDLE)]
+        done = subprocess.run(
+            [*command, "--port", port],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 4  # conflict: cli/exit_codes.py, the README's table
+    assert f"127.0.0.1:{port}: the address is already in use" in done.stderr
+    assert "token" not in done.stdout + done.stderr.replace("--port", "")
+    assert not (tmp_path / "data" / "control.sqlite3").exists()  # nothing applied either

@@ -77,4 +77,4 @@ def test_three_processes_share_the_fleet(postgres_url: str, tmp_path: Path) -> N
         capture_output=True,
         text=True,
     )
-    assert {t["ready"] for t in json.loads(final.stdout)["items"]} == {"True"}
+    assert {t["ready"] for t in json.loads(final.stdout)["items"]} == {True}

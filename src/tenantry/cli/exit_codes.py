@@ -13,7 +13,7 @@ BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.INVALID: 1,
     ErrorKind.TOO_LARGE: 1,  # bad input too: the same input fails again
     ErrorKind.NOT_FOUND: 3,
-    ErrorKind.CONFLICT: 4,
+    ErrorKind.CONFLICT: 4,  # also `up` on an address in use (serve.address_unavailable)
     ErrorKind.UNAVAILABLE: 5,
     ErrorKind.UNAUTHENTICATED: 6,
     ErrorKind.FORBIDDEN: 6,

@@ -24,6 +24,19 @@ __all__ = ["Output", "emit", "err", "out"]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+# Piped output is for other programs: a table is never cut to a width nobody chose.
+_UNCUT = 100_000
+
+
+def show(table: Table) -> None:
+    """Print ``table`` to the terminal's width, or whole when stdout is not a terminal."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    whole = Console(file=out.file, width=_UNCUT, soft_wrap=True, color_system=None)
+    with whole.capture() as captured:
+        whole.print(table)
+    out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 _ACTION_STYLE = {
@@ -84,7 +97,7 @@ def plan_table(
             Text("\n".join(lines)),
         )
     if plan.changes:
-        out.print(table)
+        show(table)
     out.print(plan_summary(plan, applied=applied))
 
 
@@ -103,6 +116,9 @@ def plan_summary(plan: Plan, *, applied: bool) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_READY = {True: "yes", False: "no", None: "unknown"}
 
 
 def tenants_table(tenants: Sequence[TenantSummary]) -> None:
@@ -129,13 +145,16 @@ def tenants_table(tenants: Sequence[TenantSummary]) -> None:
                 t.profile.value,
                 t.plan,
                 state,
-                t.ready,
+                _READY[t.ready],
                 gen,
                 ",".join(t.environments),
                 ",".join(t.teams),
             )
         )
-    out.print(table if tenants else "No tenants. Apply a bundle: tenantry apply -f BUNDLE")
+    if not tenants:
+        out.print("No tenants. Apply a bundle: tenantry apply -f BUNDLE")
+        return
+    show(table)
 
 
 def tenant_detail(t: TenantDetail) -> None:
@@ -219,7 +238,7 @@ def _sub_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]
     table = Table(*columns, title=title, title_justify="left", box=None, pad_edge=False)
     for row in rows:
         table.add_row(*_texts(*row))
-    out.print(table)
+    show(table)
 
 
 _RESULT_STYLE = {"ready": "green", "degraded": "yellow", "failed": "red", "skipped": "dim"}
@@ -234,7 +253,10 @@ def outcomes_table(outcomes: Sequence[Outcome]) -> None:
             Text("\n".join(o.steps) or "-"),
             Text(o.message),
         )
-    out.print(table if outcomes else "Nothing to reconcile: every tenant's spec is observed.")
+    if not outcomes:
+        out.print("Nothing to reconcile: every tenant's spec is observed.")
+        return
+    show(table)
 
 
 def migration_summary(head: str, results: Sequence[MigrationResult]) -> None:

@@ -74,7 +74,7 @@ async def test_reconcile_makes_every_resource_and_is_then_a_no_op(wired: Service
     assert {o.result for o in first.values()} == {"ready"}
     acme = await wired.registry.get("acme")
     assert acme.lifecycle_state == "active" and acme.observed_generation == 1
-    assert acme.ready == "True"
+    assert acme.ready is True
     assert set(acme.placement or {}) == {"prod", "staging"}
     assert actual(wired) == recorded(acme.resources)
     assert await wired.controller.due() == []

@@ -37,7 +37,7 @@ async def test_apply_creates_every_tenant_pending_at_generation_one(ticking: Ser
     for tenant_id in ("acme", "bigcorp"):
         tenant = await ticking.registry.get(tenant_id)
         assert (tenant.generation, tenant.observed_generation) == (1, 0)
-        assert tenant.lifecycle_state == "pending" and tenant.ready == "Unknown"
+        assert tenant.lifecycle_state == "pending" and tenant.ready is None
         assert not tenant.marked_for_deletion and tenant.deletion_requested_at is None
         (ready,) = tenant.conditions
         assert (ready.type, ready.status, ready.reason) == ("Ready", "Unknown", "AwaitingReconcile")

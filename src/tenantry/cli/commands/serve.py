@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import secrets
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,10 +34,11 @@ def up(
 
     On the embedded default (no TENANTRY_DATABASE_URL) it needs no service at all: the control
     database is a SQLite file under TENANTRY_DATA_DIR. Without TENANTRY_ADMIN_TOKEN a random
-    admin token is made for this run and printed.
+    admin token is made for this run and printed. A port in use ends it first (exit code 4).
     """
     from tenantry.cli import runner
 
+    listening = _bind(host, port)
     settings = _with_admin_token(runner.settings_of(ctx))
     ctx.obj = settings
     parsed = _bundle(bundle)
@@ -44,7 +47,7 @@ def up(
         if parsed is not None:
             applied = await services.registry.apply(parsed, source=str(bundle))
             render.plan_table(applied, applied=True)
-        await _serve(services, host=host, port=port)
+        await _serve(services, listening, host=host, port=port)
 
     runner.run(ctx, work)
 
@@ -63,6 +66,29 @@ def _bundle(path: Path | None) -> Bundle | None:
         runner.fail(error)
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is applied or a token is made."""
+    from tenantry.cli import runner
+    from tenantry.core.errors import Conflict
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        reason = (
+            "the address is already in use; stop what serves there or choose another port "
+            "with --port (make run PORT=...)"
+            if error.errno == errno.EADDRINUSE
+            else str(error.strerror)
+        )
+        message = f"cannot listen on {host}:{port}: {reason}"
+        runner.fail(Conflict(message, code="serve.address_unavailable"))
+    return listening
+
+
 def _with_admin_token(settings: Settings) -> Settings:
     from pydantic import SecretStr
 
@@ -73,7 +99,7 @@ def _with_admin_token(settings: Settings) -> Settings:
     return settings.model_copy(update={"admin_token": SecretStr(token)})
 
 
-async def _serve(services: Services, *, host: str, port: int) -> None:
+async def _serve(services: Services, listening: socket.socket, *, host: str, port: int) -> None:
     import uvicorn
 
     from tenantry.api.app import create_app
@@ -88,7 +114,7 @@ async def _serve(services: Services, *, host: str, port: int) -> None:
     )
     announce = asyncio.create_task(_announce(server, services.settings, host=host, port=port))
     try:
-        await server.serve()
+        await server.serve(sockets=[listening])
     finally:
         stop.set()
         announce.cancel()

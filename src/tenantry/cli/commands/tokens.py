@@ -245,7 +245,7 @@ def _kids_table(kids: list[str]) -> None:
     table = Table(Column("kid", no_wrap=True, min_width=32), "active", box=None, pad_edge=False)
     for kid in kids:
         table.add_row(kid, "yes" if kid == kids[-1] else "")  # kids is non-empty here
-    render.out.print(table)
+    render.show(table)
 
 
 def _created(created: CreatedApiKey) -> None:
@@ -272,4 +272,4 @@ def _keys_table(found: list[ApiKeyInfo]) -> None:
             key.created_by,
             revoked,
         )
-    render.out.print(table)
+    render.show(table)

@@ -63,8 +63,8 @@ def _table(report: UsageReport) -> None:
         table = Table("start", "resource", "amount", box=None, pad_edge=False)
         for bucket in report.buckets:
             table.add_row(bucket.start.isoformat(), bucket.resource, f"{bucket.amount:,}")
-        render.out.print(table)
+        render.show(table)
     totals = Table("resource", "total", box=None, pad_edge=False)
     for name, amount in report.totals.items():
         totals.add_row(name, f"{amount:,}")
-    render.out.print(totals)
+    render.show(totals)

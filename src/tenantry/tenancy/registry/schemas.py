@@ -73,7 +73,7 @@ class TenantSummary(View):
     lifecycle_state: LifecycleState
     generation: int
     observed_generation: int
-    ready: ConditionStatus
+    ready: bool | None  # the Ready condition; None until the controller has observed it
     environments: list[str]
     teams: list[str]
     marked_for_deletion: bool

@@ -8,7 +8,6 @@ from tenantry.tenancy.registry.schemas import (
     ORPHANED,
     ChannelView,
     Condition,
-    ConditionStatus,
     EnvironmentView,
     FlowView,
     LifecycleState,
@@ -18,8 +17,9 @@ from tenantry.tenancy.registry.schemas import (
 )
 
 
-def _ready(conditions: list[Condition]) -> ConditionStatus:
-    return next((c.status for c in conditions if c.type == "Ready"), "Unknown")
+def _ready(conditions: list[Condition]) -> bool | None:
+    status = next((c.status for c in conditions if c.type == "Ready"), "Unknown")
+    return None if status == "Unknown" else status == "True"
 
 
 def summary(row: TenantRow, envs: list[EnvironmentRow], teams: list[TeamRow]) -> TenantSummary:
