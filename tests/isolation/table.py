@@ -239,6 +239,15 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
     ),
     Route(
+        "HEAD",
+        "/api/v1/objects/{key}",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("HEAD", OBJECT.format(names=n)),
+            lambda n: Call("HEAD", OBJECT.format(names=n), headers={"If-None-Match": SOME_TAG}),
+        ),
+    ),
+    Route(
         "DELETE",
         "/api/v1/objects/{key}",
         Kind.ITEM,

@@ -125,3 +125,23 @@ async def test_another_tenants_object_is_404_like_missing(api: httpx.AsyncClient
     assert (await api.put(f"{URL}/k", content=b"bigcorp", headers=other)).status_code == 200
     assert (await api.get(f"{URL}/k", headers=as_())).content == b"acme-only"
     assert (await api.get(f"{URL}/k", headers=other)).content == b"bigcorp"
+
+
+async def test_head_answers_gets_headers_without_the_body(api: httpx.AsyncClient) -> None:
+    await api.put(
+        f"{URL}/r.csv", content=b"a,b\n1,2\n", headers=as_() | {"Content-Type": "text/csv"}
+    )
+    got = await api.get(f"{URL}/r.csv", headers=as_())
+    head = await api.head(f"{URL}/r.csv", headers=as_())
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "content-type", "x-content-type-options", "content-security-policy"):
+        assert head.headers[name] == got.headers[name], name
+    assert head.headers["content-length"] == "8"
+    again = await api.head(f"{URL}/r.csv", headers=as_() | {"If-None-Match": got.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == got.headers["etag"]
+    assert (await api.head(f"{URL}/nope", headers=as_())).status_code == 404
+    assert (await api.head(f"{URL}/r.csv", headers=as_(tenant="bigcorp"))).status_code == 404
+    assert (await api.head(f"{URL}/r.csv", headers=as_(role=Role.VIEWER))).status_code == 200
+    for bare in ({}, {"Authorization": "Bearer forged"}):  # no or a bad credential: as GET
+        refused = await api.get(f"{URL}/r.csv", headers=bare)
+        assert (await api.head(f"{URL}/r.csv", headers=bare)).status_code == refused.status_code

@@ -36,7 +36,7 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
         if path.startswith(PREFIXES)
         for method, operation in item.items()
     ]
-    assert len(found) == 22
+    assert len(found) == 23
     return found
 
 

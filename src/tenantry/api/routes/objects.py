@@ -7,7 +7,8 @@ Keys are relative paths (``reports/2026/q1.pdf``); ``..``, ``.``, empty segments
 attachment (``runtime.objects.media.inline``), since objects are whatever tenants upload.
 
 Each write gives the object a new strong ETag. ``If-Match`` (PUT, DELETE) and ``If-None-Match``
-(PUT: ``*`` creates only; GET: 304) are optional: without them the last writer wins.
+(PUT: ``*`` creates only; GET, HEAD: 304) are optional: without them the last writer wins.
+HEAD answers GET's headers without the body.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ _BINARY: Final[dict[str, Any]] = {
 _GUARDS: Final = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 _ETAG: Final[dict[str, Any]] = {
     "ETag": {"description": "The object's strong ETag.", "schema": {"type": "string"}}
+}
+_LENGTH: Final[dict[str, Any]] = {
+    "Content-Length": {"description": "The object's size in bytes.", "schema": {"type": "integer"}}
 }
 _SERVED: Final[dict[str, Any]] = {  # the Content-Type is the one the object was written with
     **_ETAG,
@@ -172,6 +176,30 @@ async def get_object(
     if held is not None and held.matches_weakly(found.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=_tagged(found))
     return Response(content=found.data, headers=_served(found))
+
+
+@router.head(
+    "/{key:object_key}",
+    summary="Read an object's headers",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "GET's headers (with Content-Length), without the body.",
+            "headers": {**_SERVED, **_LENGTH},
+        },
+        304: {
+            "description": "Not Modified: If-None-Match names the current ETag.",
+            "headers": _ETAG,
+        },
+        **problem_responses(404),
+    },
+)
+async def head_object(
+    key: ObjectKeyPath, caller: CallerDep, if_none_match: IfNoneMatch = None
+) -> Response:
+    """What GET answers, with the same access and conditions, and no body."""
+    answer = await get_object(key, caller, if_none_match)
+    return Response(status_code=answer.status_code, headers=dict(answer.headers))
 
 
 @router.delete(
