@@ -8,17 +8,22 @@ BUNDLE ?= examples/bundle
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup services run test test-fast lint fmt bench clean
+.PHONY: uv setup services run test test-fast lint fmt bench clean
 
-setup: ## install the pinned toolchain and dependencies into .venv
+uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+
+setup: uv ## install the pinned toolchain and dependencies (with the dev tools) into .venv
 	@$(UV) sync --frozen --quiet
 
 services: ## start PostgreSQL, Redis and NATS on loopback if they are not running
 	@bash scripts/services.sh
 
-run: setup ## serve the example bundle on the embedded default (no services needed)
-	@$(RUN) tenantry up --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
+# Running needs no dev tool: --no-dev installs only the runtime dependencies, and --inexact
+# leaves the dev tools of an earlier `make setup` in place.
+run: uv ## serve the example bundle on the embedded default (no services needed)
+	@$(UV) sync --frozen --no-dev --inexact --quiet
+	@$(RUN) --no-dev tenantry up --bundle $(BUNDLE) --host $(HOST) --port $(PORT)
 
 test: setup services ## lint, types, import contracts and the whole test suite
 	@$(MAKE) --no-print-directory lint

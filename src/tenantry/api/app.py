@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from tenantry import __version__, bootstrap
 from tenantry.api import access, caller, doors, early, limits, middleware, problems, requestlog
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             app.state.services = opened
             yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets from the package, not a CDN
         title="Tenantry",
         version=__version__,
         summary="The tenancy control plane and tenant-scoped runtime.",
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # No redirect to the path without its trailing slash: Starlette builds that Location
         # from the Host header, which the client controls. Such a path is a 404 that says why.
         redirect_slashes=False,
+        swagger_ui_parameters={"validatorUrl": None},  # its badge would call out to the web
     )
     if services is not None:  # usable without running the lifespan (e.g. ASGI test transports)
         app.state.services = services
