@@ -10,6 +10,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
@@ -48,6 +49,7 @@ _TITLES: Final = {
     409: "Conflict",
     412: "Precondition Failed",
     413: "Content Too Large",
+    415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",
     429: "Too Many Requests",
@@ -170,6 +172,17 @@ def _headers(error: TenantryError) -> dict[str, str] | None:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    if (sent := _not_json(request)) is not None:
+        detail = (
+            f"this route takes a JSON body, sent with Content-Type: application/json, not {sent}"
+        )
+        return problem(
+            request,
+            415,
+            code="request.content_type_unsupported",
+            detail=detail,
+            headers={"Accept": "application/json"},
+        )
     fields = [
         {
             "location": ".".join(str(part) for part in e["loc"]),
@@ -181,6 +194,20 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     return problem(
         request, 400, code="request.invalid", detail="the request is not valid", errors=fields
     )
+
+
+def _not_json(request: Request) -> str | None:
+    """The Content-Type sent, when the route takes a JSON body and that type is not JSON
+    (FastAPI then validates the raw bytes, and the message would be about the body)."""
+    route = request.scope.get("route")
+    sent = request.headers.get("content-type")
+    if sent is None or not isinstance(route, APIRoute) or route.body_field is None:
+        return None
+    kind = sent.split(";", 1)[0].strip().lower()
+    json_type = kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+    return None if json_type else show(sent)
 
 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
