@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from tenantry import __version__, bootstrap
-from tenantry.api import access, caller, doors, early, limits, middleware, problems, requestlog
+from tenantry.api import (
+    access,
+    caller,
+    doors,
+    early,
+    limits,
+    middleware,
+    openapi,
+    problems,
+    requestlog,
+)
 from tenantry.api.routes import (
     health,
     objects,
@@ -67,5 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in routers:
         access.declare(router)
         caller.document_selection(router)
+        openapi.document(router)
         app.include_router(router)
+    openapi.install(app)
     return app

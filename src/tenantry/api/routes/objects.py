@@ -195,10 +195,10 @@ async def get_object(
     },
 )
 async def head_object(
-    key: ObjectKeyPath, caller: CallerDep, if_none_match: IfNoneMatch = None
+    key: ObjectKeyPath, access: Reader, if_none_match: IfNoneMatch = None
 ) -> Response:
     """What GET answers, with the same access and conditions, and no body."""
-    answer = await get_object(key, caller, if_none_match)
+    answer = await get_object(key, access, if_none_match)
     return Response(status_code=answer.status_code, headers=dict(answer.headers))
 
 

@@ -28,6 +28,12 @@ def documented(description: str, **schema: Any) -> Any:
     return Path(description=description, json_schema_extra=schema)
 
 
+def id_rules(kind: ids.IdKind) -> dict[str, Any]:
+    """The JSON schema of an id of ``kind``, for a body field's ``json_schema_extra``:
+    documented, while the services check it and answer their own codes."""
+    return {"pattern": ids.pattern(kind), "minLength": 1, "maxLength": ids.max_length(kind)}
+
+
 def _id(kind: ids.IdKind, what: str, note: str = "") -> Any:
     return documented(
         f"{what}: {ids.rule_text(kind)}{note}.",

@@ -6,15 +6,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from tenantry.runtime.search.schemas import Hit
+from tenantry.api.schemas.paths import DOC_ID_PATTERN
+from tenantry.runtime.search.schemas import BODY_LIMIT, DOC_ID_LIMIT, TITLE_LIMIT, Hit
 
 
 class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    doc_id: str = Field(description="ASCII letters, digits and '._:-', 1 to 128 characters.")
-    title: str
-    body: str
+    doc_id: str = Field(
+        description=f"ASCII letters, digits and '._:-', 1 to {DOC_ID_LIMIT} characters.",
+        json_schema_extra={"pattern": DOC_ID_PATTERN, "minLength": 1, "maxLength": DOC_ID_LIMIT},
+    )
+    title: str = Field(json_schema_extra={"maxLength": TITLE_LIMIT})
+    body: str = Field(
+        description=f"At most {BODY_LIMIT} bytes as UTF-8.",
+        json_schema_extra={"maxLength": BODY_LIMIT},  # characters: a bound the bytes stay within
+    )
     fields: dict[str, JsonValue] | None = Field(None, description="Stored, returned with hits.")
 
 

@@ -25,7 +25,11 @@ VALUE_LIMIT: Final = 128 * 1024  # characters; the store caps the decoded bytes 
 class SecretWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: str = Field(repr=False, description=f"At most {VALUE_LIMIT} characters.")
+    value: str = Field(
+        repr=False,
+        description=f"At most {VALUE_LIMIT} characters.",
+        json_schema_extra={"maxLength": VALUE_LIMIT},
+    )
     encoding: Encoding = Field("utf-8", description="base64 for binary values.")
 
     def plaintext(self) -> bytes | str:

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
+from tenantry.api.schemas.paths import id_rules
 from tenantry.core.clock import utc_now
+from tenantry.core.ids import IdKind
 from tenantry.runtime.sessions.codec import MAX_DEPTH, MAX_USER, USER_PATTERN
 from tenantry.runtime.sessions.errors import SessionInvalid
 from tenantry.runtime.sessions.schemas import FlowCursor, Session, TranscriptEntry
@@ -36,8 +38,11 @@ class _Body(BaseModel):
 
 
 class FlowCursorBody(_Body):
-    flow: str = Field(description="The flow's name.")
-    node: str = Field(description="The node of that flow the session stands at.")
+    flow: str = Field(description="The flow's name.", json_schema_extra=id_rules(IdKind.FLOW))
+    node: str = Field(
+        description="The node of that flow the session stands at.",
+        json_schema_extra=id_rules(IdKind.NODE),
+    )
     version: str | None = None
 
     def domain(self) -> FlowCursor:
@@ -70,8 +75,11 @@ class EntryOut(BaseModel):
 
 
 class SessionCreate(_Body):
-    session_id: str = Field(description="Lowercase letters, digits, single '-' or '_'; max 64.")
-    channel_id: str | None = None
+    session_id: str = Field(
+        description="Lowercase letters, digits, single '-' or '_'; max 64.",
+        json_schema_extra=id_rules(IdKind.SESSION),
+    )
+    channel_id: str | None = Field(None, json_schema_extra=id_rules(IdKind.CHANNEL))
     user_id: str | None = Field(
         None,
         description=f"The end user, 1 to {MAX_USER} characters, no control characters or "
