@@ -27,7 +27,7 @@ ADMIN_URL = os.environ.get(
 NATS_URL = os.environ.get("TENANTRY_TEST_NATS", "nats://127.0.0.1:4222")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
-SPEC_EXAMPLES = REPO / "tests" / "fixtures" / "spec_examples"  # a copy; checked against shared/
+SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ when beside it
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
     "usage_meters",
