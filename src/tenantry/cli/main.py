@@ -29,8 +29,7 @@ COMMANDS = {
     ),
     "tenants": lazy.Entry("tenants:app", "Read tenants from the registry."),
     "reconcile": lazy.Entry(
-        "reconcile:reconcile",
-        "Reconcile tenants: create what is missing, retire what is no longer wanted.",
+        "reconcile:reconcile", "Reconcile tenants: create what is missing; never remove anything."
     ),
     "migrate": lazy.Entry(
         "migrate:migrate",
