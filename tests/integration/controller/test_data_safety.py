@@ -117,7 +117,7 @@ async def test_a_profile_change_keeps_every_store_serving_from_its_placement(
         await _read(stack, tenant, env)
     after = await stack.registry.get(tenant)
     assert after.placement == before.placement and after.resources == before.resources
-    assert after.ready == "True" and after.observed_generation == after.generation
+    assert after.ready is True and after.observed_generation == after.generation
     moving = next(c for c in after.conditions if c.type == "MigrationRequired")
     assert (moving.status, moving.reason) == ("True", "ProfileChanged")
     assert "prod: mt-standard -> st-dedicated" in moving.message

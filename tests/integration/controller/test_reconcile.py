@@ -114,7 +114,7 @@ async def test_profile_change_keeps_the_stored_placement_until_migrated(wired: S
     assert outcome.result == "ready" and all(s.startswith("keep ") for s in outcome.steps)
     acme = await wired.registry.get("acme")
     assert actual(wired) == before and acme.placement == placed and acme.orphaned == []
-    assert acme.observed_generation == acme.generation == 2 and acme.ready == "True"
+    assert acme.observed_generation == acme.generation == 2 and acme.ready is True
     moving = next(c for c in acme.conditions if c.type == "MigrationRequired")
     assert (moving.status, moving.reason) == ("True", "ProfileChanged")
     assert "prod: mt-standard -> st-dedicated" in moving.message

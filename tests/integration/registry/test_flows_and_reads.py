@@ -164,4 +164,4 @@ async def test_list_summarises_each_tenant(wired: Services) -> None:
         ["prod", "dev"],
         ["helpdesk"],
     )
-    assert {t.ready for t in summaries.values()} == {"Unknown"}
+    assert {t.ready for t in summaries.values()} == {None}
