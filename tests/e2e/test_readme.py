@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 from tests.e2e.test_up import server
 
@@ -57,6 +59,7 @@ def test_every_cli_block_runs_in_a_clone(tmp_path: Path) -> None:
         assert done.returncode == 0, (command, done.stdout, done.stderr)
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the tour uses curl")
 def test_the_api_tour_runs_against_a_served_bundle(server: str, tmp_path: Path) -> None:
     (tour,) = [block for block in BLOCKS if "api -X POST $API/sessions" in block]
     tour = tour.replace("http://127.0.0.1:8080", server)
