@@ -34,14 +34,12 @@ def up(
 
     On the embedded default (no TENANTRY_DATABASE_URL) it needs no service at all: the control
     database is a SQLite file under TENANTRY_DATA_DIR. Without TENANTRY_ADMIN_TOKEN a random
-    admin token is made for this run and printed. A port in use ends it first (exit code 4).
+    admin token is made for this run and printed. A port in use ends it before (exit code 4).
     """
     from tenantry.cli import runner
 
-    listening = _bind(host, port)
-    settings = _with_admin_token(runner.settings_of(ctx))
-    ctx.obj = settings
     parsed = _bundle(bundle)
+    listening = _bind(host, port)
 
     async def work(services: Services) -> None:
         if parsed is not None:
@@ -49,7 +47,9 @@ def up(
             render.plan_table(applied, applied=True)
         await _serve(services, listening, host=host, port=port)
 
-    runner.run(ctx, work)
+    with listening:  # closed however the run ends
+        ctx.obj = _with_admin_token(runner.settings_of(ctx))
+        runner.run(ctx, work)
 
 
 def _bundle(path: Path | None) -> Bundle | None:
