@@ -138,7 +138,10 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 
 
 def test_every_route_reads_bodies_strictly() -> None:
-    routes = [r for r in _routes(create_app().routes) if isinstance(r, APIRoute)]
+    # the API's own routes (the offline /docs and /redoc pages take no body)
+    routes = [
+        r for r in _routes(create_app().routes) if isinstance(r, APIRoute) and r.include_in_schema
+    ]
     assert len(routes) > 20
     loose = [r.path for r in routes if not isinstance(r, StrictJsonRoute)]
     assert not loose, f"routes whose router has no route_class=StrictJsonRoute: {loose}"

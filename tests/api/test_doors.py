@@ -8,6 +8,7 @@ authoring limit; ``X-Forwarded-For`` counts only from a configured proxy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from tenantry.tenancy.access.errors import TenantMismatch
 from tenantry.tenancy.access.refusals import SUMMARY_ACTION
 from tenantry.tenancy.access.resolution import Selection
 from tenantry.tenancy.access.schemas import AuditRecord, Principal
+from tenantry.tenancy.limits.plans import RateLimit
 from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
 from tests.api.test_access import assert_problem
@@ -40,6 +42,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         door_credential_burst=300,
         door_address_rate=0.01,
         door_address_burst=5,
+        door_refusal_rate=0.01,
+        door_refusal_burst=1000,  # out of the way but in its own test
         trusted_proxies=[PROXY],
     )
 
@@ -100,6 +104,22 @@ async def test_cross_tenant_refusals_are_audited_once_then_summed_then_limited(a
     assert summary.details["count"] == 299
     assert summary.details["first_action"] == "GET /api/v1/state/{session_id}"
     assert summary.details["reason"] == "auth.tenant_mismatch"
+
+
+async def test_a_credentials_refusals_spend_a_smaller_budget_of_their_own(api: Api) -> None:
+    doors = api.services.limits.doors
+    doors.limits = dataclasses.replace(doors.limits, refusal=RateLimit(0.01, 3))
+    async with api.client() as http:
+        sent = api.bearer("member", **{"X-Tenant-ID": "acme", "X-Team-ID": "support"})
+        statuses = [(await http.get(PATH, headers=sent)).status_code for _ in range(10)]
+        assert statuses == [403] * 4 + [429] * 6  # the fourth refusal spent the budget
+        body = assert_problem(await http.get(PATH, headers=sent), 429, "rate.limited")
+        assert "refused requests from this credential" in body["detail"]
+        own = api.bearer("member", **{"X-Team-ID": "support"})  # its own tenant: door closed
+        assert_problem(await http.get(PATH, headers=own), 429, "rate.limited")
+        # another credential is not limited by that flood
+        assert_problem(await http.get(PATH, headers=api.bearer("viewer")), 404, "state.not_found")
+    assert len(await api.denied()) == 1  # the first at once, the rest counted
 
 
 async def test_bad_credentials_are_limited_by_client_address(api: Api) -> None:

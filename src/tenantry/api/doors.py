@@ -1,5 +1,6 @@
 """Every door has a limit: each request is limited before routing, by its verified credential
-or else by its client address, and refused from memory while over it (docs/limits.md).
+or else by its client address, and refused from memory while over it; a credential's refused
+(403) requests also spend a much smaller budget of their own (docs/limits.md).
 The verified principal is kept in the scope for the access dependencies (:func:`authenticate`).
 """
 
@@ -8,12 +9,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Final, Protocol
 
 import structlog
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.api import problems
 from tenantry.core.errors import TenantryError, Unauthenticated
@@ -58,15 +60,27 @@ class DoorLimit:
         self._trusted: tuple[_Network, ...] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            wired: _Wired = scope["app"].state.services
-            if self._trusted is None:
-                self._trusted = tuple(map(ipaddress.ip_network, wired.settings.trusted_proxies))
-            refused = await _refusal(scope, wired, self._trusted)
-            if refused is not None:
-                await problems.send_error(scope, send, refused)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wired: _Wired = scope["app"].state.services
+        if self._trusted is None:
+            self._trusted = tuple(map(ipaddress.ip_network, wired.settings.trusted_proxies))
+        refused = await _refusal(scope, wired, self._trusted)
+        if refused is not None:
+            await problems.send_error(scope, send, refused)
+            return
+        status = 0
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watched)
+        if status == HTTPStatus.FORBIDDEN:
+            await _count_refusal(scope, wired.limits.doors)
 
 
 async def authenticate(
@@ -95,7 +109,9 @@ async def _refusal(
     raw = digest(credential)
     known = doors.known(raw)
     if known is not None:
-        refused = doors.refusal(DoorKind.CREDENTIAL, known)
+        refused = doors.refusal(DoorKind.CREDENTIAL, known) or doors.refusal(
+            DoorKind.REFUSAL, known
+        )
     else:  # not verified lately: the address's refusal holds (no verification, no lookup)
         refused = doors.refusal(DoorKind.ADDRESS, digest(address))
     if refused is not None:
@@ -110,7 +126,17 @@ async def _refusal(
     _keep(scope, _Verified(credential, principal, None))
     known = digest(principal.credential_id)
     doors.verified(raw, known)
-    return await _admitted(doors, DoorKind.CREDENTIAL, known)
+    return doors.refusal(DoorKind.REFUSAL, known) or await _admitted(
+        doors, DoorKind.CREDENTIAL, known
+    )
+
+
+async def _count_refusal(scope: Scope, doors: Doors) -> None:
+    """Take a refused (403) request of a verified credential from its refusal budget, much
+    smaller than its door rate: past it, the credential is refused at the door (429)."""
+    verified = scope.get("state", {}).get(STATE_KEY)
+    if isinstance(verified, _Verified) and verified.principal is not None:
+        await _admitted(doors, DoorKind.REFUSAL, digest(verified.principal.credential_id))
 
 
 async def _bad_credential(

@@ -376,13 +376,14 @@ def limit_key(tenant: str, route_class: str) -> str:
     return f"limit:{ids.tenant_id(tenant)}:{route_class}"
 
 
-_DOOR_KINDS: Final = frozenset({"credential", "address"})
+_DOOR_KINDS: Final = frozenset({"credential", "address", "refusal"})
 _DOOR_DIGEST = re.compile(r"[0-9a-f]{32}")
 
 
 def door_limit_key(kind: str, digest: str) -> str:
-    """``door:{kind}:{digest}``: the rate-limit state of one credential or client address,
-    named by a 32-hex-digit digest (never the credential or address itself)."""
+    """``door:{kind}:{digest}``: the rate-limit state of one credential (all its requests, or
+    its refused ones) or client address, named by a 32-hex-digit digest (never the credential
+    or address itself)."""
     if kind not in _DOOR_KINDS or _DOOR_DIGEST.fullmatch(digest) is None:
         raise InvalidInput(
             f"a door key is one of {sorted(_DOOR_KINDS)} and 32 lowercase hex digits, "

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="Requests per second per client address without a valid credential.",
     )
     door_address_burst: int = Field(default=40, ge=1, le=1_000_000)
+    door_refusal_rate: float = Field(
+        default=1.0,
+        gt=0,
+        le=1_000_000,
+        description="Refused (403) requests per second per credential before its door closes.",
+    )
+    door_refusal_burst: int = Field(default=20, ge=1, le=1_000_000)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Addresses or networks (comma-separated) whose X-Forwarded-For is believed.",

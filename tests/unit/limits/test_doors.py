@@ -35,7 +35,9 @@ class Counting(LocalRateLimiter):
 
 def doors(clock: Clock) -> tuple[Doors, Counting]:
     limiter = Counting(clock)
-    limits = DoorLimits(credential=RateLimit(1.0, 3), address=RateLimit(0.5, 2))
+    limits = DoorLimits(
+        credential=RateLimit(1.0, 3), address=RateLimit(0.5, 2), refusal=RateLimit(0.5, 2)
+    )
     return Doors(limiter, limits, clock=clock), limiter
 
 

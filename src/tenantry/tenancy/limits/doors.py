@@ -26,6 +26,7 @@ _SWEEP_AT: Final = 4_096  # entries; lapsed ones are swept when a memo grows pas
 class DoorKind(enum.StrEnum):
     CREDENTIAL = "credential"
     ADDRESS = "address"
+    REFUSAL = "refusal"  # a credential's refused (403) requests: a smaller budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +35,15 @@ class DoorLimits:
 
     credential: RateLimit
     address: RateLimit
+    refusal: RateLimit
 
     def of(self, kind: DoorKind) -> RateLimit:
-        return self.credential if kind is DoorKind.CREDENTIAL else self.address
+        by_kind = {
+            DoorKind.CREDENTIAL: self.credential,
+            DoorKind.ADDRESS: self.address,
+            DoorKind.REFUSAL: self.refusal,
+        }
+        return by_kind[kind]
 
     @classmethod
     def of_settings(cls, settings: Settings | None = None) -> DoorLimits:
@@ -45,6 +52,7 @@ class DoorLimits:
         return cls(
             RateLimit(given.door_credential_rate, given.door_credential_burst),
             RateLimit(given.door_address_rate, given.door_address_burst),
+            RateLimit(given.door_refusal_rate, given.door_refusal_burst),
         )
 
 
@@ -124,8 +132,13 @@ class Doors:
 def _exceeded(
     kind: DoorKind, limit: RateLimit, retry_after: float, reset: float
 ) -> RateLimitExceeded:
+    what = (
+        "refused requests from this credential"
+        if kind is DoorKind.REFUSAL
+        else f"requests from this {kind.value}"
+    )
     return RateLimitExceeded(
-        f"too many requests from this {kind.value} ({limit.rate:g}/s, burst {limit.burst}); "
+        f"too many {what} ({limit.rate:g}/s, burst {limit.burst}); "
         f"retry in {max(retry_after, 0.0):.2f} s",
         retry_after=max(retry_after, 0.0),
         headers=rate_limit_headers(limit, 0, max(reset, 0.0)),
