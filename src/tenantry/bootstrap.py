@@ -40,6 +40,10 @@ from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
+from tenantry.tenancy.lifecycle.maintenance import MaintenanceScopes
+from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
+from tenantry.tenancy.lifecycle.runner import JobRunner
+from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
 from tenantry.tenancy.limits.doors import DoorLimits, Doors
@@ -71,6 +75,9 @@ class Services:
     quotas: Quotas
     meters: Meters
     idempotency: IdempotencyService
+    lifecycle: LifecycleService
+    jobs: JobRunner  # runs lifecycle jobs (the worker's job loop, and the CLI's --wait)
+    job_requested: asyncio.Event  # set when this process requests a job: the loop wakes
 
 
 @asynccontextmanager
@@ -108,6 +115,15 @@ async def services(
             limits=catalog,
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
         )
+        job_requested = asyncio.Event()
+        lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
+        jobs = JobRunner(
+            sessions,
+            recipes(Toolkit(sessions, clock=clock)),
+            MaintenanceScopes(sessions, backends),
+            clock=clock,
+            lease=settings.job_lease_seconds,
+        )
         async with (
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
@@ -125,6 +141,9 @@ async def services(
                     quotas,
                     meters,
                     IdempotencyService(sessions, clock=clock),
+                    lifecycle,
+                    jobs,
+                    job_requested,
                 )
             finally:
                 await scopes.close()

@@ -276,9 +276,9 @@ async def test_a_suspended_tenant_is_refused_at_once(api: Api) -> None:
     assert (await api.get(token)).status_code == 200
     await api.kit.set_tenant("acme", lifecycle_state="suspended")
     for credential in (token, key.secret):
-        assert_problem(await api.get(credential), 403, "tenant.unavailable")
+        assert_problem(await api.get(credential), 423, "tenant.suspended")
     listing = await api.http.get("/api/v1/api-keys", headers=_headers(token, {}))
-    assert_problem(listing, 403, "tenant.unavailable")
+    assert_problem(listing, 423, "tenant.suspended")
 
 
 async def test_roles_limit_what_a_caller_may_do(api: Api) -> None:

@@ -215,7 +215,7 @@ async def suspended(world: World, route: Route) -> None:
         if route.kind is Kind.ADMIN:
             assert_admin_refusal(response)
         else:
-            assert_problem(response, 403, "tenant.unavailable")
+            assert_problem(response, 423, "tenant.suspended")
         assert_no_leak(world, response)
 
 

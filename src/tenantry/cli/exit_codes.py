@@ -14,6 +14,8 @@ BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.TOO_LARGE: 1,  # bad input too: the same input fails again
     ErrorKind.NOT_FOUND: 3,
     ErrorKind.CONFLICT: 4,  # also `up` on an address in use (serve.address_unavailable)
+    ErrorKind.LOCKED: 7,  # a suspended or archived tenant
+    ErrorKind.GONE: 8,  # a tenant being deleted, or deleted
     ErrorKind.UNAVAILABLE: 5,
     ErrorKind.UNAUTHENTICATED: 6,
     ErrorKind.FORBIDDEN: 6,

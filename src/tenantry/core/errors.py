@@ -18,6 +18,8 @@ class ErrorKind(enum.Enum):
     TOO_LARGE = "too_large"  # the input is over a size limit; retrying the same input fails
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # the input is fine but clashes with the current state
+    LOCKED = "locked"  # the target exists but is frozen (a suspended or archived tenant)
+    GONE = "gone"  # the target is being deleted or was deleted, and will not come back
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"  # a dependency is down; a retry may succeed (transient)
@@ -71,6 +73,16 @@ class NotFound(TenantryError):
 class Conflict(TenantryError):
     kind = ErrorKind.CONFLICT
     code = "resource.conflict"
+
+
+class Locked(TenantryError):
+    kind = ErrorKind.LOCKED
+    code = "resource.locked"
+
+
+class Gone(TenantryError):
+    kind = ErrorKind.GONE
+    code = "resource.gone"
 
 
 class Unauthenticated(TenantryError):

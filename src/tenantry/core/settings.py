@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         le=86_400,
         description="Window of refusal audit: the first refusal is recorded, the rest summed.",
     )
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How long a job's claim lasts unrenewed: a dead worker's job resumes after.",
+    )
+    job_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Lifecycle jobs one worker runs at once."
+    )
+    job_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="How often a worker looks for new jobs."
+    )
 
     @field_validator("subject_prefix")
     @classmethod

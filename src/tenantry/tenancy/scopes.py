@@ -23,21 +23,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from tenantry.core.context import TenantCtx
-from tenantry.core.errors import Conflict, Forbidden, NotFound
+from tenantry.core.errors import NotFound
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.search import language
 from tenantry.tenancy.access.errors import TeamNotFound
 from tenantry.tenancy.isolation.placement import Placement
+from tenantry.tenancy.lifecycle import states as lifecycle
 from tenantry.tenancy.registry.errors import TenantNotFound
-from tenantry.tenancy.registry.schemas import LifecycleState
 
-# The columns a lookup reads, in this order: lifecycle state, placements (JSON text), whether
-# a deletion was requested, the spec's generation (teams and channels change only with it), and
-# the language of the tenant's settings.
+# The columns a lookup reads, in this order: lifecycle state, placements (JSON text), the spec's
+# generation (teams and channels change only with it), and the language of the tenant's settings.
 STATUS_QUERY: Final = (
-    "SELECT lifecycle_state, {placement}, deletion_requested_at IS NOT NULL, generation,"
-    " {language}"
-    " FROM tenants WHERE id = {param}"
+    "SELECT lifecycle_state, {placement}, generation, {language} FROM tenants WHERE id = {param}"
 )
 # A tenant's teams, each with its channels (one row per channel, NULL for a team without any).
 ROSTER_QUERY: Final = (
@@ -48,22 +45,6 @@ ROSTER_QUERY: Final = (
 BOUND_SCOPES: Final = 1024  # tenant environments whose bound stores are kept
 _K = TypeVar("_K")
 _V = TypeVar("_V")
-
-# Tenants whose runtime may be used; the others are refused with the reason below.
-_OPEN = {LifecycleState.ACTIVE.value, LifecycleState.MIGRATING.value}
-_CLOSED = {
-    LifecycleState.SUSPENDED.value: "is suspended",
-    LifecycleState.ARCHIVED.value: "is archived",
-    LifecycleState.DELETED.value: "is deleted",
-}
-
-
-class TenantUnavailable(Forbidden):
-    code = "tenant.unavailable"
-
-
-class TenantNotReady(Conflict):
-    code = "tenant.not_ready"
 
 
 class EnvironmentNotFound(NotFound):
@@ -84,7 +65,6 @@ class TenantStatus:
 
     lifecycle_state: str
     placements: str | None  # the stored placements by environment, as JSON text
-    deleting: bool
     generation: int = 0
     language: str | None = None  # ``settings.language``, when it is a string
 
@@ -127,7 +107,9 @@ class Scopes:
         status = await self._lookup.status(ctx.tenant_id)
         if status is None:
             raise TenantNotFound(ctx.tenant_id)
-        _check_state(ctx, status.lifecycle_state, status.deleting)
+        refused = lifecycle.refusal(ctx.tenant_id, status.lifecycle_state)
+        if refused is not None:
+            raise refused
         key, bound_for = (ctx.tenant_id, ctx.env_id), (status.placements or "", status.language)
         kept = self._bound.get(key)
         if kept is not None and kept[0] == bound_for:
@@ -183,20 +165,6 @@ def _channels(ctx: TenantCtx, roster: Roster) -> frozenset[str]:
         f"tenant {ctx.tenant_id!r} has no team {ctx.team_id!r}",
         details={"tenant_id": ctx.tenant_id, "team_id": ctx.team_id},
     )
-
-
-def _check_state(ctx: TenantCtx, state: str, deleting: bool) -> None:
-    if deleting or state in _CLOSED:
-        reason = "is marked for deletion" if deleting else _CLOSED[state]
-        raise TenantUnavailable(
-            f"tenant {ctx.tenant_id!r} {reason}: its runtime cannot be used",
-            details={"tenant_id": ctx.tenant_id, "lifecycle_state": state},
-        )
-    if state not in _OPEN:
-        raise TenantNotReady(
-            f"tenant {ctx.tenant_id!r} is {state}: reconcile it before using its runtime",
-            details={"tenant_id": ctx.tenant_id, "lifecycle_state": state},
-        )
 
 
 def _placement(ctx: TenantCtx, placements: str | None) -> Placement:

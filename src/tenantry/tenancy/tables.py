@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from tenantry.tenancy.access import models as access_models
 from tenantry.tenancy.idempotency import models as idempotency_models
+from tenantry.tenancy.lifecycle import models as lifecycle_models
 from tenantry.tenancy.limits import models as limits_models
 from tenantry.tenancy.registry.models import Base
 
 metadata = Base.metadata
-FEATURES = (access_models, idempotency_models, limits_models)  # imported for their tables
+FEATURES = (
+    access_models,
+    idempotency_models,
+    lifecycle_models,
+    limits_models,
+)  # imported for their tables

@@ -12,8 +12,9 @@ it trusts nothing the work says about its tenant beyond this:
   environment, or a malformed id is refused (``job.context_invalid`` / ``id.invalid``), never
   repaired;
 * then the tenant scope is opened, which reads the registry again on every call: an unknown
-  tenant or environment is ``*.not_found``, a suspended, archived or deleting one
-  ``tenant.unavailable``, one not yet provisioned ``tenant.not_ready``. So a job queued before a
+  tenant or environment is ``*.not_found``, a suspended or archived one
+  ``tenant.suspended``/``tenant.archived``, a deleting one ``tenant.deleted``, one not yet
+  provisioned ``tenant.not_ready``. So a job queued before a
   suspension does not run after it.
 """
 

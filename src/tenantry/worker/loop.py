@@ -1,8 +1,8 @@
-"""The in-process worker loop: run periodic tasks until asked to stop.
+"""The worker: the periodic tasks (reconcile) and the lifecycle job loop, until asked to stop.
 
-Each task runs once per interval; a task that raises is logged and retried on the next tick, so
-one failing task never stops the others. The controller (reconcile) and lifecycle jobs register
-here as tasks.
+Each periodic task runs once per interval; a task that raises is logged and retried on the next
+tick, so one failing task never stops the others. The job loop (``worker.jobs``) runs beside
+them, so a long job never waits for a reconcile or holds one up.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller.conditions import Result
+from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 
 log = get_logger(__name__)
@@ -42,6 +43,15 @@ async def _run_once(task: Task) -> None:
         await task.run()
     except TenantryError as error:
         log.warning("worker.task_failed", task=task.name, code=error.code, error=error.message)
+
+
+async def run_worker(services: Services, *, stop: asyncio.Event) -> None:
+    """Every worker loop of this process (``tenantry worker``, and ``tenantry up`` in-process)."""
+    interval = services.settings.resync_seconds
+    await asyncio.gather(
+        run_forever(default_tasks(services), interval=interval, stop=stop),
+        run_jobs(services, stop=stop),
+    )
 
 
 def default_tasks(services: Services) -> list[Task]:

@@ -128,7 +128,7 @@ async def test_suspended_tenants_get_no_new_keys(kit: Kit) -> None:
     await kit.set_tenant("acme", lifecycle_state="suspended")
     with pytest.raises(TenantryError) as refused:
         await kit.access.create_api_key("acme", role="viewer", name="a")
-    assert refused.value.code == "tenant.unavailable"
+    assert refused.value.code == "tenant.suspended"
     with pytest.raises(TenantryError) as unknown:
         await kit.access.list_api_keys("initech")
     assert unknown.value.code == "tenant.not_found"

@@ -65,8 +65,10 @@ async def _set_state(wired: Services, tenant: str, **values: object) -> None:
 @pytest.mark.parametrize(
     ("change", "kind", "code"),
     [
-        ({"lifecycle_state": "suspended"}, ErrorKind.FORBIDDEN, "tenant.unavailable"),
-        ({"lifecycle_state": "archived"}, ErrorKind.FORBIDDEN, "tenant.unavailable"),
+        ({"lifecycle_state": "suspended"}, ErrorKind.LOCKED, "tenant.suspended"),
+        ({"lifecycle_state": "archived"}, ErrorKind.LOCKED, "tenant.archived"),
+        ({"lifecycle_state": "deleting"}, ErrorKind.GONE, "tenant.deleted"),
+        ({"lifecycle_state": "deleted"}, ErrorKind.GONE, "tenant.deleted"),
         ({"lifecycle_state": "pending"}, ErrorKind.CONFLICT, "tenant.not_ready"),
     ],
 )

@@ -106,7 +106,7 @@ async def test_the_registry_is_asked_again_for_every_piece_of_work(fleet: Servic
                  context.scope_of_subject(fleet.scopes, SUBJECT)):  # fmt: skip
         with pytest.raises(TenantryError) as refused:
             await work
-        assert refused.value.code == "tenant.unavailable"
+        assert refused.value.code == "tenant.suspended"
     for ghost in ({"tenant_id": "ghost", "env_id": "prod"}, {"tenant_id": "beta", "env_id": "dev"}):
         with pytest.raises(TenantryError) as missing:
             await context.scope_of_job(fleet.scopes, ghost)

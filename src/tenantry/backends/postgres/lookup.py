@@ -40,11 +40,10 @@ class PostgresTenantLookup:
             raise ControlDatabaseUnavailable(error.message) from error
         if row is None:
             return None
-        state, placements, deleting, generation, language = row
+        state, placements, generation, language = row
         return TenantStatus(
             str(state),
             None if placements is None else str(placements),
-            bool(deleting),
             generation if isinstance(generation, int) else 0,
             language_of(language),
         )

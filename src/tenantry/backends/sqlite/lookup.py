@@ -82,8 +82,8 @@ def _read(connection: sqlite3.Connection, tenant_id: str) -> TenantStatus | None
     row = connection.execute(_QUERY, (tenant_id,)).fetchone()
     if row is None:
         return None
-    state, placements, deleting, generation, language = row
-    return TenantStatus(state, placements, bool(deleting), int(generation), language_of(language))
+    state, placements, generation, language = row
+    return TenantStatus(state, placements, int(generation), language_of(language))
 
 
 def _read_roster(connection: sqlite3.Connection, tenant_id: str) -> Roster:

@@ -108,10 +108,7 @@ async def _serve(services: Services, listening: socket.socket, *, host: str, por
     app = create_app(services.settings, services=services)
     server = uvicorn.Server(server_config(app, host=host, port=port))
     stop = asyncio.Event()
-    tasks = loop.default_tasks(services)
-    worker = asyncio.create_task(
-        loop.run_forever(tasks, interval=services.settings.resync_seconds, stop=stop)
-    )
+    worker = asyncio.create_task(loop.run_worker(services, stop=stop))
     announce = asyncio.create_task(_announce(server, services.settings, host=host, port=port))
     try:
         await server.serve(sockets=[listening])

@@ -33,7 +33,6 @@ class Standing(NamedTuple):
     """What issuance needs to know about a tenant (and, when asked, one of its teams)."""
 
     lifecycle_state: str
-    deleting: bool
     team_found: bool
 
 
@@ -53,15 +52,13 @@ class AccessRepository:
         self._sessions = sessions
 
     async def standing(self, tenant: str, team: str | None) -> Standing | None:
-        query = select(TenantRow.lifecycle_state, TenantRow.deletion_requested_at).where(
-            TenantRow.id == tenant
-        )
+        query = select(TenantRow.lifecycle_state).where(TenantRow.id == tenant)
         async with translated(), self._sessions() as session:
             row = (await session.execute(query)).one_or_none()
             if row is None:
                 return None
             found = team is None or await _team_exists(session, tenant, team)
-        return Standing(row.lifecycle_state, row.deletion_requested_at is not None, found)
+        return Standing(row.lifecycle_state, found)
 
     async def add_key(self, key: ApiKeyInfo, secret_digest: str, entry: AuditEntry) -> None:
         values = {**_key_values(key), "secret_digest": secret_digest}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tenantry.tenancy.controller.resources import Reason, Resource
 from tenantry.tenancy.isolation.placement import Placement
+from tenantry.tenancy.lifecycle.states import RECONCILED
 from tenantry.tenancy.registry.models import TenantRow
 from tenantry.tenancy.registry.schemas import ORPHANED, Condition
 
@@ -29,7 +30,6 @@ class Desired:
     placements: dict[str, Placement]  # what each environment serves on, as last settled
     conditions: list[Condition]
     lifecycle_state: str
-    marked_for_deletion: bool
 
 
 async def load(session: AsyncSession, tenant_id: str) -> Desired | None:
@@ -48,7 +48,6 @@ async def load(session: AsyncSession, tenant_id: str) -> Desired | None:
         placements={env: Placement.from_dict(p) for env, p in (row.placement or {}).items()},
         conditions=[Condition.model_validate(c) for c in row.conditions],
         lifecycle_state=row.lifecycle_state,
-        marked_for_deletion=row.deletion_requested_at is not None,
     )
 
 
@@ -88,12 +87,13 @@ def _records(owned: Iterable[Resource], orphaned: Mapping[Resource, Reason]) -> 
 async def due(session: AsyncSession) -> list[str]:
     """Tenants whose current generation the controller has not yet observed."""
     query = select(TenantRow.id).where(TenantRow.observed_generation < TenantRow.generation)
-    query = query.where(TenantRow.deletion_requested_at.is_(None))
+    query = query.where(TenantRow.lifecycle_state.in_(RECONCILED))
     return list((await session.scalars(query.order_by(TenantRow.id))).all())
 
 
 async def all_ids(session: AsyncSession) -> list[str]:
-    query = select(TenantRow.id).where(TenantRow.deletion_requested_at.is_(None))
+    """Every tenant the controller may reconcile now (the others are their jobs')."""
+    query = select(TenantRow.id).where(TenantRow.lifecycle_state.in_(RECONCILED))
     return list((await session.scalars(query.order_by(TenantRow.id))).all())
 
 

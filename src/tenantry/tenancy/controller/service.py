@@ -33,10 +33,11 @@ from tenantry.tenancy.controller.plan import (
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Resource
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
+from tenantry.tenancy.lifecycle import states as lifecycle
+from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.registry.database import session_factory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
-from tenantry.tenancy.registry.schemas import LifecycleState
 from tenantry.tenancy.schema.service import Migrator
 
 log = get_logger(__name__)
@@ -91,23 +92,28 @@ class Controller:
         async with translated(), self._sessions() as session:
             return await repository.all_ids(session)
 
-    async def reconcile(self, tenant_id: str) -> Outcome:
-        """Bring one tenant's resources in line with its spec (one reconcile per tenant at once)."""
+    async def reconcile(self, tenant_id: str, *, for_job: bool = False) -> Outcome:
+        """Bring one tenant's resources in line with its spec (one reconcile per tenant at once).
+
+        Only states the lifecycle lets the controller reconcile are; a lifecycle job
+        (``for_job``, e.g. a restore) provisions a tenant in any state, leaving its state alone.
+        """
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
         async with lock, translated(), repository.lease(self.engine, tenant_id) as held:
             if not held:
                 return Outcome(
                     tenant_id, Result.SKIPPED, message="another worker is reconciling it"
                 )
-            return await self._reconcile(tenant_id)
+            return await self._reconcile(tenant_id, for_job=for_job)
 
-    async def _reconcile(self, tenant_id: str) -> Outcome:
+    async def _reconcile(self, tenant_id: str, *, for_job: bool) -> Outcome:
         async with self._sessions() as session:
             desired = await repository.load(session, tenant_id)
         if desired is None:
             raise TenantNotFound(tenant_id)
-        if desired.marked_for_deletion:
-            return Outcome(tenant_id, Result.SKIPPED, message="marked for deletion")
+        if not for_job and not lifecycle.may_reconcile(desired.lifecycle_state):
+            message = f"{desired.lifecycle_state}: its lifecycle job owns it"
+            return Outcome(tenant_id, Result.SKIPPED, message=message)
         decision: Decision | None = None
         try:
             profile = Profile(desired.profile)

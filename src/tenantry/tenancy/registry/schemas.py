@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Profile
-
-
-class LifecycleState(enum.StrEnum):
-    PENDING = "pending"
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    ARCHIVED = "archived"
-    DELETED = "deleted"
-    MIGRATING = "migrating"
-
 
 ConditionType = Literal[
     "Ready", "Provisioning", "Degraded", "Failed", "Orphaned", "MigrationRequired"

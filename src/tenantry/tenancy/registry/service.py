@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Bundle
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry import repository, views
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
-from tenantry.tenancy.registry.schemas import Condition, LifecycleState, TenantDetail, TenantSummary
+from tenantry.tenancy.registry.schemas import Condition, TenantDetail, TenantSummary
 
 
 class RegistryService:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.registry.models import ChannelRow, EnvironmentRow, TeamRow, TenantRow
 from tenantry.tenancy.registry.schemas import (
@@ -10,7 +11,6 @@ from tenantry.tenancy.registry.schemas import (
     Condition,
     EnvironmentView,
     FlowView,
-    LifecycleState,
     TeamView,
     TenantDetail,
     TenantSummary,

@@ -1,0 +1,55 @@
+"""The ``jobs`` table (registered on the registry's metadata).
+
+One row per lifecycle job. ``steps`` is the ordered list of step records (name, state,
+attempts, start and end times, last error), rewritten as the job progresses. A partial unique
+index allows one active (queued, scheduled or running) job per tenant on both databases. A job
+is claimed by compare-and-set on ``claimed_by``/``claim_expires_at`` (after ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL); a claim the worker stops renewing expires, and another worker resumes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Boolean, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantry.tenancy.registry.models import Base, UtcDateTime
+
+ACTIVE_STATES: Final = ("queued", "scheduled", "running")
+_ACTIVE_SQL: Final = text("state IN ('queued', 'scheduled', 'running')")
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index(
+            "ux_jobs_active_tenant",
+            "tenant_id",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+        Index("ix_jobs_state", "state", "not_before"),
+        Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    steps: Mapped[list[Any]]
+    progress: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]]
+    previous_state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(128))
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,33 @@
+"""What recipes' steps work with, beyond the maintenance scope their ``Work`` carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import TenantNotFound, translated
+from tenantry.tenancy.registry.models import TenantRow
+
+
+@dataclass(frozen=True, slots=True)
+class Toolkit:
+    sessions: SessionFactory
+    clock: Clock = utc_now
+
+    async def tenant(self, tenant_id: str) -> TenantRow:
+        async with translated(), self.sessions() as session:
+            return await _row(session, tenant_id)
+
+    async def environments(self, tenant_id: str) -> list[str]:
+        """The environments the tenant has a stored placement for."""
+        return sorted((await self.tenant(tenant_id)).placement or {})
+
+
+async def _row(session: AsyncSession, tenant_id: str) -> TenantRow:
+    row = await session.get(TenantRow, tenant_id)
+    if row is None:
+        raise TenantNotFound(tenant_id)
+    return row

@@ -1,0 +1,294 @@
+"""Lifecycle use cases: request a transition as a job, read jobs, cancel and retry them.
+
+A request is one transaction: the tenant's row is locked, the transition table is asked, the
+job is inserted (the partial unique index allows one active job per tenant), the tenant enters
+the transition's ``entering`` state, and the change is announced. The same transition requested
+again returns the job already active; any other is a 409. A suspend preempts a running migrate
+or archive: that job is cancelled at its next step boundary, and the suspend follows it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry.core import ids
+from tenantry.core.clock import Clock, utc_now
+from tenantry.core.errors import Conflict, NotFound
+from tenantry.tenancy.lifecycle import repository
+from tenantry.tenancy.lifecycle.announce import Change, announce
+from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepState
+from tenantry.tenancy.lifecycle.models import JobRow
+from tenantry.tenancy.lifecycle.states import (
+    PREEMPTED_BY_SUSPEND,
+    JobKind,
+    LifecycleState,
+    transition,
+)
+from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import TenantNotFound, translated
+from tenantry.tenancy.registry.models import TenantRow
+
+Retention = Callable[[TenantRow], timedelta]  # how long a deleted tenant waits for its purge
+DEFAULT_RETENTION = timedelta(days=30)
+THEN = "then"  # in a preempted job's params: the kind requested after it
+
+
+class JobNotFound(NotFound):
+    code = "job.not_found"
+
+
+class JobConflict(Conflict):
+    code = "job.conflict"
+
+
+class TenantProtected(Conflict):
+    code = "tenant.protected"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A requested transition: what, of which tenant, by whom, with which options."""
+
+    kind: JobKind
+    tenant_id: str
+    actor: str
+    correlation_id: str | None
+    options: dict[str, Any]
+
+
+def _default_retention(row: TenantRow) -> timedelta:
+    del row
+    return DEFAULT_RETENTION
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        clock: Clock = utc_now,
+        retention: Retention = _default_retention,
+        wake: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions, self._clock, self._retention = sessions, clock, retention
+        self._wake = wake or (lambda: None)
+
+    async def request(
+        self,
+        kind: JobKind,
+        tenant_id: str,
+        *,
+        actor: str,
+        correlation_id: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """Start ``kind`` for the tenant (or return its job already doing so)."""
+        ask = Ask(kind, ids.tenant_id(tenant_id), actor, correlation_id, dict(options or {}))
+        try:
+            async with translated(), self._sessions() as session, session.begin():
+                job = repository.view(await self._request(session, ask))
+        except IntegrityError:  # a concurrent request inserted the tenant's job first
+            return await self._settled_race(kind, tenant_id)
+        self._wake()
+        return job
+
+    async def _request(self, session: AsyncSession, ask: Ask) -> JobRow:
+        kind, tenant_id, options = ask.kind, ask.tenant_id, ask.options
+        tenant = await repository.tenant(session, tenant_id)
+        if tenant is None:
+            raise TenantNotFound(tenant_id)
+        active = await repository.active_for(session, tenant_id)
+        if active is not None:
+            return await self._with_active(session, tenant, active, kind)
+        state = LifecycleState(tenant.lifecycle_state)
+        found = transition(kind, tenant_id, state)
+        now = self._clock()
+        if kind is JobKind.DELETE:
+            _check_protected(tenant, force=bool(options.get("force")))
+        row = _new_job(ask, state, now)
+        if kind is JobKind.DELETE:
+            row.state = JobState.SCHEDULED.value
+            row.not_before = now if options.get("now") else now + self._retention(tenant)
+            tenant.deletion_requested_at = now
+        if found.entering is not None:
+            tenant.lifecycle_state = found.entering.value
+        tenant.updated_at = now
+        session.add(row)
+        await session.flush()
+        await announce(session, row, Change.REQUESTED)
+        return row
+
+    async def _with_active(
+        self, session: AsyncSession, tenant: TenantRow, active: JobRow, kind: JobKind
+    ) -> JobRow:
+        """The active job when it does ``kind`` already; a suspend preempts what it may."""
+        if active.kind == kind.value:
+            return active
+        if kind is JobKind.SUSPEND and JobKind(active.kind) in PREEMPTED_BY_SUSPEND:
+            if active.params.get(THEN) != JobKind.SUSPEND.value:
+                active.cancel_requested = True
+                active.params = {**active.params, THEN: JobKind.SUSPEND.value}
+                tenant.lifecycle_state = LifecycleState.SUSPENDED.value
+                tenant.updated_at = active.updated_at = self._clock()
+                await announce(session, active, Change.REQUESTED)
+            return active
+        raise JobConflict(
+            f"tenant {tenant.id!r} has a {active.kind} job running ({active.id}): wait for it,"
+            f" or cancel it with `tenantry jobs cancel {active.id}`",
+            details={"tenant_id": tenant.id, "job_id": active.id, "kind": active.kind},
+        )
+
+    async def _settled_race(self, kind: JobKind, tenant_id: str) -> Job:
+        async with translated(), self._sessions() as session:
+            active = await repository.active_for(session, tenant_id)
+        if active is not None and active.kind == kind.value:
+            return repository.view(active)
+        raise JobConflict(
+            f"tenant {tenant_id!r} got another job at the same time; look at `tenantry jobs"
+            f" list --tenant {tenant_id}`",
+            details={"tenant_id": tenant_id},
+        )
+
+    async def get(self, job_id: str) -> Job:
+        async with translated(), self._sessions() as session:
+            row = await repository.get(session, _job_id(job_id))
+        if row is None:
+            raise JobNotFound(f"job {job_id!r} not found", details={"job_id": job_id})
+        return repository.view(row)
+
+    async def list(
+        self,
+        *,
+        tenant_id: str | None = None,
+        state: JobState | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        if tenant_id is not None:
+            ids.tenant_id(tenant_id)
+        async with translated(), self._sessions() as session:
+            rows = await repository.listed(session, tenant_id=tenant_id, state=state, limit=limit)
+        return [repository.view(r) for r in rows]
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a job: at once when no worker runs it, else at its next step boundary."""
+        async with translated(), self._sessions() as session, session.begin():
+            row = await self._locked(session, job_id)
+            if not JobState(row.state).active:
+                raise JobConflict(
+                    f"job {row.id} is {row.state}: only a queued, scheduled or running job can"
+                    " be cancelled",
+                    details={"job_id": row.id, "state": row.state},
+                )
+            if any(s.get("final") and s["state"] == StepState.DONE for s in row.steps):
+                raise JobConflict(
+                    f"job {row.id} is past its point of no return; it can no longer be cancelled",
+                    details={"job_id": row.id},
+                )
+            if row.claimed_by is None or row.state != JobState.RUNNING.value:
+                await finish_cancelled(session, row, self._clock())
+            else:
+                row.cancel_requested, row.updated_at = True, self._clock()
+            job = repository.view(row)
+        self._wake()
+        return job
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue a failed job again; it resumes at the step that failed."""
+        async with translated(), self._sessions() as session, session.begin():
+            row = await self._locked(session, job_id)
+            if row.state != JobState.FAILED.value:
+                raise JobConflict(
+                    f"job {row.id} is {row.state}: only a failed job can be retried",
+                    details={"job_id": row.id, "state": row.state},
+                )
+            tenant = await repository.tenant(session, row.tenant_id)
+            if tenant is None:
+                raise TenantNotFound(row.tenant_id)
+            found = transition(JobKind(row.kind), row.tenant_id, LifecycleState(row.previous_state))
+            row.state, row.error, row.updated_at = JobState.QUEUED.value, None, self._clock()
+            row.finished_at = row.claimed_by = row.claim_expires_at = None
+            row.steps = [_pending_again(s) for s in row.steps]
+            if found.entering is not None:
+                tenant.lifecycle_state = found.entering.value
+            await session.flush()
+            await announce(session, row, Change.REQUESTED)
+            job = repository.view(row)
+        self._wake()
+        return job
+
+    async def _locked(self, session: AsyncSession, job_id: str) -> JobRow:
+        row = await repository.get(session, _job_id(job_id), lock=True)
+        if row is None:
+            raise JobNotFound(f"job {job_id!r} not found", details={"job_id": job_id})
+        return row
+
+
+async def finish_cancelled(session: AsyncSession, row: JobRow, now: datetime) -> None:
+    """Mark ``row`` cancelled and give its tenant back the state it had; a suspend that
+    preempted it is queued in the same transaction."""
+    row.state, row.finished_at, row.updated_at = JobState.CANCELLED.value, now, now
+    row.claimed_by = row.claim_expires_at = None
+    tenant = await repository.tenant(session, row.tenant_id)
+    then = row.params.get(THEN)
+    await session.flush()
+    await announce(session, row, Change.CANCELLED)
+    if tenant is None:
+        return
+    tenant.updated_at = now
+    if row.kind == JobKind.DELETE.value:
+        tenant.deletion_requested_at = None
+    if then == JobKind.SUSPEND.value:
+        ask = Ask(JobKind.SUSPEND, row.tenant_id, row.requested_by, row.correlation_id, {})
+        follow = _new_job(ask, LifecycleState(row.previous_state), now)
+        tenant.lifecycle_state = LifecycleState.SUSPENDED.value
+        session.add(follow)
+        await session.flush()
+        await announce(session, follow, Change.REQUESTED)
+        return
+    tenant.lifecycle_state = row.previous_state
+
+
+def _new_job(ask: Ask, state: LifecycleState, now: datetime) -> JobRow:
+    return JobRow(
+        id=uuid.uuid4().hex,
+        tenant_id=ask.tenant_id,
+        kind=ask.kind.value,
+        state=JobState.QUEUED.value,
+        steps=[],
+        progress=0,
+        params=ask.options,
+        previous_state=state.value,
+        requested_by=ask.actor,
+        correlation_id=ask.correlation_id,
+        cancel_requested=False,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _check_protected(tenant: TenantRow, *, force: bool) -> None:
+    if tenant.spec.get("prevent_deletion") and not force:
+        raise TenantProtected(
+            f"tenant {tenant.id!r} has prevent_deletion: true; delete it with --force"
+            " (?force=true) if you mean it",
+            details={"tenant_id": tenant.id},
+        )
+
+
+def _pending_again(step: dict[str, Any]) -> dict[str, Any]:
+    if step["state"] in {StepState.FAILED, StepState.UNDONE, StepState.RUNNING}:
+        return {**step, "state": StepState.PENDING.value, "error": step.get("error")}
+    return step
+
+
+def _job_id(job_id: str) -> str:
+    if len(job_id) != 32 or any(c not in "0123456789abcdef" for c in job_id):
+        raise JobNotFound(f"job {job_id!r} not found", details={"job_id": job_id})
+    return job_id
