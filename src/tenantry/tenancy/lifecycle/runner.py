@@ -60,6 +60,10 @@ class JobRunner:
         self._clock, self._lease = clock, lease
         self.worker = worker or worker_name()
 
+    @property
+    def recipes(self) -> Recipes:
+        return self._recipes
+
     def variant(self, recipes: Recipes | None = None, *, worker: str | None = None) -> JobRunner:
         """This runner with other recipes or under another worker name (tests, tools)."""
         return JobRunner(
