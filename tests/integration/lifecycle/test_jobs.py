@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import update
 
 from tenantry.bootstrap import Services
 from tenantry.core.errors import ErrorKind, TenantryError
+from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.lifecycle.jobs import JobState, StepState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.lifecycle.steps import Step, Work
 from tenantry.tenancy.manifests import loader
+from tenantry.tenancy.manifests.schemas import Bundle, Environment
+from tenantry.tenancy.registry.models import TenantRow
 from tests.conftest import EXAMPLE_BUNDLE
 
 
@@ -119,3 +123,24 @@ async def test_a_failed_step_rolls_back_and_retry_resumes_it(wired: Services) ->
     done = await runner.run(job.id)
     assert done is not None and done.state is JobState.SUCCEEDED
     assert calls == ["first", "second", "undo-first", "first", "second"]
+
+
+async def test_apply_on_an_archived_tenant_stores_its_spec_and_provisions_nothing(
+    wired: Services,
+) -> None:
+    await _active(wired)
+    async with wired.engine.begin() as db:
+        archived = update(TenantRow).where(TenantRow.id == "acme")
+        await db.execute(archived.values(lifecycle_state=LifecycleState.ARCHIVED.value))
+    before = await wired.registry.get("acme")
+    bundle = loader.load([EXAMPLE_BUNDLE])
+    acme = bundle.tenants["acme"]
+    grown = acme.model_copy(update={"environments": [*acme.environments, Environment(id="qa")]})
+    await wired.registry.apply(Bundle(tenants={**bundle.tenants, "acme": grown}))
+    assert "acme" not in await wired.controller.due()
+    outcome = await wired.controller.reconcile("acme")
+    assert outcome.result is Result.SKIPPED
+    after = await wired.registry.get("acme")
+    assert after.generation == before.generation + 1 and "qa" in after.environments
+    assert after.placement == before.placement and after.resources == before.resources
+    assert after.lifecycle_state is LifecycleState.ARCHIVED
