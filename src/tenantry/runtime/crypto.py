@@ -91,6 +91,18 @@ class Sealer:
         active_kid, kek = self._keys.active(binding.tenant)
         return _header(active_kid, kek, data_key, binding) + rest
 
+    def active_kid(self, tenant: str) -> str:
+        """The id of the key that seals ``tenant``'s new records."""
+        return self._keys.active(tenant)[0]
+
+    def rewrap_stale(self, binding: Binding, sealed: bytes) -> bytes | None:
+        """:meth:`rewrap`, or None when the active key already wraps ``sealed``: a re-wrap run
+        skips what it (or an interrupted run before it) already did. For any sealed blob, such
+        as an archive file, as well as the stores' records."""
+        if key_id(sealed) == self.active_kid(binding.tenant):
+            return None
+        return self.rewrap(binding, sealed)
+
     def _unwrap(self, binding: Binding, kid: str, nonce: bytes, wrapped: bytes) -> bytes:
         try:
             kek = self._keys.key(binding.tenant, kid)
