@@ -185,6 +185,7 @@ async def test_a_record_that_does_not_open_is_reported_and_left_as_it_is(
     broken[60] ^= 0x01  # inside the wrapped data key
     await space.put(path, bytes(broken))
     await objects._space.put("docs/9.txt", b"not sealed at all")
+    await objects._space.put(".tenantry/owner", b"the platform's marker, not an object")
     keyring.rotate(ACME)
     report = await sessions.rewrap()
     assert (report.rewrapped, report.failed) == (len(SESSIONS) - 1, ("sales/s1.cbor",))
