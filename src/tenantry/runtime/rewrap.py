@@ -8,6 +8,7 @@ converges, and a run that re-wraps nothing shows that no record needs an older k
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections import Counter
 from collections.abc import Callable
@@ -31,6 +32,7 @@ raises :class:`~tenantry.runtime.crypto.Undecryptable` when its data key does no
 
 _log = get_logger(__name__)
 _LOGGED_FAILURES: Final = 20
+_CONCURRENCY: Final = 8  # records in flight at once: round trips overlap on S3
 
 
 class Outcome(enum.Enum):
@@ -78,16 +80,24 @@ async def rewrap_space(
     while True:
         size = MAX_PAGE if limit is None else min(MAX_PAGE, limit - seen)
         page = await walk.space.list(walk.prefix, after=at, limit=size)
-        for key in filter(walk.include, page):
-            outcome = await _one(walk, rewrap, key)
-            outcomes[outcome] += 1
-            if outcome is Outcome.FAILED:
-                failed.append(key.removeprefix(walk.prefix))
+        keys = list(filter(walk.include, page))
+        done = await _each(walk, rewrap, keys)
+        outcomes.update(done)
+        failed += [key for key, o in zip(keys, done, strict=True) if o is Outcome.FAILED]
         seen, more = seen + len(page), len(page) == size
         if not more or (limit is not None and seen >= limit):
             following = page[-1].removeprefix(walk.prefix) if more else None
             return _report(walk, kid, outcomes, failed, following)
         at = page[-1]
+
+
+async def _each(walk: Walk, rewrap: RewrapRecord, keys: list[str]) -> list[Outcome]:
+    """The outcome of each of ``keys``, in order, a few records in flight at once."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(keys), _CONCURRENCY):
+        chunk = keys[start : start + _CONCURRENCY]
+        outcomes += await asyncio.gather(*(_one(walk, rewrap, key) for key in chunk))
+    return outcomes
 
 
 async def _one(walk: Walk, rewrap: RewrapRecord, key: str) -> Outcome:
@@ -117,13 +127,13 @@ def _report(
 ) -> RewrapReport:
     resource = walk.resource.value
     for key in failed[:_LOGGED_FAILURES]:
-        _log.warning("rewrap.refused", resource=resource, key=key)
+        _log.warning("rewrap.refused", resource=resource, key=key.removeprefix(walk.prefix))
     counts = {outcome.value: outcomes[outcome] for outcome in Outcome}
     _log.info("rewrap.run", resource=resource, kid=kid, done=following is None, **counts)
     return RewrapReport(
         kid=kid,
         rewrapped=outcomes[Outcome.REWRAPPED],
         current=outcomes[Outcome.CURRENT],
-        failed=tuple(failed),
+        failed=tuple(key.removeprefix(walk.prefix) for key in failed),
         next_cursor=following,
     )
