@@ -49,6 +49,28 @@ class KeySource(Protocol):
         ...
 
 
+class KeyVersions(KeySource, Protocol):
+    """A tenant's key versions as a key rotation or a crypto-shred changes them (the local
+    keyring implements it); every change is idempotent, for steps a job may run again."""
+
+    def kids(self, tenant: str) -> list[str]:
+        """Key ids, oldest first; the last is active."""
+        ...
+
+    def rotate(self, tenant: str, *, replacing: str | None = None) -> str:
+        """Add a new active version (only while ``replacing``, if given, is the active one);
+        the active id."""
+        ...
+
+    def retire(self, tenant: str, kid: str) -> bool:
+        """Remove an old version; False when there was none by that id."""
+        ...
+
+    def destroy(self, tenant: str) -> bool:
+        """Remove every version (crypto-shredding); False when there was none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Binding:
     """What a sealed record belongs to; it is authenticated, never stored in the clear."""

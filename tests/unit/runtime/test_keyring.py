@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tenantry.backends.keys.keyring import KeyInUse, KeyNotFound, Keyring
-from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
+from tenantry.runtime.crypto import Binding, KeyVersions, Sealer, Undecryptable
 
 ACME = Binding("acme", "prod", "object", "reports/q1.txt")
 BIGCORP = Binding("bigcorp", "prod", "object", "reports/q1.txt")
@@ -104,6 +104,11 @@ def test_a_key_made_again_after_a_shred_opens_nothing_from_before(keyring: Keyri
     assert keyring.create("acme") is True
     with pytest.raises(Undecryptable):
         Sealer(keyring).open(ACME, sealed)
+
+
+def test_the_keyring_is_the_key_versions_port(tmp_path: Path) -> None:
+    keys: KeyVersions = Keyring(tmp_path)  # checked by mypy
+    assert keys.destroy("acme") is False
 
 
 def test_key_files_and_locks_are_owner_only(keyring: Keyring, tmp_path: Path) -> None:
