@@ -4,6 +4,7 @@ back equal, their old key retired; runs cut short or repeated converge; quotas s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -204,3 +205,26 @@ async def test_a_bad_cursor_or_limit_is_refused(
             await store.rewrap(after="../other")
         with pytest.raises(ValueError, match="one record or more"):
             await store.rewrap(limit=0)
+
+
+async def test_writers_during_a_rewrap_lose_nothing(
+    backend: Backend, keyring: Keyring, sessions: SessionStore, objects: ObjectStore
+) -> None:
+    await _fill_sessions(sessions)
+    await _fill_objects(objects)
+    read = [await sessions.get(team, session) for team, session in SESSIONS]
+    new = keyring.rotate(ACME)
+
+    async def write() -> None:
+        for session in read:  # each read before the re-wrap, updated while it runs
+            await sessions.update(replace(session, variables={"after": session.session_id}))
+        for key in OBJECTS:
+            await objects.put(key, b"written during the re-wrap")
+
+    await asyncio.gather(write(), sessions.rewrap(), objects.rewrap())
+    assert await _session_kids(backend.session_root()) == await _object_kids(objects) == {new}
+    for session in await _session_view(sessions):
+        assert (session[2], session[3]) == (2, {"after": session[1]})
+    assert set((await _object_view(objects)).values()) == {
+        (b"written during the re-wrap", "application/octet-stream")
+    }
