@@ -117,9 +117,11 @@ async def services(
         )
         job_requested = asyncio.Event()
         lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
+        idempotency = IdempotencyService(sessions, clock=clock)
+        toolkit = Toolkit(sessions, keys=backends.keyring, idempotency=idempotency, clock=clock)
         jobs = JobRunner(
             sessions,
-            recipes(Toolkit(sessions, clock=clock)),
+            recipes(toolkit),
             MaintenanceScopes(sessions, backends),
             clock=clock,
             lease=settings.job_lease_seconds,
@@ -140,7 +142,7 @@ async def services(
                     limits,
                     quotas,
                     meters,
-                    IdempotencyService(sessions, clock=clock),
+                    idempotency,
                     lifecycle,
                     jobs,
                     job_requested,

@@ -38,6 +38,7 @@ from tenantry.tenancy.registry.models import TenantRow
 Retention = Callable[[TenantRow], timedelta]  # how long a deleted tenant waits for its purge
 DEFAULT_RETENTION = timedelta(days=30)
 THEN = "then"  # in a preempted job's params: the kind requested after it
+ENVIRONMENTS = "environments"  # in every job's params: the tenant's placed environments
 
 
 class JobNotFound(NotFound):
@@ -113,6 +114,7 @@ class LifecycleService:
         if kind is JobKind.DELETE:
             _check_protected(tenant, force=bool(options.get("force")))
         row = _new_job(ask, state, now)
+        row.params = {**row.params, ENVIRONMENTS: sorted(tenant.placement or {})}
         if kind is JobKind.DELETE:
             row.state = JobState.SCHEDULED.value
             row.not_before = now if options.get("now") else now + self._retention(tenant)

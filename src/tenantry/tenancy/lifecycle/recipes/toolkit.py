@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
+from tenantry.runtime.crypto import KeyVersions
+from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -15,6 +17,8 @@ from tenantry.tenancy.registry.models import TenantRow
 @dataclass(frozen=True, slots=True)
 class Toolkit:
     sessions: SessionFactory
+    keys: KeyVersions  # the tenants' key-encryption key versions
+    idempotency: IdempotencyService  # its stored responses are sealed with the tenant's key
     clock: Clock = utc_now
 
     async def tenant(self, tenant_id: str) -> TenantRow:
