@@ -56,6 +56,8 @@ class Closing:
     async def race(self, awaitable: Awaitable[_T]) -> _T:
         """``awaitable``'s result, or :class:`ConnectionClosed` if the fence closes first."""
         if self.closed:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # never started: nothing to cancel
             raise ConnectionClosed("the connection's tenant was suspended")
         work = asyncio.ensure_future(awaitable)
         closing = asyncio.ensure_future(self._event.wait())
