@@ -15,7 +15,11 @@ STATE_KEY: Final = "fence_hold"
 
 
 def remember(request: Request, hold: Hold) -> None:
-    """Keep the request's hold for :class:`FenceMiddleware` to release."""
+    """Keep the request's hold for :class:`FenceMiddleware` to release; a request checked
+    twice keeps its first hold (taken before either state read) and gives the second back."""
+    if isinstance(getattr(request.state, STATE_KEY, None), Hold):
+        hold.release()
+        return
     setattr(request.state, STATE_KEY, hold)
 
 

@@ -69,6 +69,7 @@ class FenceWatch:
         self._beaten: float | None = None  # monotonic time of the last successful heartbeat
         self._seen: dict[str, int] = {}  # tenant -> the highest fence sequence taken up
         self._drains: set[asyncio.Task[None]] = set()
+        self._failing = False
 
     @property
     def live(self) -> bool:
@@ -116,10 +117,15 @@ class FenceWatch:
             if beat:
                 await self.beat()
             await self.look()
-        except TenantryError as error:  # the control database is away: the next tick retries
-            log.warning("fence.tick_failed", process_id=self.process_id, error=error.message)
-        except Exception:  # the loop outlives surprises; the lapse check refuses meanwhile
-            log.exception("fence.tick_error", process_id=self.process_id)
+        except Exception as error:  # the next tick retries; the lapse check refuses meanwhile
+            if not self._failing:  # said once, not on every tick
+                message = error.message if isinstance(error, TenantryError) else repr(error)
+                log.warning("fence.tick_failed", process_id=self.process_id, error=message)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("fence.tick_recovered", process_id=self.process_id)
+            self._failing = False
 
     async def beat(self) -> None:
         """Renew the heartbeat, and forget processes silent for long."""
