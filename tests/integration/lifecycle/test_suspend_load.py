@@ -1,12 +1,14 @@
 """Suspend and resume under load, on both control databases: clients hammer two API apps (two
-processes' services on one control database) with state writes while the tenant is suspended
-and resumed. No write succeeds that started after the suspend was requested, every successful
-write had finished in its server before the suspend job reported done, and every write started
-after the resume job reported done is served. The job of each runs in the other process."""
+processes' services on one control database) with state writes (to SQLite files, or to Redis
+beside PostgreSQL) while the tenant is suspended and resumed. No write succeeds that started
+after the suspend was requested, every successful write had finished in its server before the
+suspend job reported done, and every write started after the resume job reported done is
+served. The job of each runs in the other process."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
 
+REDIS_URL = os.environ.get("TENANTRY_TEST_FENCE_REDIS", "redis://127.0.0.1:6379/11")
 SENDERS = 3  # per app
 UNLIMITED = LimitsSpec(rate=1_000_000, burst=1_000_000, max_in_flight=1_000)
 OPEN_DOORS = {
@@ -66,6 +69,8 @@ class Recording:
 @pytest.fixture
 async def pair(settings: Settings) -> AsyncIterator[tuple[Services, Services]]:
     tuned = settings.model_copy(update={**FAST, **OPEN_DOORS, "request_log": False})
+    if str(settings.database_url).startswith("postgresql"):  # the real services: state on Redis
+        tuned = tuned.model_copy(update={"redis_url": REDIS_URL})
     async with services(tuned) as first, services(tuned) as second:
         spec = TenantSpec(name="acme", environments=[Environment(id="prod")], limits=UNLIMITED)
         await first.registry.apply(Bundle(tenants={"acme": spec}))
