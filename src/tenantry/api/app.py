@@ -14,6 +14,7 @@ from tenantry.api import (
     caller,
     doors,
     early,
+    fencing,
     limits,
     middleware,
     openapi,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     routers = [
         m.router for m in (tenants, plans, tokens, sessions, state, secrets, objects, search, usage)
     ]
+    app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
     app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.core.clock import Clock, utc_now
 from tenantry.runtime.crypto import KeyVersions
 from tenantry.tenancy.idempotency.service import IdempotencyService
+from tenantry.tenancy.lifecycle.fence.drain import Fences
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -20,6 +21,7 @@ class Toolkit:
     keys: KeyVersions  # the tenants' key-encryption key versions
     idempotency: IdempotencyService  # its stored responses are sealed with the tenant's key
     clock: Clock = utc_now
+    fences: Fences | None = None  # the suspend's drain (default: on ``sessions``)
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
