@@ -1,4 +1,4 @@
-"""``tenantry worker``: the worker loops (reconcile and lifecycle jobs) in a process of their own."""
+"""``tenantry worker``: the worker loops (reconcile and lifecycle jobs) in their own process."""
 
 from __future__ import annotations
 
