@@ -19,7 +19,7 @@ from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import PlatformAdminDep, correlation_id, platform_admin
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.paths import TenantIdPath, documented, id_rules
+from tenantry.api.schemas.paths import JobIdPath, TenantIdPath, id_rules
 from tenantry.core import ids
 from tenantry.tenancy.lifecycle.jobs import Job, JobState
 from tenantry.tenancy.lifecycle.states import JobKind
@@ -35,15 +35,6 @@ router = APIRouter(
     responses=problem_responses(401, 403, 503),
 )
 
-JobIdPath = Annotated[
-    str,
-    documented(
-        "The job id: 32 lowercase hex digits.",
-        pattern="^[0-9a-f]{32}$",
-        minLength=32,
-        maxLength=32,
-    ),
-]
 _LOCATION: Final = {"description": "The job: GET it to follow it.", "schema": {"type": "string"}}
 ACCEPTED: Final[dict[int | str, dict[str, Any]]] = {
     202: {
