@@ -53,7 +53,11 @@ def get(ctx: typer.Context, job_id: JobArgument, output: OutputOption = Output.T
 
 @app.command()
 def watch(ctx: typer.Context, job_id: JobArgument) -> None:
-    """Follow a job with a live progress bar per step until it ends (exit 5 if it fails)."""
+    """Follow a job with a live progress bar per step until it ends (exit 5 if it fails).
+
+    It never runs the job itself: a worker (`tenantry worker`, `tenantry up`) must, or a
+    transition command's --wait. A job scheduled for later ends the watch at once.
+    """
     from tenantry.cli import render_jobs, runner
     from tenantry.cli.commands.lifecycle import follow
 
