@@ -41,15 +41,15 @@ def jobs_table(jobs: Sequence[Job]) -> None:
     if not jobs:
         render.out.print("No jobs.")
         return
-    # The id is what `jobs get|watch|cancel|retry` take: never shortened.
+    # The id is what `jobs get|watch|cancel|retry` take; ids, kinds and states are never
+    # shortened, the time and the error wrap instead (`jobs get` and -o json show the rest).
     table = Table(
         Column("id", no_wrap=True, min_width=32),
-        "tenant",
-        "kind",
-        "state",
-        "progress",
+        Column("tenant", no_wrap=True),
+        Column("kind", no_wrap=True),
+        Column("state", no_wrap=True),
+        Column("done", no_wrap=True, justify="right"),
         "requested",
-        "by",
         "error",
         box=None,
         pad_edge=False,
@@ -61,8 +61,7 @@ def jobs_table(jobs: Sequence[Job]) -> None:
             Text(job.kind.value),
             _state(job.state.value),
             f"{job.progress}%",
-            _when(job.created_at),
-            Text(job.requested_by),
+            f"{job.created_at:%m-%d %H:%M}",
             Text(job.error or ""),
         )
     render.show(table)
