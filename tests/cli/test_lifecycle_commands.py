@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from tenantry.cli.commands import lifecycle
 from tenantry.cli.main import app
 from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.registry import database
@@ -38,8 +39,8 @@ class Cli:
     def __init__(self, database_url: str, data_dir: Path) -> None:
         self.root = ["--database-url", database_url, "--data-dir", str(data_dir)]
 
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, [*self.root, *args])
+    def __call__(self, *args: str, answer: str | None = None) -> tuple[int, str, str]:
+        result = runner.invoke(app, [*self.root, *args], input=answer)
         return result.exit_code, result.stdout, result.stderr
 
     def json(self, *args: str) -> Any:
@@ -127,6 +128,19 @@ def test_archive_and_delete_ask_first(cli: Cli) -> None:
         assert code == 2 and "confirmation.required" in err and "--yes" in err
     assert cli.json("jobs", "list")["items"] == []
     assert cli.state() == "active"
+
+
+def test_at_a_terminal_archive_and_delete_do_what_the_answer_says(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "interactive", lambda: True)
+    code, out, err = cli("delete", "acme", answer="n\n")
+    assert code == 1 and "Nothing done." in err
+    assert cli.json("jobs", "list")["items"] == []
+    code, out, err = cli("archive", "acme", answer="y\n")
+    assert code == 0, err
+    assert "Archive acme?" in err and "archive of acme: job" in out
+    assert cli.state() == "suspended"  # from the request on, until the archive ends
 
 
 def test_delete_under_retention_waits_until_scheduled(cli: Cli) -> None:

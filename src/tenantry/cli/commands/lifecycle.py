@@ -99,7 +99,7 @@ def confirm(question: str, yes: bool) -> None:
     """Ask ``question`` (default no); without a terminal, ``--yes`` must have said it."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not interactive():
         render.err.print(
             f"error (confirmation.required): {question} Pass --yes to confirm it without a"
             " terminal.",
@@ -110,6 +110,11 @@ def confirm(question: str, yes: bool) -> None:
     if not typer.confirm(question, default=False, err=True):
         render.err.print("Nothing done.")
         raise typer.Exit(1)
+
+
+def interactive() -> bool:
+    """Whether someone can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
 
 
 def request(
