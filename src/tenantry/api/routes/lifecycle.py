@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
 
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import PlatformAdminDep, correlation_id, platform_admin
@@ -21,7 +20,7 @@ from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.paths import JobIdPath, TenantIdPath, id_rules
 from tenantry.core import ids
-from tenantry.tenancy.lifecycle.jobs import Job, JobState
+from tenantry.tenancy.lifecycle.jobs import Job, JobList, JobState
 from tenantry.tenancy.lifecycle.states import JobKind
 
 JOBS: Final = "/api/v1/jobs"
@@ -42,10 +41,6 @@ ACCEPTED: Final[dict[int | str, dict[str, Any]]] = {
         "headers": {"Location": _LOCATION},
     }
 }
-
-
-class JobList(BaseModel):
-    items: list[Job]
 
 
 def accepted(response: Response, job: Job) -> Job:
