@@ -23,6 +23,7 @@ from tenantry.api import (
 )
 from tenantry.api.routes import (
     health,
+    lifecycle,
     objects,
     plans,
     search,
@@ -65,7 +66,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     problems.install(app)
     routers = [
-        m.router for m in (tenants, plans, tokens, sessions, state, secrets, objects, search, usage)
+        m.router
+        for m in (
+            tenants,
+            plans,
+            lifecycle,
+            tokens,
+            sessions,
+            state,
+            secrets,
+            objects,
+            search,
+            usage,
+        )
     ]
     app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
     app.add_middleware(limits.LimitsMiddleware)
