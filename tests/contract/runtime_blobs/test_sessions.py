@@ -267,3 +267,19 @@ async def test_naive_timestamps_are_refused(store: SessionStore) -> None:
         await store.create("support", "naive", transcript=[entry])
     with pytest.raises(SessionNotFound):
         await store.get("support", "naive")
+
+
+async def test_restore_stores_a_record_as_given_over_what_is_there(
+    store: SessionStore, ticking: Clock
+) -> None:
+    made = await store.create("support", "s_r", variables={"n": 1}, ttl=timedelta(hours=1))
+    updated = await store.update(replace(made, variables={"n": 2}))
+    await store.delete("support", "s_r")
+    back = await store.restore(updated)
+    assert back == updated and back.revision == 2
+    assert await store.get("support", "s_r") == updated
+    ticking.now += timedelta(minutes=1)
+    again = await store.restore(replace(made, variables={"n": 3}))  # over the stored one
+    assert (await store.get("support", "s_r")).variables == {"n": 3} and again.revision == 1
+    with pytest.raises(SessionNotFound):
+        await store.restore(replace(made, env_id="dev"))

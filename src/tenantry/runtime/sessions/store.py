@@ -207,6 +207,27 @@ class SessionStore:
             ) from error
         return _stamped(record, path, version, len(sealed))
 
+    async def restore(self, record: Session) -> Session:
+        """Store ``record`` exactly as given (revision and times kept), over whatever is at its
+        path: a lifecycle job bringing an archived session back (idempotent)."""
+        if (record.tenant_id, record.env_id) != (self._tenant, self._env):
+            raise SessionNotFound(f"no session {ids.show(record.session_id)} here")
+        path = self._path(record.team_id, record.session_id)
+        sealed = self._seal(path, record)
+
+        async def replace() -> str:
+            try:
+                current = await self._space.stat(path)
+            except BlobNotFound:
+                current = None
+            old = None if current is None else current.size
+            async with stored(self._quota, Stored.SESSIONS, old=old, new=len(sealed)):
+                if current is None:
+                    return await self._space.put(path, sealed, if_absent=True)
+                return await self._space.put(path, sealed, if_match=current.version)
+
+        return _stamped(record, path, await retry_conflicts(replace), len(sealed))
+
     async def _expected_origin(self, path: str, session: Session, now: datetime) -> tuple[str, int]:
         """The blob version and stored size of ``session`` as stored at its revision."""
         if session._origin is not None and session._origin[:2] == (path, session.revision):
