@@ -57,9 +57,7 @@ _DELETE = "DELETE FROM state WHERE key = ? RETURNING expires_at, length(CAST(val
 _DELETE_RANGE = (
     "DELETE FROM state WHERE key >= ? AND key < ? RETURNING expires_at, length(CAST(value AS BLOB))"
 )
-_KEYS = (
-    f"SELECT key FROM state WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key"  # noqa: S608
-)
+_KEYS = f"SELECT key FROM state WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key"  # noqa: S608
 _PURGE = (
     "DELETE FROM state WHERE key >= ? AND key < ? AND expires_at <= ?"
     " RETURNING length(CAST(value AS BLOB))"

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
+from tenantry.runtime.blobs import ArchiveArea
+from tenantry.runtime.crypto import Sealer
+from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -16,6 +19,9 @@ from tenantry.tenancy.registry.models import TenantRow
 class Toolkit:
     sessions: SessionFactory
     clock: Clock = utc_now
+    controller: Controller | None = None  # provisioners (retire) and reconcile (for_job)
+    archives: ArchiveArea | None = None  # tenants' archive areas (archive, restore)
+    sealer: Sealer | None = None  # the tenants' keys, for archive files
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
