@@ -12,7 +12,7 @@ import hashlib
 import json
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -116,7 +116,7 @@ class Shelf:
     sealer: Sealer
     tenant: str
     archive_id: str
-    _written: list[FileEntry] = field(default_factory=list)
+    part_bytes: int = PART_BYTES
 
     def _binding(self, name: str) -> Binding:
         return Binding(self.tenant, _ENV, _PURPOSE, f"{self.archive_id}/{name}")
@@ -149,7 +149,7 @@ class Shelf:
         async for record in records:
             buffer += frame(record)
             frames, items = frames + 1, items + (0 if record.header else 1)
-            if len(buffer) >= PART_BYTES:
+            if len(buffer) >= self.part_bytes:
                 await flush()
                 buffer.clear()
                 frames = 0

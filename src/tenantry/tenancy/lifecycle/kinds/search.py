@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from tenantry.runtime.blobs import MAX_PAGE
 from tenantry.runtime.scope import TenantScope
-from tenantry.runtime.search.schemas import Document
+from tenantry.runtime.search.schemas import PAGE_LIMIT, Document
 from tenantry.tenancy.lifecycle.archives import Exportable, Record
 
 
 async def documents(scope: TenantScope) -> AsyncIterator[Document]:
     after: str | None = None
     while True:
-        page = await scope.search.documents(after=after, limit=MAX_PAGE)
+        page = await scope.search.documents(after=after, limit=PAGE_LIMIT)
         for document in page:
             yield document
-        if len(page) < MAX_PAGE:
+        if len(page) < PAGE_LIMIT:
             return
         after = page[-1].doc_id
 
