@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     access,
+    archive,
     cli,
     controller,
     fairness,
@@ -39,6 +40,7 @@ SUITES = {
     "fairness": fairness,
     "refusals": refusals,
     "idempotency": idempotency,
+    "archive": archive,
 }
 
 

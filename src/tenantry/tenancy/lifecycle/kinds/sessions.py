@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Final
 
 from tenantry.runtime.blobs import MAX_PAGE
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.sessions import codec
 from tenantry.runtime.sessions.schemas import SessionKey
 from tenantry.tenancy.lifecycle.archives import Exportable, Record
+
+BATCH: Final = 200  # sessions counted against the quota at once
 
 
 async def _keys(scope: TenantScope) -> list[SessionKey]:
@@ -36,11 +39,13 @@ async def export(scope: TenantScope) -> AsyncIterator[Record]:
 
 
 async def restore(scope: TenantScope, records: AsyncIterator[Record]) -> int:
-    restored = 0
+    restored, batch = 0, []
     async for record in records:
-        await scope.sessions.restore(codec.decode(record.blob))
-        restored += 1
-    return restored
+        batch.append(codec.decode(record.blob))
+        if len(batch) >= BATCH:
+            restored += await scope.sessions.restore(batch)
+            batch = []
+    return restored + await scope.sessions.restore(batch)
 
 
 async def count(scope: TenantScope) -> int:
@@ -48,8 +53,7 @@ async def count(scope: TenantScope) -> int:
 
 
 async def remove(scope: TenantScope) -> None:
-    for key in await _keys(scope):
-        await scope.sessions.delete(key.team_id, key.session_id)
+    await scope.sessions.clear()
 
 
 SESSIONS = Exportable("sessions", export, restore, count, remove)
