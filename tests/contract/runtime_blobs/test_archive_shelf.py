@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenantry.backends.fs.blobs import LocalBlobSpace
+from tenantry.backends.keys.keyring import Keyring
 from tenantry.backends.s3.blobs import S3BlobSpace
 from tenantry.core import names
-from tenantry.runtime.crypto import Sealer
+from tenantry.runtime.crypto import Sealer, key_id
 from tenantry.tenancy.lifecycle.archives import (
     ArchiveCorrupt,
     ArchiveNotFound,
@@ -23,6 +24,7 @@ from tenantry.tenancy.lifecycle.archives import (
     Manifest,
     Record,
     Shelf,
+    archive_ids,
     frame,
     newest,
     unframe,
@@ -178,3 +180,28 @@ def test_archive_areas_are_under_archive_tenant(tmp_path: Path, backend: Backend
     if backend.client is not None:
         remote = S3BlobSpace.for_archive(backend.client, "acme", shared_bucket=backend.bucket)
         assert (remote._bucket, remote._prefix) == (backend.bucket, "archive/acme/")
+
+
+async def test_rewrap_moves_every_file_to_the_active_key_and_keeps_the_archive_whole(
+    backend: Backend, keyring: Keyring, sealer: Sealer
+) -> None:
+    shelf = _shelf(backend, sealer, part_bytes=4096)
+    entries, _ = await shelf.write_parts("objects", "prod", _stream(10, 1000))
+    made = Manifest(
+        tenant_id="acme",
+        archive_id=FIRST,
+        created_at=datetime(2026, 12, 6, tzinfo=UTC),
+        environments=["prod"],
+        counts={"prod/objects": 10},
+        files=entries,
+    )
+    await shelf.put_manifest(made)
+    new_kid = keyring.rotate("acme")
+    assert await shelf.rewrap() == 3
+    assert await shelf.rewrap() == 3  # again: each file's seal proves it
+    manifest = await shelf.manifest()
+    assert [e.name for e in manifest.files] == [e.name for e in entries]
+    for entry in manifest.files:
+        stored = (await shelf.space.get(names.archive_key(FIRST, entry.name))).data
+        assert key_id(stored) == new_kid and len(await shelf.records(entry)) == entry.records
+    assert await archive_ids(shelf.space) == [FIRST]

@@ -201,6 +201,23 @@ class Shelf:
             raise self._corrupt(MANIFEST, "names another archive or format")
         return found
 
+    async def rewrap(self) -> int:
+        """Wrap every file's data key with the tenant's active key (a key rotation) and write
+        the manifest anew with the new sizes and hashes; the number of files. Running it again
+        after an interruption is safe: each file's seal, not its old hash, proves it."""
+        manifest, files = await self.manifest(), []
+        for entry in manifest.files:
+            try:
+                sealed = (await self.space.get(self._key(entry.name))).data
+                rewrapped = self.sealer.rewrap(self._binding(entry.name), sealed)
+            except (BlobNotFound, Undecryptable) as error:
+                raise self._corrupt(entry.name, "is missing or does not decrypt") from error
+            await self.space.put(self._key(entry.name), rewrapped)
+            digest = hashlib.sha256(rewrapped).hexdigest()
+            files.append(entry.model_copy(update={"size": len(rewrapped), "sha256": digest}))
+        await self.put_manifest(manifest.model_copy(update={"files": files}))
+        return len(files)
+
     async def remove(self) -> int:
         """Delete every file of this archive; how many."""
         keys = await self._keys(f"{self.archive_id}/")
@@ -231,16 +248,26 @@ class Shelf:
 
 async def newest(space: BlobSpace, tenant: str) -> str:
     """The id of the tenant's newest archive that has a manifest."""
-    found, after = None, None
+    found = await archive_ids(space)
+    if not found:
+        raise ArchiveNotFound(f"tenant {tenant!r} has no archive", details={"tenant_id": tenant})
+    return found[-1]
+
+
+async def archive_ids(space: BlobSpace) -> list[str]:
+    """The ids of the archives in a tenant's area that have a manifest, oldest first."""
+    found, after = set(), None
     while True:
         page = await space.list("", after=after, limit=MAX_PAGE)
-        for key in page:
-            archive, _, file = key.partition("/")
-            if file == MANIFEST:
-                found = archive if found is None else max(found, archive)
+        found |= {k.partition("/")[0] for k in page if k.partition("/")[2] == MANIFEST}
         if len(page) < MAX_PAGE:
-            break
+            return sorted(names.check_archive_id(archive) for archive in found)
         after = page[-1]
-    if found is None:
-        raise ArchiveNotFound(f"tenant {tenant!r} has no archive", details={"tenant_id": tenant})
-    return names.check_archive_id(found)
+
+
+async def rewrap_every(space: BlobSpace, sealer: Sealer, tenant: str) -> int:
+    """Re-wrap every archive of the tenant (the rotate-keys job's step for archives); files."""
+    total = 0
+    for archive in await archive_ids(space):
+        total += await Shelf(space, sealer, tenant, archive).rewrap()
+    return total
