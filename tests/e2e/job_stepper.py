@@ -1,7 +1,7 @@
 """A job-running process that stops dead inside its Nth step, for the SIGKILL tests.
 
 Run as ``python -m tests.e2e.job_stepper DATABASE_URL DATA_DIR JOB_ID N``: it claims the job
-(a 1 s lease, renewed while it lives) and runs it with the real recipes; right after the Nth
+(a short lease, renewed while it lives) and runs it with the real recipes; right after the Nth
 step it runs has done its work, before the step is recorded done, it prints ``ACTED`` and
 waits to be killed. A process killed there leaves the job claimed, and that step to run again.
 """
@@ -22,7 +22,7 @@ from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
 from tenantry.tenancy.lifecycle.steps import Recipe, Step, StepFn, Work
 from tenantry.tenancy.registry.database import session_factory
 
-LEASE = 1.0  # seconds: the test resumes the job once the dead process's claim expires
+LEASE = 0.5  # seconds: the test resumes the job once the dead process's claim expires
 
 
 def stopping(recipe: Recipe, budget: list[int]) -> Recipe:

@@ -5,6 +5,7 @@ fails the restore with the tenant still archived."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from tenantry.backends.keys.keyring import Keyring
+from tenantry.backends.s3.objects import S3Settings, s3_client
 from tenantry.bootstrap import Services, archives, services
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
@@ -59,6 +61,7 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 "redis_url": REDIS_URL,
             }
         )
+        _shared_bucket(settings)  # sessions and archives live there, whatever the profiles
     async with services(settings) as wired:
         yield wired
         for tenant in await wired.controller.everyone():
@@ -70,16 +73,24 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 await provisioner.retire(resource)
 
 
-async def _tenant(wired: Services) -> str:
+def _shared_bucket(settings: Settings) -> None:
+    bucket = settings.s3_shared_bucket
+    client = s3_client(S3Settings(settings.s3_endpoint_url, "us-east-1", "test", "test", bucket))
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=bucket)
+
+
+async def _tenant(wired: Services, profile: Profile = Profile.MT_STANDARD) -> str:
     tenant = f"arc{uuid.uuid4().hex[:8]}"  # database, role and bucket names are server-wide
     spec = TenantSpec(
         name="Archived",
-        profile=Profile.MT_STANDARD,
+        profile=profile,
         environments=[Environment(id=env) for env in ENVS],
         teams={"support": Team(name="Support")},
     )
     await wired.registry.apply(Bundle(tenants={tenant: spec}))
-    assert (await wired.controller.reconcile(tenant)).result == "ready"
+    outcome = await wired.controller.reconcile(tenant)
+    assert outcome.result == "ready", outcome.message
     return tenant
 
 
@@ -169,12 +180,15 @@ def _shelf(wired: Services, tenant: str, archive: str) -> Shelf:
     return Shelf(space, Sealer(Keyring(wired.settings.data_dir.resolve())), tenant, archive)
 
 
-async def test_archive_then_restore_brings_every_resource_back(stack: Services) -> None:
-    tenant = await _tenant(stack)
+@pytest.mark.parametrize("profile", [Profile.MT_STANDARD, Profile.ST_DEDICATED])
+async def test_archive_then_restore_brings_every_resource_back(
+    stack: Services, profile: Profile
+) -> None:
+    tenant = await _tenant(stack, profile)
     await _write(stack, tenant)
     before = await _snapshot(stack, tenant)
     archived = await _run(stack, JobKind.ARCHIVE, tenant)
-    assert archived.state is JobState.SUCCEEDED, archived.error
+    assert archived.state is JobState.SUCCEEDED, [(s.name, s.state, s.error) for s in archived.steps]
     assert await _state(stack, tenant) is LifecycleState.ARCHIVED
     with pytest.raises(TenantryError) as locked:
         await _scope(stack, tenant, "prod")
