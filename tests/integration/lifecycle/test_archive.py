@@ -188,7 +188,7 @@ async def test_archive_then_restore_brings_every_resource_back(
     await _write(stack, tenant)
     before = await _snapshot(stack, tenant)
     archived = await _run(stack, JobKind.ARCHIVE, tenant)
-    assert archived.state is JobState.SUCCEEDED, [(s.name, s.state, s.error) for s in archived.steps]
+    assert archived.state is JobState.SUCCEEDED, [(s.name, s.error) for s in archived.steps]
     assert await _state(stack, tenant) is LifecycleState.ARCHIVED
     with pytest.raises(TenantryError) as locked:
         await _scope(stack, tenant, "prod")
