@@ -240,14 +240,16 @@ class SessionStore:
     async def clear(self) -> int:
         """Remove every record of this environment (every team), expired or not, and give the
         room back at once; the count. For lifecycle jobs: nothing else may write meanwhile."""
-        prefix, removed, freed = self._prefix(ALL_TEAMS), 0, 0
-        while page := await self._space.list(prefix, limit=MAX_PAGE):
+        prefix, removed, freed, after = self._prefix(ALL_TEAMS), 0, 0, None
+        while True:
+            page = await self._space.list(prefix, after=after, limit=MAX_PAGE)
             for path in page:
                 size = await self._stored_size(path)
                 if size is not None and await self._space.delete(path):
                     removed, freed = removed + 1, freed + size
             if len(page) < MAX_PAGE:
                 break
+            after = page[-1]
         if removed:
             await self._quota.release(Stored.SESSIONS, freed, removed)
         return removed
