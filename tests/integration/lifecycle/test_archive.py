@@ -5,27 +5,20 @@ fails the restore with the tenant still archived."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from tenantry.backends.keys.keyring import Keyring
-from tenantry.backends.s3.objects import S3Settings, s3_client
-from tenantry.bootstrap import Services, archives, services
+from tenantry.bootstrap import Services, archives
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
-from tenantry.core.settings import Settings
 from tenantry.runtime.crypto import Sealer
 from tenantry.runtime.scope import TenantScope
-from tenantry.tenancy.controller.resources import Resource
 from tenantry.tenancy.lifecycle.archives import Shelf
 from tenantry.tenancy.lifecycle.jobs import Job, JobState
 from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
@@ -33,7 +26,6 @@ from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.lifecycle.steps import Step, Work
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 from tenantry.tenancy.registry.database import session_factory
-from tests.conftest import empty
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ENVS = ("dev", "prod")
@@ -45,39 +37,6 @@ NOTES_PG = text(
     " tags TEXT[] DEFAULT '{}', meta JSONB, made TIMESTAMPTZ DEFAULT now(),"
     " serial_no SERIAL, UNIQUE (body))"
 )
-
-
-@pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.postgres)])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'c.db'}")
-    if request.param == "real":
-        settings = settings.model_copy(
-            update={
-                "database_url": empty(request.getfixturevalue("postgres_url")),
-                "objects": "s3",
-                "s3_endpoint_url": request.getfixturevalue("s3_endpoint"),
-                "s3_access_key": "test",
-                "s3_secret_key": SecretStr("test"),
-                "redis_url": REDIS_URL,
-            }
-        )
-        _shared_bucket(settings)  # sessions and archives live there, whatever the profiles
-    async with services(settings) as wired:
-        yield wired
-        for tenant in await wired.controller.everyone():
-            for record in (await wired.registry.get(tenant)).resources:
-                resource = Resource.from_dict(record)
-                provisioner = next(
-                    p for p in wired.controller.provisioners if p.kind is resource.kind
-                )
-                await provisioner.retire(resource)
-
-
-def _shared_bucket(settings: Settings) -> None:
-    bucket = settings.s3_shared_bucket
-    client = s3_client(S3Settings(settings.s3_endpoint_url, "us-east-1", "test", "test", bucket))
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
-        client.create_bucket(Bucket=bucket)
 
 
 async def _tenant(wired: Services, profile: Profile = Profile.MT_STANDARD) -> str:
