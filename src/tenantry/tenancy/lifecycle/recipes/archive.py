@@ -52,23 +52,40 @@ async def scope_of(work: Work, env: str | None) -> TenantScope:
 
 
 def archive(toolkit: Toolkit) -> Recipe:
-    async def prepare(work: Work) -> None:
+    return _Archive(toolkit).steps
+
+
+class _Archive:
+    def __init__(self, toolkit: Toolkit) -> None:
+        self.toolkit = toolkit
+
+    def steps(self, job: Job) -> list[Step]:
+        del job
+        return [
+            Step("prepare", self.prepare, self.discard),
+            *(Step(f"export-{kind.name}", self.exporter(kind)) for kind in ARCHIVED),
+            Step("manifest", self.manifest),
+            Step("verify", self.verify),
+            Step("remove", self.remove, final=True),
+        ]
+
+    async def prepare(self, work: Work) -> None:
         if "archive_id" not in work.outputs:
-            made = names.archive_id(toolkit.clock(), secrets.token_hex(4))
-            environments = await toolkit.environments(work.job.tenant_id)
+            made = names.archive_id(self.toolkit.clock(), secrets.token_hex(4))
+            environments = await self.toolkit.environments(work.job.tenant_id)
             await work.remember(archive_id=made, environments=environments)
 
-    async def discard(work: Work) -> None:
+    async def discard(self, work: Work) -> None:
         if "archive_id" in work.outputs:
-            await shelf(toolkit, work).remove()
+            await shelf(self.toolkit, work).remove()
 
-    def exporter(kind: Exportable) -> StepFn:
+    def exporter(self, kind: Exportable) -> StepFn:
         async def run(work: Work) -> None:
             files: list[dict[str, Any]] = []
             counts: dict[str, int] = {}
             for env in targets(kind, work.outputs["environments"]):
                 scope = await scope_of(work, env)
-                entries, items = await shelf(toolkit, work).write_parts(
+                entries, items = await shelf(self.toolkit, work).write_parts(
                     kind.name, env, kind.export(scope)
                 )
                 files += [entry.model_dump() for entry in entries]
@@ -77,44 +94,32 @@ def archive(toolkit: Toolkit) -> Recipe:
 
         return run
 
-    async def manifest(work: Work) -> None:
+    async def manifest(self, work: Work) -> None:
         outputs = work.outputs
         found = Manifest(
             tenant_id=work.job.tenant_id,
             archive_id=outputs["archive_id"],
-            created_at=toolkit.clock(),
+            created_at=self.toolkit.clock(),
             environments=outputs["environments"],
             counts={k: v for kind in ARCHIVED for k, v in outputs[f"counts:{kind.name}"].items()},
             files=[FileEntry(**f) for kind in ARCHIVED for f in outputs[f"files:{kind.name}"]],
         )
-        await shelf(toolkit, work).put_manifest(found)
+        await shelf(self.toolkit, work).put_manifest(found)
 
-    async def verify(work: Work) -> None:
-        kept = shelf(toolkit, work)
+    async def verify(self, work: Work) -> None:
+        kept = shelf(self.toolkit, work)
         for entry in (await kept.manifest()).files:
             await kept.records(entry)  # size, SHA-256, seal and record count
 
-    async def remove(work: Work) -> None:
-        tenant = work.job.tenant_id
-        row = await toolkit.tenant(tenant)
+    async def remove(self, work: Work) -> None:
+        row = await self.toolkit.tenant(work.job.tenant_id)
         for env in work.outputs["environments"]:
             scope = await scope_of(work, env)
             for kind in ARCHIVED:
                 if kind.remove is not None:
                     await kind.remove(scope)
-            await retire(controller(toolkit), Placement.from_dict((row.placement or {})[env]))
-
-    def steps(job: Job) -> list[Step]:
-        del job
-        return [
-            Step("prepare", prepare, discard),
-            *(Step(f"export-{kind.name}", exporter(kind)) for kind in ARCHIVED),
-            Step("manifest", manifest),
-            Step("verify", verify),
-            Step("remove", remove, final=True),
-        ]
-
-    return steps
+            placement = Placement.from_dict((row.placement or {})[env])
+            await retire(controller(self.toolkit), placement)
 
 
 async def retire(found: Controller, placement: Placement) -> None:

@@ -44,25 +44,42 @@ async def _records(kept: Shelf, entries: list[FileEntry]) -> AsyncIterator[Recor
 
 
 def restore(toolkit: Toolkit) -> Recipe:
-    async def locate(work: Work) -> None:
+    return _Restore(toolkit).steps
+
+
+class _Restore:
+    def __init__(self, toolkit: Toolkit) -> None:
+        self.toolkit = toolkit
+
+    def steps(self, job: Job) -> list[Step]:
+        del job
+        return [
+            Step("locate", self.locate),
+            Step("verify", self.verify),
+            Step("provision", self.provision),
+            *(Step(f"import-{kind.name}", self.importer(kind)) for kind in ARCHIVED),
+            Step("check", self.check),
+        ]
+
+    async def locate(self, work: Work) -> None:
         if "archive_id" in work.outputs:
             return
         tenant, chosen = work.job.tenant_id, work.job.params.get("archive_id")
-        if toolkit.archives is None:
+        if self.toolkit.archives is None:
             raise RuntimeError("this toolkit has no archive area")  # a wiring mistake
-        space = toolkit.archives.space(tenant)
+        space = self.toolkit.archives.space(tenant)
         archive = names.check_archive_id(chosen) if chosen else await newest(space, tenant)
         await work.remember(archive_id=archive)
-        found = await shelf(toolkit, work).manifest()
+        found = await shelf(self.toolkit, work).manifest()
         await work.remember(environments=found.environments)
 
-    async def verify(work: Work) -> None:
-        kept = shelf(toolkit, work)
+    async def verify(self, work: Work) -> None:
+        kept = shelf(self.toolkit, work)
         for entry in (await kept.manifest()).files:
             await kept.records(entry)
 
-    async def provision(work: Work) -> None:
-        outcome = await controller(toolkit).reconcile(work.job.tenant_id, for_job=True)
+    async def provision(self, work: Work) -> None:
+        outcome = await controller(self.toolkit).reconcile(work.job.tenant_id, for_job=True)
         if outcome.result is Result.READY:
             return
         message = f"provisioning tenant {work.job.tenant_id!r}: {outcome.message}"
@@ -70,9 +87,9 @@ def restore(toolkit: Toolkit) -> Recipe:
             raise RestoreIncomplete(message)
         raise ProvisioningPending(message)
 
-    def importer(kind: Exportable) -> StepFn:
+    def importer(self, kind: Exportable) -> StepFn:
         async def run(work: Work) -> None:
-            kept = shelf(toolkit, work)
+            kept = shelf(self.toolkit, work)
             files = (await kept.manifest()).files
             for env in targets(kind, work.outputs["environments"]):
                 mine = [f for f in files if (f.kind, f.env) == (kind.name, env)]
@@ -80,8 +97,8 @@ def restore(toolkit: Toolkit) -> Recipe:
 
         return run
 
-    async def check(work: Work) -> None:
-        counts = (await shelf(toolkit, work).manifest()).counts
+    async def check(self, work: Work) -> None:
+        counts = (await shelf(self.toolkit, work).manifest()).counts
         for kind in ARCHIVED:
             for env in targets(kind, work.outputs["environments"]):
                 held = await kind.count(await scope_of(work, env))
@@ -92,15 +109,3 @@ def restore(toolkit: Toolkit) -> Recipe:
                         f"archive {work.outputs['archive_id']} lists {listed}",
                         details={"kind": kind.name, "env": env, "held": held, "listed": listed},
                     )
-
-    def steps(job: Job) -> list[Step]:
-        del job
-        return [
-            Step("locate", locate),
-            Step("verify", verify),
-            Step("provision", provision),
-            *(Step(f"import-{kind.name}", importer(kind)) for kind in ARCHIVED),
-            Step("check", check),
-        ]
-
-    return steps
