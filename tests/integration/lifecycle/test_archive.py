@@ -257,3 +257,42 @@ def _recipes(wired: Services) -> Any:
         sealer=Sealer(Keyring(wired.settings.data_dir.resolve())),
     )
     return recipes(toolkit)
+
+
+async def test_a_removal_that_fails_part_way_keeps_the_archive_and_retry_finishes(
+    stack: Services,
+) -> None:
+    tenant = await _tenant(stack)
+    await _write(stack, tenant)
+    before = await _snapshot(stack, tenant)
+    real = _recipes(stack)[JobKind.ARCHIVE]
+    failures = [1]
+
+    def breaking_removal(job: Job) -> list[Step]:
+        steps = list(real(job))
+        remove = steps[-1]
+
+        async def broken(work: Work) -> None:
+            scope = await stack.jobs._maintenance.scope(tenant, "dev")
+            await scope.sessions.clear()  # part of the removal is done
+            if failures:
+                failures.pop()
+                raise TenantryError("the removal broke part-way")
+            await remove.run(work)
+
+        return [*steps[:-1], Step(remove.name, broken, remove.undo, remove.final)]
+
+    runner = stack.jobs.variant({JobKind.ARCHIVE: breaking_removal})
+    job = await stack.lifecycle.request(JobKind.ARCHIVE, tenant, actor="test")
+    failed = await runner.run(job.id)
+    assert failed is not None and failed.state is JobState.FAILED
+    assert failed.step("remove").error == "the removal broke part-way"
+    assert await _state(stack, tenant) is LifecycleState.SUSPENDED  # not served half-removed
+    archive = failed.params["outputs"]["archive_id"]
+    assert len((await _shelf(stack, tenant, archive).manifest()).files) > 0  # still whole
+    await stack.lifecycle.retry(job.id)
+    done = await runner.run(job.id)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert await _state(stack, tenant) is LifecycleState.ARCHIVED
+    assert (await _run(stack, JobKind.RESTORE, tenant)).state is JobState.SUCCEEDED
+    assert await _snapshot(stack, tenant) == before
