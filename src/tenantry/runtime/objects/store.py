@@ -24,6 +24,7 @@ from typing import Final
 from tenantry.core import ids, names
 from tenantry.core.errors import InvalidInput
 from tenantry.runtime.blobs import (
+    MAX_PAGE,
     BlobNotFound,
     BlobSpace,
     BlobStat,
@@ -135,6 +136,23 @@ class ObjectStore:
             return False  # removed meanwhile: that delete gave the room back
         await self._quota.release(Stored.OBJECTS, current.size)
         return True
+
+    async def clear(self) -> int:
+        """Remove every object of this environment (platform keys stay) and give the room back
+        at once; the count. For lifecycle jobs: nothing else may write meanwhile."""
+        removed, freed, after = 0, 0, None
+        while True:
+            page = await self._space.list(after=after, limit=MAX_PAGE)
+            for key in page:
+                current = None if _reserved(key) else await self._current(key)
+                if current is not None and await self._space.delete(key):
+                    removed, freed = removed + 1, freed + current.size
+            if len(page) < MAX_PAGE:
+                break
+            after = page[-1]
+        if removed:
+            await self._quota.release(Stored.OBJECTS, freed, removed)
+        return removed
 
     async def _current(self, key: str) -> BlobStat | None:
         try:

@@ -216,6 +216,53 @@ class SessionStore:
         async with stored(self._quota, Stored.SESSIONS, old=size, new=len(sealed)):
             return await self._space.put(path, sealed, if_match=version)
 
+    async def restore(self, records: Sequence[Session]) -> int:
+        """Store ``records`` exactly as given (revisions and times kept), over whatever is at
+        their paths, counted against the quota at once: a lifecycle job bringing archived
+        sessions back (idempotent). The environment must have no other writer meanwhile."""
+        sealed = [(path, self._seal(path, record)) for path, record in self._restorable(records)]
+        if not sealed:
+            return 0
+        before = [await self._stored_size(path) for path, _ in sealed]
+        added = sum(len(data) for _, data in sealed) - sum(size or 0 for size in before)
+        fresh = sum(1 for size in before if size is None)
+        largest = max(len(data) for _, data in sealed)
+        async with self._quota.reserve(Stored.SESSIONS, max(added, 0), fresh, item_bytes=largest):
+            for path, data in sealed:
+                await self._space.put(path, data)
+        if added < 0:
+            await self._quota.release(Stored.SESSIONS, -added, 0)
+        return len(sealed)
+
+    def _restorable(self, records: Sequence[Session]) -> Sequence[tuple[str, Session]]:
+        for record in records:
+            if (record.tenant_id, record.env_id) != (self._tenant, self._env):
+                raise SessionNotFound(f"no session {ids.show(record.session_id)} here")
+        return [(self._path(r.team_id, r.session_id), r) for r in records]
+
+    async def _stored_size(self, path: str) -> int | None:
+        try:
+            return (await self._space.stat(path)).size
+        except BlobNotFound:
+            return None
+
+    async def clear(self) -> int:
+        """Remove every record of this environment (every team), expired or not, and give the
+        room back at once; the count. For lifecycle jobs: nothing else may write meanwhile."""
+        prefix, removed, freed, after = self._prefix(ALL_TEAMS), 0, 0, None
+        while True:
+            page = await self._space.list(prefix, after=after, limit=MAX_PAGE)
+            for path in page:
+                size = await self._stored_size(path)
+                if size is not None and await self._space.delete(path):
+                    removed, freed = removed + 1, freed + size
+            if len(page) < MAX_PAGE:
+                break
+            after = page[-1]
+        if removed:
+            await self._quota.release(Stored.SESSIONS, freed, removed)
+        return removed
+
     async def _expected_origin(self, path: str, session: Session, now: datetime) -> tuple[str, int]:
         """The blob version and stored size of ``session`` as stored at its revision."""
         if session._origin is not None and session._origin[:2] == (path, session.revision):

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
-from tenantry.runtime.crypto import KeyVersions
+from tenantry.runtime.blobs import ArchiveArea
+from tenantry.runtime.crypto import KeyVersions, Sealer
+from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.lifecycle.fence.drain import Fences
 from tenantry.tenancy.registry.database import SessionFactory
@@ -22,6 +24,9 @@ class Toolkit:
     idempotency: IdempotencyService  # its stored responses are sealed with the tenant's key
     clock: Clock = utc_now
     fences: Fences | None = None  # the suspend's drain (default: on ``sessions``)
+    controller: Controller | None = None  # provisioners (retire) and reconcile (for_job)
+    archives: ArchiveArea | None = None  # tenants' archive areas (archive, restore)
+    sealer: Sealer | None = None  # the tenants' keys, for archive files
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
