@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often a worker looks for new jobs."
     )
+    migration_grace_seconds: float = Field(
+        default=7 * 86_400.0,
+        ge=0,
+        description="How long a migration keeps a tenant's old copy before retiring it.",
+    )
+    migration_write_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a write waits out a migration's cutover before its 503.",
+    )
 
     @field_validator("subject_prefix")
     @classmethod

@@ -76,6 +76,8 @@ class TenantRow(Base):
     deletion_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # a migration's write freeze: writes wait (then 503) until then; see lifecycle/freeze.py
+    writes_frozen_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class EnvironmentRow(Base):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.lifecycle.moving import Moving
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -16,6 +17,7 @@ from tenantry.tenancy.registry.models import TenantRow
 class Toolkit:
     sessions: SessionFactory
     clock: Clock = utc_now
+    moving: Moving | None = None  # what a migration between profiles needs (migration.py)
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
