@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tenantry.core.errors import TenantryError, Unavailable
+from tenantry.core.errors import Conflict, TenantryError, Unavailable
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller import repository as controller_repository
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Resource
@@ -103,8 +103,37 @@ async def _plan(toolkit: Toolkit, kit: Moving, work: Work) -> None:
     for env, stored in sorted((row.placement or {}).items()):
         target = place(profile, row.id, env, kit.layout)
         if Placement.from_dict(stored) != target:
+            _check_movable(kit, Placement.from_dict(stored), target)
             moves[env] = {"from": stored, "to": target.as_dict()}
     await work.remember(moves=moves)
+
+
+def _check_movable(kit: Moving, source: Placement, target: Placement) -> None:
+    """Retained messages are not moved yet: with a messaging backend (NATS) whose resource
+    changes with the placement, the move is refused before anything is made."""
+    for provisioner in kit.provisioners:
+        if provisioner.kind is Kind.MESSAGING and (
+            provisioner.wanted(source) != provisioner.wanted(target)
+        ):
+            raise MoveUnsupported(
+                f"tenant {source.tenant_id!r}: moving {source.env_id}'s messages from"
+                f" {source.messaging.stream} to {target.messaging.stream} is not supported yet;"
+                " the tenant stays on its placement",
+                details={"tenant_id": source.tenant_id, "env_id": source.env_id},
+            )
+        if (
+            provisioner.kind is Kind.RELATIONAL
+            and kit.relational is None
+            and provisioner.wanted(source) != provisioner.wanted(target)
+        ):
+            raise MoveUnsupported(
+                f"tenant {source.tenant_id!r}: no relational mover for this backend",
+                details={"tenant_id": source.tenant_id, "env_id": source.env_id},
+            )
+
+
+class MoveUnsupported(Conflict):
+    code = "migration.unsupported"
 
 
 def _changed(
@@ -330,7 +359,7 @@ class Retirements:
     shows in the job."""
 
     def __init__(self, toolkit: Toolkit) -> None:
-        self._toolkit = toolkit
+        self.toolkit = self._toolkit = toolkit
 
     async def due(self) -> list[str]:
         now = self._toolkit.clock()
