@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -35,7 +39,7 @@ from tenantry.tenancy.lifecycle.recipes import migration
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.lifecycle.steps import Recipes, Step, Work
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
-from tests.conftest import empty
+from tests.conftest import REPO, empty
 
 CREATE = text("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
 ROWS = 500
@@ -377,3 +381,48 @@ async def test_a_frozen_tenant_s_writes_wait_then_get_503(stack: Services) -> No
     assert await freezer.in_flight(tenant) == 0
     with contextlib.suppress(Exception):
         await stack.lifecycle.cancel((await stack.lifecycle.list(tenant_id=tenant))[0].id)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", ["copy", "cutover"])
+async def test_a_migration_killed_after_its_riskiest_steps_resumes(
+    step: str, tmp_path: Path, postgres_url: str, s3_endpoint: str
+) -> None:
+    """SIGKILL right after the copy (a re-run must not duplicate rows) and right after the
+    flip (a re-run must not flip or copy again); another worker resumes once the claim ends."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=empty(postgres_url),
+        objects="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_access_key="test",
+        s3_secret_key=SecretStr("test"),
+        job_lease_seconds=1,
+    )
+    async with services(settings) as wired:
+        tenant = await _tenant(wired)
+        job = await _change_profile(wired, tenant)
+    _run_until_killed(settings, job.id, step)
+    async with services(settings) as wired:
+        await asyncio.sleep(1.2)  # the killed worker's claim expires
+        done = await wired.jobs.run(job.id)
+        assert done is not None and done.state is JobState.SUCCEEDED, done
+        assert done.step(step).attempts == 2  # resumed at the step it was in
+        assert (await _placement(wired, tenant)).profile == "st-dedicated"
+        await _read(wired, tenant)  # every row once: no duplicate
+
+
+def _run_until_killed(settings: Settings, job_id: str, step: str) -> None:
+    document = settings.model_dump_json()
+    command = [sys.executable, "-m", "tests.e2e.migrate_stepper", document, job_id, step]
+    environment = {**os.environ, "TENANTRY_LOG_LEVEL": "WARNING"}
+    with subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=environment
+    ) as process:
+        assert process.stdout is not None
+        try:
+            line = process.stdout.readline().strip()
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    assert line == "ACTED", f"expected the worker to act, got {line!r}"
