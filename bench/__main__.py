@@ -12,6 +12,7 @@ from bench import (
     fairness,
     idempotency,
     manifests,
+    migration,
     overhead,
     refusals,
     registry,
@@ -39,6 +40,7 @@ SUITES = {
     "fairness": fairness,
     "refusals": refusals,
     "idempotency": idempotency,
+    "migration": migration,
 }
 
 

@@ -31,6 +31,7 @@ SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ wh
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
     "jobs",
+    "write_holds",
     "usage_meters",
     "usage_counters",
     "api_keys",

@@ -25,6 +25,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from tenantry.backends.postgres.errors import translated
 from tenantry.backends.postgres.pools import Pool
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
@@ -109,12 +110,14 @@ class PostgresRelationalMover:
             for table in chosen:
                 copied[table] = await _copy_table(src, dst, table)
             await _sequences(src, dst)
-            sums = await _sums(src)  # the snapshot the copy read
+            sums = await _sums(src, chosen)  # in the snapshot the copy read
         return Copied(copied, sums)
 
-    async def sums(self, placement: Placement) -> dict[str, TableSum]:
+    async def sums(
+        self, placement: Placement, tables: Sequence[str] | None = None
+    ) -> dict[str, TableSum]:
         async with self._entered(placement, read_only=True) as db:
-            return await _sums(db)
+            return await _sums(db, tables)
 
     async def drop(self, placement: Placement) -> None:
         mode, name = _where(placement)
@@ -139,7 +142,8 @@ class PostgresRelationalMover:
         role = names.sql_role(placement.tenant_id, placement.env_id)
         path = name if mode is Relational.SHARED_SCHEMA else "public"
         dsn = self._dsn if mode is Relational.SHARED_SCHEMA else _on(self._dsn, name)
-        db = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        async with translated():
+            db = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
         try:
             isolation = "REPEATABLE READ, READ ONLY" if read_only else "READ COMMITTED"
             await db.execute(sql.SQL("BEGIN ISOLATION LEVEL " + isolation))
@@ -182,10 +186,10 @@ def _on(dsn: str, database: str) -> str:
     return psycopg.conninfo.make_conninfo(dsn, dbname=database)
 
 
-async def _sums(db: Connection) -> dict[str, TableSum]:
+async def _sums(db: Connection, tables: Sequence[str] | None = None) -> dict[str, TableSum]:
     found: dict[str, TableSum] = {}
     for table in await _names(db, _TABLES):
-        if table in PLATFORM_TABLES:
+        if table in PLATFORM_TABLES or (tables is not None and table not in tables):
             continue
         query = sql.SQL(
             "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))"

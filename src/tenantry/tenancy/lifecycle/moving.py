@@ -47,7 +47,7 @@ class TableSum:
 @dataclass(frozen=True, slots=True)
 class Copied:
     rows: dict[str, int]  # rows copied, by table
-    sums: dict[str, TableSum]  # every source table's sums, in the snapshot the copy read
+    sums: dict[str, TableSum]  # the copied tables' sums at the source, in the snapshot read
 
 
 class RelationalMover(Protocol):
@@ -69,8 +69,10 @@ class RelationalMover(Protocol):
         emptying each first in ``target`` (so a re-run is idempotent)."""
         ...
 
-    async def sums(self, placement: Placement) -> dict[str, TableSum]:
-        """Every table's row count and checksum."""
+    async def sums(
+        self, placement: Placement, tables: Sequence[str] | None = None
+    ) -> dict[str, TableSum]:
+        """Each table's (default: every table's) row count and checksum."""
         ...
 
     async def drop(self, placement: Placement) -> None:

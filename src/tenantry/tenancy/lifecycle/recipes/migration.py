@@ -28,6 +28,7 @@ not moved (see ``docs/lifecycle.md``).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from sqlalchemy import select, update
@@ -252,13 +253,14 @@ async def _verify_objects(
     target: ObjectPlacement,
     copied: dict[str, str],
     *,
-    frozen: bool = False,
+    frozen: dict[str, str] | None = None,
 ) -> None:
     """``copied``: the source's listing the copy worked from. Not ``frozen``: the keys the
-    source still holds unchanged must be equal in the target. ``frozen`` (the source holds
-    still): both listings must be equal, and ``copied`` keys' bytes too."""
-    have, there = await mover.listing(source), await mover.listing(target)
-    if frozen:
+    source still holds unchanged must be equal in the target. ``frozen`` (the source's
+    listing while it holds still): both listings must be equal, and ``copied`` keys' bytes."""
+    have = frozen if frozen is not None else await mover.listing(source)
+    there = await mover.listing(target)
+    if frozen is not None:
         bad = mismatches(have, there)
         checked = sorted(k for k in copied if k in have)
     else:
@@ -284,13 +286,23 @@ async def _cutover(toolkit: Toolkit, kit: Moving, work: Work) -> None:
                     f"tenant {tenant_id!r} is being reconciled; the cutover is tried again",
                     code="migration.busy",
                 )
+            began = time.perf_counter()
             await kit.freezer.freeze(tenant_id)
+            drained = time.perf_counter()
             try:
                 await _catch_up(kit, work, moves)
+                caught_up = time.perf_counter()
                 await _flip(toolkit, kit, tenant_id, moves)
             except BaseException:
                 await kit.freezer.thaw(tenant_id)
                 raise
+            log.info(
+                "migration.cutover",
+                tenant_id=tenant_id,
+                drain_ms=round((drained - began) * 1000, 1),
+                catch_up_ms=round((caught_up - drained) * 1000, 1),
+                frozen_ms=round((time.perf_counter() - began) * 1000, 1),
+            )
     retire_after = toolkit.clock() + kit.grace
     await work.remember(flipped=True, retire_after=retire_after.isoformat())
     if kit.reconcile is not None:
@@ -304,20 +316,35 @@ async def _catch_up(kit: Moving, work: Work, moves: list[Move]) -> None:
     """Under the freeze: copy what changed since the copy, and verify it all."""
     copied = work.outputs.get("copied", {})
     for env, source, target in moves:
+        began = time.perf_counter()
         if kit.relational is not None and _relational_moves(kit, source, target):
             await kit.relational.prepare(source, target)
-            now = await kit.relational.sums(source)
-            stale = mismatches(_sums(now), copied.get(env, {}).get("sums", {}))
+            now = _sums(await kit.relational.sums(source))
+            stale = mismatches(now, copied.get(env, {}).get("sums", {}))
             if stale:
                 await kit.relational.copy(source, target, stale)
-            await _verify_relational(kit, env, target, _sums(now))
+                found = _sums(await kit.relational.sums(target, stale))
+                bad = mismatches({t: now.get(t) for t in stale}, found)
+                if bad:
+                    raise VerificationFailed(
+                        f"environment {env}: the copy of table(s) {', '.join(bad)} differs"
+                        " from its source (row count or checksum)",
+                        details={"env_id": env, "tables": bad},
+                    )
+        relational = time.perf_counter()
         if source.objects != target.objects:
             before = copied.get(env, {}).get("objects", {})
             have = await _sync_objects(kit.objects, source.objects, target.objects)
             changed = {k: tag for k, tag in have.items() if before.get(k) != tag}
             await _verify_objects(
-                kit.objects, env, source.objects, target.objects, changed, frozen=True
+                kit.objects, env, source.objects, target.objects, changed, frozen=have
             )
+        log.info(
+            "migration.caught_up",
+            env_id=env,
+            relational_ms=round((relational - began) * 1000, 1),
+            objects_ms=round((time.perf_counter() - relational) * 1000, 1),
+        )
 
 
 async def _flipped(toolkit: Toolkit, tenant_id: str, moves: list[Move]) -> bool:
