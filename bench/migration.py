@@ -136,7 +136,7 @@ async def _one(wired: Services, url: str, rows: int) -> list[Result]:
     assert cutover.started_at is not None and cutover.ended_at is not None
     start, end = cutover.started_at.timestamp(), cutover.ended_at.timestamp()
     frozen = writes.longest(start, end)
-    acknowledged = sum(1 for *_, ok in writes.samples if ok)
+    acknowledged = sum(1 for *_, ok in writes.samples if ok)  # requests
     size = f"{rows:,} rows, {OBJECTS:,} objects"
     found = [
         Result(f"migrate {size}: total", total, total, "(no anchor)"),
@@ -211,12 +211,14 @@ async def _move(wired: Services, tenant: str, writes: Writes) -> tuple[Job, floa
                     content=f"write {n}".encode(),
                     headers={"Content-Type": "text/plain"},
                 )
+                middle = time.time()
                 doc = await api.post(
                     "/api/v1/search/documents",
                     json={"doc_id": f"w{n}", "title": "live", "body": f"write {n}"},
                 )
                 ok = put.status_code == 200 and doc.status_code == 201
-                writes.samples.append((began, time.time(), ok))
+                writes.samples.append((began, middle, put.status_code == 200))
+                writes.samples.append((middle, time.time(), doc.status_code == 201))
                 if ok:
                     acknowledged.append(n)
                 n += 1

@@ -27,6 +27,7 @@ not moved (see ``docs/lifecycle.md``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -210,7 +211,7 @@ async def _sync_objects(
 ) -> dict[str, str]:
     """Make ``target`` hold what ``source`` holds: copy what differs, remove what is gone.
     Returns the source's listing (key -> tag) the copy worked from."""
-    have, there = await mover.listing(source), await mover.listing(target)
+    have, there = await asyncio.gather(mover.listing(source), mover.listing(target))
     await mover.copy(source, target, sorted(k for k, tag in have.items() if there.get(k) != tag))
     await mover.remove(target, sorted(set(there) - set(have)))
     return have
@@ -266,7 +267,9 @@ async def _verify_objects(
     else:
         checked = sorted(k for k, tag in copied.items() if have.get(k) == tag)
         bad = [k for k in checked if there.get(k) != copied[k]]
-    ours, theirs = await mover.digests(source, checked), await mover.digests(target, checked)
+    ours, theirs = await asyncio.gather(
+        mover.digests(source, checked), mover.digests(target, checked)
+    )
     bad = sorted({*bad, *(k for k in checked if ours.get(k) != theirs.get(k))})
     if bad:
         raise VerificationFailed(
@@ -313,38 +316,51 @@ async def _cutover(toolkit: Toolkit, kit: Moving, work: Work) -> None:
 
 
 async def _catch_up(kit: Moving, work: Work, moves: list[Move]) -> None:
-    """Under the freeze: copy what changed since the copy, and verify it all."""
+    """Under the freeze: copy what changed since the copy, and verify it (relational data and
+    objects side by side)."""
     copied = work.outputs.get("copied", {})
     for env, source, target in moves:
+        done = copied.get(env, {})
         began = time.perf_counter()
-        if kit.relational is not None and _relational_moves(kit, source, target):
-            await kit.relational.prepare(source, target)
-            now = _sums(await kit.relational.sums(source))
-            stale = mismatches(now, copied.get(env, {}).get("sums", {}))
-            if stale:
-                await kit.relational.copy(source, target, stale)
-                found = _sums(await kit.relational.sums(target, stale))
-                bad = mismatches({t: now.get(t) for t in stale}, found)
-                if bad:
-                    raise VerificationFailed(
-                        f"environment {env}: the copy of table(s) {', '.join(bad)} differs"
-                        " from its source (row count or checksum)",
-                        details={"env_id": env, "tables": bad},
-                    )
-        relational = time.perf_counter()
-        if source.objects != target.objects:
-            before = copied.get(env, {}).get("objects", {})
-            have = await _sync_objects(kit.objects, source.objects, target.objects)
-            changed = {k: tag for k, tag in have.items() if before.get(k) != tag}
-            await _verify_objects(
-                kit.objects, env, source.objects, target.objects, changed, frozen=have
-            )
-        log.info(
-            "migration.caught_up",
-            env_id=env,
-            relational_ms=round((relational - began) * 1000, 1),
-            objects_ms=round((time.perf_counter() - relational) * 1000, 1),
+        await asyncio.gather(
+            _catch_up_relational(kit, env, source, target, done.get("sums", {})),
+            _catch_up_objects(kit, env, source, target, done.get("objects", {})),
         )
+        log.info(
+            "migration.caught_up", env_id=env, ms=round((time.perf_counter() - began) * 1000, 1)
+        )
+
+
+async def _catch_up_relational(
+    kit: Moving, env: str, source: Placement, target: Placement, recorded: dict[str, Any]
+) -> None:
+    if kit.relational is None or not _relational_moves(kit, source, target):
+        return
+    now = _sums(await kit.relational.sums(source))
+    stale = mismatches(now, recorded)
+    if not stale:
+        return
+    if any(t not in recorded for t in stale):  # a table made since the copy
+        await kit.relational.prepare(source, target)
+    await kit.relational.copy(source, target, stale)
+    found = _sums(await kit.relational.sums(target, stale))
+    bad = mismatches({t: now.get(t) for t in stale if t in now}, found)
+    if bad:
+        raise VerificationFailed(
+            f"environment {env}: the copy of table(s) {', '.join(bad)} differs from its"
+            " source (row count or checksum)",
+            details={"env_id": env, "tables": bad},
+        )
+
+
+async def _catch_up_objects(
+    kit: Moving, env: str, source: Placement, target: Placement, before: dict[str, str]
+) -> None:
+    if source.objects == target.objects:
+        return
+    have = await _sync_objects(kit.objects, source.objects, target.objects)
+    changed = {k: tag for k, tag in have.items() if before.get(k) != tag}
+    await _verify_objects(kit.objects, env, source.objects, target.objects, changed, frozen=have)
 
 
 async def _flipped(toolkit: Toolkit, tenant_id: str, moves: list[Move]) -> bool:
