@@ -18,7 +18,7 @@ row order, compared with the row count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -30,7 +30,7 @@ from tenantry.backends.postgres.pools import Pool
 from tenantry.core import names
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.isolation.placement import Placement, Relational
-from tenantry.tenancy.lifecycle.moving import Copied, TableSum
+from tenantry.tenancy.lifecycle.moving import Copied, Refreshed, TableSum
 
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 # Tables the platform writes itself in every placement (the migration tree's version, the
@@ -112,6 +112,29 @@ class PostgresRelationalMover:
             await _sequences(src, dst)
             sums = await _sums(src, chosen)  # in the snapshot the copy read
         return Copied(copied, sums)
+
+    async def refresh(
+        self, source: Placement, target: Placement, recorded: Mapping[str, TableSum]
+    ) -> Refreshed:
+        async with (
+            self._entered(source, read_only=True) as src,
+            self._entered(target) as dst,
+        ):
+            now = await _sums(src)
+            stale = [t for t in now if recorded.get(t) != now[t]]
+            if not stale:
+                return Refreshed([], now, {})
+            if any(t not in recorded for t in stale):  # made since the copy
+                have = set(await _names(dst, _TABLES))
+                for statement in await _definitions(src, exclude=have | PLATFORM_TABLES):
+                    await dst.execute(statement)
+            chosen = _ordered(stale, await _references(src))
+            listed = sql.SQL(", ").join(sql.Identifier(t) for t in chosen)
+            await dst.execute(sql.SQL("TRUNCATE {}").format(listed))
+            for table in chosen:
+                await _copy_table(src, dst, table)
+            await _sequences(src, dst)
+            return Refreshed(chosen, now, await _sums(dst, chosen))
 
     async def sums(
         self, placement: Placement, tables: Sequence[str] | None = None

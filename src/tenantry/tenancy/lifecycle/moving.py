@@ -50,6 +50,13 @@ class Copied:
     sums: dict[str, TableSum]  # the copied tables' sums at the source, in the snapshot read
 
 
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    stale: list[str]  # the tables copied again
+    source: dict[str, TableSum]  # every source table's sums (the source holds still)
+    target: dict[str, TableSum]  # the stale tables' sums in the target after the copy
+
+
 class RelationalMover(Protocol):
     """Copies one tenant environment's relational data between two placements."""
 
@@ -67,6 +74,13 @@ class RelationalMover(Protocol):
     ) -> Copied:
         """Copy ``tables`` (default: every table) from one consistent snapshot of ``source``,
         emptying each first in ``target`` (so a re-run is idempotent)."""
+        ...
+
+    async def refresh(
+        self, source: Placement, target: Placement, recorded: Mapping[str, TableSum]
+    ) -> Refreshed:
+        """The cutover's catch-up in one source snapshot and one target transaction: every
+        table whose sums differ from ``recorded`` (the copy's) is copied again."""
         ...
 
     async def sums(

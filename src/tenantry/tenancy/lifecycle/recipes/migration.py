@@ -257,19 +257,22 @@ async def _verify_objects(
     frozen: dict[str, str] | None = None,
 ) -> None:
     """``copied``: the source's listing the copy worked from. Not ``frozen``: the keys the
-    source still holds unchanged must be equal in the target. ``frozen`` (the source's
-    listing while it holds still): both listings must be equal, and ``copied`` keys' bytes."""
-    have = frozen if frozen is not None else await mover.listing(source)
-    there = await mover.listing(target)
+    source still holds unchanged must be equal in the target (tag and SHA-256). ``frozen``
+    (the source's listing while it holds still): both listings must be equal, and the bytes of
+    ``copied`` keys too; the reads go out side by side."""
     if frozen is not None:
-        bad = mismatches(have, there)
-        checked = sorted(k for k in copied if k in have)
+        checked = sorted(k for k in copied if k in frozen)
+        there, ours, theirs = await asyncio.gather(
+            mover.listing(target), mover.digests(source, checked), mover.digests(target, checked)
+        )
+        bad = mismatches(frozen, there)
     else:
+        have, there = await asyncio.gather(mover.listing(source), mover.listing(target))
         checked = sorted(k for k, tag in copied.items() if have.get(k) == tag)
+        ours, theirs = await asyncio.gather(
+            mover.digests(source, checked), mover.digests(target, checked)
+        )
         bad = [k for k in checked if there.get(k) != copied[k]]
-    ours, theirs = await asyncio.gather(
-        mover.digests(source, checked), mover.digests(target, checked)
-    )
     bad = sorted({*bad, *(k for k in checked if ours.get(k) != theirs.get(k))})
     if bad:
         raise VerificationFailed(
@@ -336,15 +339,11 @@ async def _catch_up_relational(
 ) -> None:
     if kit.relational is None or not _relational_moves(kit, source, target):
         return
-    now = _sums(await kit.relational.sums(source))
-    stale = mismatches(now, recorded)
-    if not stale:
-        return
-    if any(t not in recorded for t in stale):  # a table made since the copy
-        await kit.relational.prepare(source, target)
-    await kit.relational.copy(source, target, stale)
-    found = _sums(await kit.relational.sums(target, stale))
-    bad = mismatches({t: now.get(t) for t in stale if t in now}, found)
+    copied = {t: TableSum(int(v[0]), str(v[1])) for t, v in recorded.items()}
+    done = await kit.relational.refresh(source, target, copied)
+    bad = mismatches(
+        {t: done.source.get(t) for t in done.stale}, {t: done.target.get(t) for t in done.stale}
+    )
     if bad:
         raise VerificationFailed(
             f"environment {env}: the copy of table(s) {', '.join(bad)} differs from its"
