@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -324,14 +325,18 @@ async def _catch_up(kit: Moving, work: Work, moves: list[Move]) -> None:
     copied = work.outputs.get("copied", {})
     for env, source, target in moves:
         done = copied.get(env, {})
-        began = time.perf_counter()
-        await asyncio.gather(
-            _catch_up_relational(kit, env, source, target, done.get("sums", {})),
-            _catch_up_objects(kit, env, source, target, done.get("objects", {})),
+        relational, objects = await asyncio.gather(
+            _timed(_catch_up_relational(kit, env, source, target, done.get("sums", {}))),
+            _timed(_catch_up_objects(kit, env, source, target, done.get("objects", {}))),
         )
-        log.info(
-            "migration.caught_up", env_id=env, ms=round((time.perf_counter() - began) * 1000, 1)
-        )
+        log.info("migration.caught_up", env_id=env, relational_ms=relational, objects_ms=objects)
+
+
+async def _timed(work: Awaitable[None]) -> float:
+    """How long ``work`` took, in milliseconds."""
+    began = time.perf_counter()
+    await work
+    return round((time.perf_counter() - began) * 1000, 1)
 
 
 async def _catch_up_relational(
