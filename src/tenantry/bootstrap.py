@@ -47,9 +47,9 @@ from tenantry.tenancy.lifecycle.maintenance import MaintenanceScopes
 from tenantry.tenancy.lifecycle.moving import BlobObjectMover, Moving, ObjectMover
 from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
 from tenantry.tenancy.lifecycle.recipes.migration import Retirements
+from tenantry.tenancy.lifecycle.recipes.migration import start as start_migrate_job
 from tenantry.tenancy.lifecycle.runner import JobRunner
 from tenantry.tenancy.lifecycle.service import LifecycleService
-from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
 from tenantry.tenancy.limits.doors import DoorLimits, Doors
@@ -110,7 +110,7 @@ async def services(
         lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
 
         async def start_migration(tenant_id: str) -> object:
-            return await lifecycle.request(JobKind.MIGRATE, tenant_id, actor="controller")
+            return await start_migrate_job(lifecycle, sessions, tenant_id)
 
         controller = Controller(
             engine,

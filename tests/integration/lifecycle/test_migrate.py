@@ -426,3 +426,20 @@ def _run_until_killed(settings: Settings, job_id: str, step: str) -> None:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
     assert line == "ACTED", f"expected the worker to act, got {line!r}"
+
+
+async def test_a_cancelled_migration_is_not_started_again_for_the_same_spec(
+    stack: Services,
+) -> None:
+    tenant = await _tenant(stack)
+    job = await _change_profile(stack, tenant)
+    await stack.lifecycle.cancel(job.id)
+    again = await stack.controller.reconcile(tenant)
+    assert again.moves and len(await stack.lifecycle.list(tenant_id=tenant)) == 1
+    assert (await stack.registry.get(tenant)).lifecycle_state is LifecycleState.ACTIVE
+    await stack.registry.apply(_bundle(tenant, Profile.MT_STANDARD))  # changed back
+    assert (await stack.controller.reconcile(tenant)).moves == ()
+    await stack.registry.apply(_bundle(tenant, Profile.ST_DEDICATED))  # and again: a new spec
+    assert (await stack.controller.reconcile(tenant)).moves
+    latest = (await stack.lifecycle.list(tenant_id=tenant))[0]
+    assert latest.id != job.id and latest.state is JobState.QUEUED

@@ -52,9 +52,11 @@ from tenantry.tenancy.lifecycle.moving import (
     mismatches,
 )
 from tenantry.tenancy.lifecycle.recipes.toolkit import Toolkit
+from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.lifecycle.steps import Recipe, Step, Work
 from tenantry.tenancy.manifests.schemas import Profile
+from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.models import TenantRow
 
@@ -500,3 +502,36 @@ def _retire_after(row: JobRow) -> dt.datetime:
     if not outputs.get("moves") or stamp is None:
         return row.finished_at or row.updated_at  # nothing moved: nothing to wait for
     return dt.datetime.fromisoformat(stamp)
+
+
+async def start(
+    lifecycle: LifecycleService, sessions: SessionFactory, tenant_id: str
+) -> Job | None:
+    """Request the migrate job of a tenant whose reconcile found moves (the controller's
+    hook), tagged with the spec generation it serves. Not again for a generation whose
+    migration failed or was cancelled: ``tenantry jobs retry`` or a spec change does that."""
+    async with translated(), sessions() as session:
+        tenant = await session.get(TenantRow, tenant_id)
+        last = (
+            await session.scalars(
+                select(JobRow)
+                .where(JobRow.tenant_id == tenant_id, JobRow.kind == JobKind.MIGRATE.value)
+                .order_by(JobRow.created_at.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+    if tenant is None:
+        return None
+    given_up = {JobState.FAILED.value, JobState.CANCELLED.value}
+    if (
+        last is not None
+        and last.state in given_up
+        and last.params.get("generation") == tenant.generation
+    ):
+        return None
+    return await lifecycle.request(
+        JobKind.MIGRATE,
+        tenant_id,
+        actor="controller",
+        options={"generation": tenant.generation},
+    )
