@@ -64,7 +64,9 @@ Release = Callable[[], Awaitable[None]]
 class FreezeSettings:
     wait: float = 2.0  # how long a write waits for a freeze to end before its 503
     hold_seconds: float = 120.0  # a hold not given back by then (its process died) is ignored
-    freeze_seconds: float = 30.0  # the most a freeze lasts if its job never thaws it
+    # the most a freeze lasts if its job never thaws it; a cutover that outlasts it does not
+    # flip (writes may have resumed) and is tried again
+    freeze_seconds: float = 60.0
     drain_seconds: float = 10.0  # how long the cutover waits for writes in flight
 
 

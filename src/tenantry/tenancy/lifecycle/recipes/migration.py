@@ -380,6 +380,13 @@ async def _flip(toolkit: Toolkit, kit: Moving, tenant_id: str, moves: list[Move]
         row = await repository.tenant(session, tenant_id)
         if row is None:
             raise Unavailable(f"tenant {tenant_id!r} vanished during its migration")
+        frozen = row.writes_frozen_until
+        if frozen is None or frozen <= toolkit.clock():  # writes may have gone on meanwhile
+            raise Unavailable(
+                f"tenant {tenant_id!r}: the write freeze ended before the cutover was done;"
+                " the cutover is tried again",
+                code="migration.freeze_lapsed",
+            )
         placement = dict(row.placement or {})
         for env, _, target in moves:
             placement[env] = target.as_dict()
