@@ -15,16 +15,23 @@ again and again, in the same process over ASGI). Reported:
   the same run; the target is >= 0.5 of the anchor's throughput.
 
 A size that takes longer than ``BOUND`` seconds to set up or move is reported as far as it got.
+
+It runs on a PostgreSQL cluster of its own (``initdb`` in a temporary directory, started on a
+free port as the ``postgres`` user, stopped at the end), so that other test sessions on the
+machine's server, which drop every tenant database they find, cannot disturb it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +54,8 @@ from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.lifecycle.jobs import Job, JobState
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BIN = Path("/usr/lib/postgresql/15/bin")
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # replaced by the private cluster's
 SIZES = (10_000, 100_000, 1_000_000)
 OBJECTS = 1_000
 BOUND = 600.0  # seconds per size, at most
@@ -65,6 +73,47 @@ class Writes:
 
 
 def run() -> list[Result]:
+    with _cluster() as admin_url:
+        global ADMIN_URL  # noqa: PLW0603 - every helper here talks to the private cluster
+        ADMIN_URL = admin_url
+        return _run()
+
+
+@contextlib.contextmanager
+def _cluster() -> Iterator[str]:
+    """A private PostgreSQL cluster for the run; its admin URL."""
+    with tempfile.TemporaryDirectory() as home:
+        data = Path(home) / "pg"
+        data.mkdir()
+        shutil.chown(home, "postgres")
+        shutil.chown(data, "postgres")
+        port = _free_port()
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(
+            [*as_postgres, str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        ctl = [*as_postgres, str(BIN / "pg_ctl"), "-D", str(data)]
+        subprocess.run(
+            [*ctl, "-o", options, "-w", "-l", str(data / "log"), "start"],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, capture_output=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run() -> list[Result]:
     name = f"tenantry_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -79,9 +128,7 @@ def run() -> list[Result]:
 
 
 def _moto() -> tuple[ThreadedMotoServer, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
@@ -148,6 +195,16 @@ async def _one(wired: Services, url: str, rows: int) -> list[Result]:
             "cutover step",
         ),
     ]
+    server = job.params.get("outputs", {}).get("freeze", {})
+    found.append(
+        Result(
+            f"migrate {size}: write freeze in the job (drain"
+            f" {server.get('drain_ms', 0):.0f} ms + catch-up and flip)",
+            server.get("frozen_ms", 0.0) / 1000,
+            end - start,
+            "cutover step",
+        )
+    )
     ours, anchor = await _copies(wired, url, tenant)
     found.append(Result(f"relational copy of {rows:,} rows", ours, anchor, "pg_dump | pg_restore"))
     return found

@@ -288,6 +288,7 @@ async def _verify_objects(
 async def _cutover(toolkit: Toolkit, kit: Moving, work: Work) -> None:
     tenant_id = work.job.tenant_id
     moves = _moves(work)
+    timings: dict[str, float] = {}
     if moves and not await _flipped(toolkit, tenant_id, moves):
         async with controller_repository.lease(kit.engine, tenant_id) as held:
             if not held:
@@ -305,15 +306,14 @@ async def _cutover(toolkit: Toolkit, kit: Moving, work: Work) -> None:
             except BaseException:
                 await kit.freezer.thaw(tenant_id)
                 raise
-            log.info(
-                "migration.cutover",
-                tenant_id=tenant_id,
-                drain_ms=round((drained - began) * 1000, 1),
-                catch_up_ms=round((caught_up - drained) * 1000, 1),
-                frozen_ms=round((time.perf_counter() - began) * 1000, 1),
-            )
+            timings = {
+                "drain_ms": round((drained - began) * 1000, 1),
+                "catch_up_ms": round((caught_up - drained) * 1000, 1),
+                "frozen_ms": round((time.perf_counter() - began) * 1000, 1),
+            }
+            log.info("migration.cutover", tenant_id=tenant_id, **timings)
     retire_after = toolkit.clock() + kit.grace
-    await work.remember(flipped=True, retire_after=retire_after.isoformat())
+    await work.remember(flipped=True, retire_after=retire_after.isoformat(), freeze=timings)
     if kit.reconcile is not None:
         try:
             await kit.reconcile(tenant_id)
