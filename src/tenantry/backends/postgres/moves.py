@@ -121,6 +121,10 @@ class PostgresRelationalMover:
             self._entered(target) as dst,
         ):
             now = await _sums(src)
+            for gone in sorted(set(recorded) - set(now)):  # dropped at the source since
+                await dst.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(gone))
+                )
             stale = [t for t in now if recorded.get(t) != now[t]]
             if not stale:
                 return Refreshed([], now, {})
