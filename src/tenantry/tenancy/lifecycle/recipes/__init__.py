@@ -6,7 +6,7 @@ compositions of the resource kinds' own steps (export, import, copy, verify, rem
 
 from __future__ import annotations
 
-from tenantry.tenancy.lifecycle.recipes import archive, restore, rotation, suspension
+from tenantry.tenancy.lifecycle.recipes import archive, migration, restore, rotation, suspension
 from tenantry.tenancy.lifecycle.recipes.toolkit import Toolkit
 from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.lifecycle.steps import Recipes
@@ -21,4 +21,5 @@ def recipes(toolkit: Toolkit) -> Recipes:
         JobKind.ROTATE_KEYS: rotation.rotate_keys(toolkit),
         JobKind.ARCHIVE: archive.archive(toolkit),
         JobKind.RESTORE: restore.restore(toolkit),
+        JobKind.MIGRATE: migration.migrate(toolkit),
     }
