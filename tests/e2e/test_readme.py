@@ -36,7 +36,8 @@ TENANTRY = f"{shlex.quote(sys.executable)} -m tenantry.cli"
 
 
 def _commands() -> list[str]:
-    lines = [line.strip() for block in BLOCKS for line in block.splitlines()]
+    offline = [block for block in BLOCKS if "$API" not in block]  # the others need a server
+    lines = [line.strip() for block in offline for line in block.splitlines()]
     return [line for line in lines if re.match(rf"uv run tenantry ({'|'.join(SAFE)})\b", line)]
 
 
