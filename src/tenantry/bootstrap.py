@@ -99,10 +99,17 @@ async def services(
             clock=clock,
         )
         layout = Layout(subject_prefix=settings.subject_prefix)
+        job_requested = asyncio.Event()
+        lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
         controller = Controller(
-            engine, provisioners(settings), layout=layout, migrator=migrator, clock=clock
+            engine,
+            provisioners(settings),
+            layout=layout,
+            migrator=migrator,
+            clock=clock,
+            purges=lifecycle,
         )
-        registry = RegistryService(sessions, clock=clock)
+        registry = RegistryService(sessions, clock=clock, lifecycle=lifecycle)
         catalog = LimitsCatalog(sessions)
         quotas = Quotas(sessions, catalog, clock=clock)
         backends = runtime(settings, sessions, quotas=quotas.bind)
@@ -115,11 +122,9 @@ async def services(
             limits=catalog,
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
         )
-        job_requested = asyncio.Event()
-        lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
         jobs = JobRunner(
             sessions,
-            recipes(Toolkit(sessions, clock=clock)),
+            recipes(_toolkit(settings, sessions, controller, clock)),
             MaintenanceScopes(sessions, backends),
             clock=clock,
             lease=settings.job_lease_seconds,
@@ -152,6 +157,19 @@ async def services(
                 await migrator.close()
     finally:
         await engine.dispose()
+
+
+def _toolkit(
+    settings: Settings, sessions: SessionFactory, controller: Controller, clock: Clock
+) -> Toolkit:
+    """What lifecycle jobs' steps use: the controller's provisioners and holdings, the keyring."""
+    return Toolkit(
+        sessions,
+        clock=clock,
+        provisioners=controller.provisioners,
+        holdings=controller,
+        keys=Keyring(settings.data_dir.resolve()),
+    )
 
 
 @asynccontextmanager

@@ -19,11 +19,13 @@ it is asked about the version the write is conditional on, and again after every
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 from tenantry.core import ids, names
 from tenantry.core.errors import InvalidInput
 from tenantry.runtime.blobs import (
+    MAX_PAGE,
     BlobNotFound,
     BlobSpace,
     BlobStat,
@@ -134,6 +136,22 @@ class ObjectStore:
             return False  # removed meanwhile: that delete gave the room back
         await self._quota.release(Stored.OBJECTS, current.size)
         return True
+
+    async def purge(self) -> int:
+        """Remove every object of this tenant environment and give its room back; the count.
+
+        Nothing is opened (a purge needs no key); platform keys stay for the space's owner
+        (the provisioner removes them with the space).
+        """
+        after, removed = None, 0
+        while True:
+            page = await self._space.list("", after=after, limit=MAX_PAGE)
+            for key in page:
+                if not _reserved(key):
+                    removed += await retry_conflicts(partial(self._delete, key, None))
+            if len(page) < MAX_PAGE:
+                return removed
+            after = page[-1]
 
     async def _current(self, key: str) -> BlobStat | None:
         try:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-from sqlalchemy import Row, TextClause
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.runtime.data import TenantData
@@ -22,6 +22,7 @@ from tenantry.runtime.search.language import stemming
 from tenantry.runtime.search.schemas import Hit
 from tenantry.runtime.search.schemas import loaded_fields as loaded
 
+_CLEAR: Final = text("DELETE FROM tenantry_search WHERE tenant_id = :t AND env_id = :e")
 RECHECK: Final = 30.0  # seconds a binding trusts that the stored stemming is its language's
 
 
@@ -102,6 +103,12 @@ class SqlSearchIndex:
         await self._settled()
         async with self._data.transaction() as conn:
             return (await conn.execute(self.remove, values)).rowcount > 0
+
+    async def clear(self) -> int:
+        """Remove every document of the tenant environment (the triggers drop their index rows;
+        no settle: nothing is indexed again)."""
+        async with self._data.transaction() as conn:
+            return (await conn.execute(_CLEAR, self._bound)).rowcount
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
         parsed = parsing.parse(schemas.query_text(query))

@@ -28,7 +28,7 @@ from tenantry.tenancy.lifecycle import repository
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepRecord, StepState
 from tenantry.tenancy.lifecycle.service import finish_cancelled
-from tenantry.tenancy.lifecycle.states import TABLE, JobKind
+from tenantry.tenancy.lifecycle.states import JobKind, of_job
 from tenantry.tenancy.lifecycle.steps import Maintenance, Recipes, Step, Work
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -213,7 +213,7 @@ class JobRunner:
             row.state, row.error, row.finished_at, row.updated_at = "failed", error, now, now
             row.claimed_by = row.claim_expires_at = None
             tenant = await repository.tenant(session, row.tenant_id)
-            if tenant is not None and rolled_back:
+            if tenant is not None and rolled_back and row.env_id is None:
                 tenant.lifecycle_state, tenant.updated_at = row.previous_state, now
             await session.flush()
             await announce(session, row, Change.FAILED)
@@ -225,7 +225,7 @@ class JobRunner:
             now = self._clock()
             row.state, row.progress, row.finished_at, row.updated_at = "succeeded", 100, now, now
             row.claimed_by = row.claim_expires_at = None
-            final = TABLE[JobKind(row.kind)].final
+            final = of_job(JobKind(row.kind), row.env_id).final
             tenant = await repository.tenant(session, row.tenant_id)
             if tenant is not None and final is not None:
                 tenant.lifecycle_state, tenant.updated_at = final.value, now

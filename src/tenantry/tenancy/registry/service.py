@@ -2,7 +2,9 @@
 
 Applying is one transaction: the plan is computed from the rows read inside it, then created
 tenants are inserted, changed ones get their new spec and a bumped generation, and pruned ones
-are marked for deletion. A bundle that changes nothing writes nothing.
+get their delete job (``deleting`` at once, the purge after retention), in that transaction. A
+tenant marked for deletion that the bundle holds again has its delete cancelled, unless its
+purge has begun (then the apply is refused). A bundle that changes nothing writes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
-from tenantry.tenancy.lifecycle.states import LifecycleState
+from tenantry.tenancy.lifecycle.service import LifecycleService
+from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import Bundle
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry import repository, views
@@ -22,11 +25,20 @@ from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.schemas import Condition, TenantDetail, TenantSummary
 
+PRUNE_ACTOR = "apply --prune"  # who requests the delete of a pruned tenant
+
 
 class RegistryService:
-    def __init__(self, sessions: SessionFactory, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        clock: Clock = utc_now,
+        lifecycle: LifecycleService | None = None,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._lifecycle = lifecycle or LifecycleService(sessions, clock=clock)
 
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
@@ -58,10 +70,14 @@ class RegistryService:
         for change in result.changes:
             tenant_id, spec = change.tenant_id, bundle.tenants.get(change.tenant_id)
             if change.action is planning.Action.REMOVED:
-                await repository.mark_for_deletion(session, tenant_id, now=now)
+                await self._lifecycle.request_in(
+                    session, JobKind.DELETE, tenant_id, actor=PRUNE_ACTOR
+                )
                 continue
             if spec is None or change.action is planning.Action.UNCHANGED:
                 continue
+            if change.action is planning.Action.CHANGED:
+                await self._lifecycle.cancel_delete_in(session, tenant_id)
             if change.action is planning.Action.CREATED:
                 repository.add_tenant(
                     session,

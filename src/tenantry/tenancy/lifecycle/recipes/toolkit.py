@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
+from tenantry.core.errors import Unavailable
+from tenantry.tenancy.controller.resources import Kind, Provisioner
+from tenantry.tenancy.lifecycle.purging import Holdings, KeyShredder
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
+
+
+class NotWired(Unavailable):
+    code = "lifecycle.not_wired"
 
 
 @dataclass(frozen=True, slots=True)
 class Toolkit:
     sessions: SessionFactory
     clock: Clock = utc_now
+    provisioners: Sequence[Provisioner] = ()  # the controller's: a purge retires resources
+    holdings: Holdings | None = None  # the controller: what a tenant holds; forgetting it
+    keys: KeyShredder | None = None  # the keyring: destroys a tenant's keys
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
@@ -24,6 +35,20 @@ class Toolkit:
     async def environments(self, tenant_id: str) -> list[str]:
         """The environments the tenant has a stored placement for."""
         return sorted((await self.tenant(tenant_id)).placement or {})
+
+    def provisioner(self, kind: Kind) -> Provisioner | None:
+        """The provisioner of ``kind`` (None: that backend is not configured here)."""
+        return next((p for p in self.provisioners if p.kind is kind), None)
+
+    def holder(self) -> Holdings:
+        if self.holdings is None:
+            raise NotWired("this process has no controller wired into its lifecycle jobs")
+        return self.holdings
+
+    def shredder(self) -> KeyShredder:
+        if self.keys is None:
+            raise NotWired("this process has no keyring wired into its lifecycle jobs")
+        return self.keys
 
 
 async def _row(session: AsyncSession, tenant_id: str) -> TenantRow:
