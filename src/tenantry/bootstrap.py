@@ -124,7 +124,7 @@ async def services(
         )
         jobs = JobRunner(
             sessions,
-            recipes(toolkit(settings, sessions, controller, clock)),
+            recipes(_toolkit(settings, sessions, controller, clock)),
             MaintenanceScopes(sessions, backends),
             clock=clock,
             lease=settings.job_lease_seconds,
@@ -159,7 +159,7 @@ async def services(
         await engine.dispose()
 
 
-def toolkit(
+def _toolkit(
     settings: Settings, sessions: SessionFactory, controller: Controller, clock: Clock
 ) -> Toolkit:
     """What lifecycle jobs' steps use: the controller's provisioners and holdings, the keyring."""

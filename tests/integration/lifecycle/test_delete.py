@@ -25,9 +25,10 @@ from tenantry.runtime.objects.records import FRAMED
 from tenantry.runtime.secrets.vault import ENV_MARKER
 from tenantry.tenancy.controller.resources import Resource
 from tenantry.tenancy.isolation.placement import Placement
+from tenantry.tenancy.isolation.strategies import place
 from tenantry.tenancy.lifecycle.jobs import Job, JobState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.models import SecretVersionRow, TenantRow
 from tests.conftest import NATS_URL, empty
@@ -95,7 +96,7 @@ async def _pair(wired: Services) -> Pair:
     for tenant in tenants:
         assert (await wired.controller.reconcile(tenant)).result == "ready"
         for env in ENVS:
-            await _write(wired, tenant, env)
+            await write(wired, tenant, env)
     return pair
 
 
@@ -103,7 +104,8 @@ def _ctx(tenant: str, env: str) -> TenantCtx:
     return TenantCtx(tenant_id=tenant, env_id=env, team_id="support")
 
 
-async def _write(wired: Services, tenant: str, env: str) -> None:
+async def write(wired: Services, tenant: str, env: str) -> None:
+    """A record in every store of the tenant environment."""
     scope = await wired.scopes.open(_ctx(tenant, env))
     await scope.sessions.create("support", "s1", user="u1", variables={"env": env})
     await scope.state.set("support", "s1", {"step": env})
@@ -231,12 +233,17 @@ async def _leftover_runtime(wired: Services, tenant: str, placed: dict[str, Plac
         await backends.close()
 
 
+async def _protect(wired: Services, tenant: str) -> None:
+    """``prevent_deletion: true`` in the stored spec."""
+    async with database.session_factory(wired.engine)() as db, db.begin():
+        row = await db.get_one(TenantRow, tenant)
+        spec = {**row.spec, "prevent_deletion": True}
+        await db.execute(update(TenantRow).where(TenantRow.id == tenant).values(spec=spec))
+
+
 async def test_a_protected_tenant_is_not_deleted_without_force(stack: Services) -> None:
     pair = await _pair(stack)
-    async with database.session_factory(stack.engine)() as db, db.begin():
-        row = await db.get_one(TenantRow, pair.victim)
-        spec = {**row.spec, "prevent_deletion": True}
-        await db.execute(update(TenantRow).where(TenantRow.id == pair.victim).values(spec=spec))
+    await _protect(stack, pair.victim)
     before = await stack.registry.get(pair.victim)
     with pytest.raises(TenantryError) as protected:
         await stack.lifecycle.request(JobKind.DELETE, pair.victim, actor="test")
@@ -392,3 +399,33 @@ async def test_prune_schedules_the_delete_and_applying_the_tenant_again_cancels_
     assert (await stack.lifecycle.get(job.id)).state is JobState.CANCELLED
     assert await _state(stack, pair.victim) is LifecycleState.ACTIVE
     await _read(stack, pair.victim, "prod")
+    await _protect(stack, pair.bystander)
+    with pytest.raises(TenantryError) as protected:  # the whole apply is refused
+        await stack.registry.apply(Bundle(tenants={pair.victim: _spec(*ENVS)}), prune=True)
+    assert protected.value.code == "tenant.protected"
+    assert await _state(stack, pair.bystander) is LifecycleState.ACTIVE
+    assert await stack.lifecycle.list(tenant_id=pair.bystander) == []
+
+
+async def purged(wired: Services, tenant: str, envs: tuple[str, ...]) -> None:
+    """The tenant is a tombstone and nothing of it is left in any backend."""
+    detail = await wired.registry.get(tenant)
+    assert detail.lifecycle_state is LifecycleState.DELETED
+    assert detail.resources == [] and detail.placement is None
+    assert not Keyring(wired.settings.data_dir.resolve()).exists(tenant)
+    query = select(func.count()).where(SecretVersionRow.tenant_id == tenant)
+    async with database.session_factory(wired.engine)() as db:
+        assert await db.scalar(query) == 0
+    backends = runtime(wired.settings, database.session_factory(wired.engine))
+    try:
+        for env in envs:
+            placement = place(Profile(detail.profile), tenant, env, wired.controller.layout)
+            for provisioner in wired.controller.provisioners:
+                wanted: Resource | None = provisioner.wanted(placement)
+                assert wanted is None or not await provisioner.exists(wanted), wanted
+            folder = names.session_folder(tenant, env, every_team=True)
+            assert await backends.sessions.list(folder, limit=10) == []
+            scope = backends.bind(_ctx(tenant, env), placement)
+            assert await scope.state.get("support", "s1") is None
+    finally:
+        await backends.close()

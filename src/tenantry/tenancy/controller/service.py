@@ -16,15 +16,15 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
-from tenantry.tenancy.controller import conditions, repository
+from tenantry.tenancy.controller import conditions, holdings, repository
 from tenantry.tenancy.controller.conditions import Result
+from tenantry.tenancy.controller.holdings import Held, Purges, TenantBusy
 from tenantry.tenancy.controller.plan import (
     Move,
     Step,
@@ -49,42 +49,6 @@ _SETTLED_STATES = {LifecycleState.PENDING.value, LifecycleState.PROVISIONING.val
 
 
 __all__ = ["Controller", "Decision", "Held", "Outcome", "Purges", "Result"]
-PURGE_ACTOR = "controller"  # who requests an environment's purge
-
-
-class TenantBusy(Unavailable):
-    code = "tenant.reconciling"
-
-
-class Purges(Protocol):
-    """Schedules and cancels environments' purges in the controller's open transaction
-    (``LifecycleService``: a delete job scoped to the environment)."""
-
-    async def request_in(
-        self,
-        session: AsyncSession,
-        kind: JobKind,
-        tenant_id: str,
-        *,
-        actor: str,
-        options: dict[str, str],
-    ) -> object: ...
-
-    async def cancel_delete_in(
-        self, session: AsyncSession, tenant_id: str, env_id: str | None = None
-    ) -> object: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """What a tenant holds, read under its reconcile lease: the placement of each environment
-    (stored, or recovered from a removed environment's orphaned resources) and every owned
-    resource, orphaned ones included."""
-
-    placements: dict[str, Placement]
-    owned: list[Resource]
-    orphaned: dict[Resource, Reason]
-    environments: list[str]  # the spec's
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,30 +300,20 @@ class Controller:
         self, session: AsyncSession, tenant_id: str, steps: Sequence[Step]
     ) -> None:
         """Schedule the purge of each environment this reconcile orphans (after retention)."""
-        removed = {
-            s.resource.env_id
-            for s in steps
-            if s.verb is Verb.ORPHAN and s.reason is Reason.ENVIRONMENT_REMOVED
-        }
-        for env in sorted(e for e in removed if e is not None):
-            if self.purges is not None:
-                await self.purges.request_in(
-                    session, JobKind.DELETE, tenant_id, actor=PURGE_ACTOR, options={"env": env}
-                )
+        if self.purges is None:
+            return
+        for env in holdings.removed(steps):
+            await self.purges.request_in(
+                session, JobKind.DELETE, tenant_id, actor=holdings.PURGE_ACTOR, options={"env": env}
+            )
 
     async def _cancel_purges(
         self, session: AsyncSession, desired: repository.Desired, ready: Decision
     ) -> None:
         """Cancel the scheduled purge of each removed environment served again."""
-        served = {p.env_id for p in ready.placements}
-        back = {
-            r.env_id
-            for r, why in desired.orphaned.items()
-            if why is Reason.ENVIRONMENT_REMOVED and r.env_id in served
-        }
-        for env in sorted(e for e in back if e is not None):
-            if self.purges is None:
-                return
+        if self.purges is None:
+            return
+        for env in holdings.returned(desired.orphaned, ready.placements):
             try:
                 await self.purges.cancel_delete_in(session, desired.tenant_id, env)
             except TenantryError as error:  # its purge has begun: it cannot be called back

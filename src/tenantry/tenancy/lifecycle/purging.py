@@ -16,8 +16,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.access.models import ApiKeyRow
+from tenantry.tenancy.controller.holdings import Held
 from tenantry.tenancy.controller.resources import Resource
-from tenantry.tenancy.controller.service import Held
 from tenantry.tenancy.idempotency.models import IdempotencyRow
 from tenantry.tenancy.limits.models import UsageCounterRow
 from tenantry.tenancy.registry.models import (
