@@ -122,9 +122,18 @@ async def services(
             limits=catalog,
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
         )
+        idempotency = IdempotencyService(sessions, clock=clock)
+        toolkit = Toolkit(
+            sessions,
+            keys=backends.keyring,
+            idempotency=idempotency,
+            clock=clock,
+            provisioners=controller.provisioners,
+            holdings=controller,
+        )
         jobs = JobRunner(
             sessions,
-            recipes(_toolkit(settings, sessions, controller, clock)),
+            recipes(toolkit),
             MaintenanceScopes(sessions, backends),
             clock=clock,
             lease=settings.job_lease_seconds,
@@ -145,7 +154,7 @@ async def services(
                     limits,
                     quotas,
                     meters,
-                    IdempotencyService(sessions, clock=clock),
+                    idempotency,
                     lifecycle,
                     jobs,
                     job_requested,
@@ -157,19 +166,6 @@ async def services(
                 await migrator.close()
     finally:
         await engine.dispose()
-
-
-def _toolkit(
-    settings: Settings, sessions: SessionFactory, controller: Controller, clock: Clock
-) -> Toolkit:
-    """What lifecycle jobs' steps use: the controller's provisioners and holdings, the keyring."""
-    return Toolkit(
-        sessions,
-        clock=clock,
-        provisioners=controller.provisioners,
-        holdings=controller,
-        keys=Keyring(settings.data_dir.resolve()),
-    )
 
 
 @asynccontextmanager

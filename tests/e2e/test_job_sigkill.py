@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from tenantry.backends.keys.keyring import Keyring
 from tenantry.bootstrap import Services, services
+from tenantry.core.context import TenantCtx
 from tenantry.core.settings import Settings
 from tenantry.tenancy.lifecycle.jobs import JobState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
@@ -40,6 +42,29 @@ class Case:
     ends: LifecycleState = LifecycleState.ACTIVE
 
 
+ACME = TenantCtx(tenant_id="acme", env_id="prod", team_id="support")
+
+
+async def write_data(wired: Services) -> None:
+    """A session, an object and a secret in acme's prod environment."""
+    scope = await wired.scopes.open(ACME)
+    await scope.sessions.create("support", "s1", user="u1", variables={"n": 1})
+    await scope.objects.put("reports/q1.txt", b"quarter one")
+    await scope.secrets.put("api-token", "s3cr3t")
+
+
+async def read_data(wired: Services) -> None:
+    scope = await wired.scopes.open(ACME)
+    assert (await scope.sessions.get("support", "s1")).variables == {"n": 1}
+    assert (await scope.objects.get("reports/q1.txt")).data == b"quarter one"
+    assert (await scope.secrets.get("api-token")).value.reveal() == b"s3cr3t"
+
+
+async def one_new_key(wired: Services) -> None:
+    await read_data(wired)
+    assert len(Keyring(wired.settings.data_dir.resolve()).kids("acme")) == 1
+
+
 async def _acme_data(wired: Services) -> None:
     for env in ("prod", "staging"):
         await purges.write(wired, "acme", env)
@@ -52,6 +77,7 @@ async def _acme_purged(wired: Services) -> None:
 CASES = [
     Case(JobKind.SUSPEND, ends=LifecycleState.SUSPENDED),
     Case(JobKind.RESUME, before=[JobKind.SUSPEND]),
+    Case(JobKind.ROTATE_KEYS, prepare=write_data, check=one_new_key),
     Case(
         JobKind.DELETE,
         options={"now": True},

@@ -22,9 +22,9 @@ from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tests.conftest import NATS_URL, REPO, empty
+from tests.integration.controller.test_data_safety import REDIS_URL
 from tests.integration.lifecycle.test_delete import (
     ENVS,
-    REDIS_URL,
     _existing,
     _leftover_runtime,
     _pair,

@@ -41,3 +41,12 @@ def private_file(path: Path) -> Path:
             if target.stat().st_mode & 0o077:
                 target.chmod(FILE_MODE)
     return path
+
+
+def sync_dir(path: Path) -> None:
+    """Make the creations, renames and removals of names in the directory ``path`` durable."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

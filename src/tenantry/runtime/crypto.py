@@ -49,6 +49,28 @@ class KeySource(Protocol):
         ...
 
 
+class KeyVersions(KeySource, Protocol):
+    """A tenant's key versions as a key rotation or a crypto-shred changes them (the local
+    keyring implements it); every change is idempotent, for steps a job may run again."""
+
+    def kids(self, tenant: str) -> list[str]:
+        """Key ids, oldest first; the last is active."""
+        ...
+
+    def rotate(self, tenant: str, *, replacing: str | None = None) -> str:
+        """Add a new active version (only while ``replacing``, if given, is the active one);
+        the active id."""
+        ...
+
+    def retire(self, tenant: str, kid: str) -> bool:
+        """Remove an old version; False when there was none by that id."""
+        ...
+
+    def destroy(self, tenant: str) -> bool:
+        """Remove every version (crypto-shredding); False when there was none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Binding:
     """What a sealed record belongs to; it is authenticated, never stored in the clear."""
@@ -90,6 +112,18 @@ class Sealer:
         data_key = self._unwrap(binding, kid, wrap_nonce, wrapped)
         active_kid, kek = self._keys.active(binding.tenant)
         return _header(active_kid, kek, data_key, binding) + rest
+
+    def active_kid(self, tenant: str) -> str:
+        """The id of the key that seals ``tenant``'s new records."""
+        return self._keys.active(tenant)[0]
+
+    def rewrap_stale(self, binding: Binding, sealed: bytes) -> bytes | None:
+        """:meth:`rewrap`, or None when the active key already wraps ``sealed``: a re-wrap run
+        skips what it (or an interrupted run before it) already did. For any sealed blob, such
+        as an archive file, as well as the stores' records."""
+        if key_id(sealed) == self.active_kid(binding.tenant):
+            return None
+        return self.rewrap(binding, sealed)
 
     def _unwrap(self, binding: Binding, kid: str, nonce: bytes, wrapped: bytes) -> bytes:
         try:

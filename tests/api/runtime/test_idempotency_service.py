@@ -10,10 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tenantry.backends.keys.keyring import Keyring
 from tenantry.bootstrap import Services
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
+from tenantry.runtime.rewrap import RewrapReport
 from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.idempotency import service as service_module
 from tenantry.tenancy.idempotency.errors import (
     IdempotencyInProgress,
     IdempotencyKeyInvalid,
@@ -239,3 +242,33 @@ def test_fingerprints_tell_requests_apart(
     a: tuple[str, str, str, bytes], b: tuple[str, str, str, bytes]
 ) -> None:
     assert (fingerprint(*a) == fingerprint(*b)) == (a == b)
+
+
+async def test_a_key_rotation_rewraps_stored_responses(
+    service: IdempotencyService,
+    scope: TenantScope,
+    tenants: Services,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service_module, "_REWRAP_PAGE", 2)  # the cursor is used too
+    for key in ("a", "b", "c"):
+        claim = await service.begin(
+            scope, principal="user-1", role="team-member", key=key, fingerprint=PRINT
+        )
+        assert isinstance(claim, Claim)
+        await service.complete(claim, RESPONSE)
+    await _claim(service, scope)  # a claim still running holds no response
+    keyring = Keyring(tenants.settings.data_dir.resolve())
+    old = keyring.kids("acme")[-1]
+    new = keyring.rotate("acme")
+    assert await service.rewrap(scope) == RewrapReport(new, rewrapped=3)
+    keyring.retire("acme", old)
+    for key in ("a", "b", "c"):
+        replay = await service.begin(
+            scope, principal="user-1", role="team-member", key=key, fingerprint=PRINT
+        )
+        assert replay == RESPONSE
+    assert await service.rewrap(scope) == RewrapReport(new, current=3)
+    clock.now += timedelta(hours=2)  # expired records are left to the purge
+    assert await service.rewrap(scope) == RewrapReport(new)

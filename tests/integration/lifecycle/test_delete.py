@@ -1,25 +1,22 @@
-"""Delete and purge, on the embedded default and on PostgreSQL + S3 (moto) + NATS + Redis:
-retention and cancel, --now, prevent_deletion, crypto-shredding, and environments' purges."""
+"""Delete and purge, on the embedded default and on PostgreSQL + S3 (moto) + NATS + Redis (the
+``stack`` fixture): retention and cancel, --now, prevent_deletion, crypto-shredding, and
+environments' purges."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 
 from tenantry.backends.keys.keyring import Keyring
-from tenantry.bootstrap import Services, runtime, services
+from tenantry.bootstrap import Services, runtime
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
-from tenantry.core.settings import Settings
 from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
 from tenantry.runtime.objects.records import FRAMED
 from tenantry.runtime.secrets.vault import ENV_MARKER
@@ -31,38 +28,9 @@ from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.models import SecretVersionRow, TenantRow
-from tests.conftest import NATS_URL, empty
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
 NOTES = text("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
 ENVS = ("prod", "staging")
-
-
-@pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.postgres)])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
-    """SQLite + files + in-process bus, or PostgreSQL + S3 + NATS + Redis."""
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'c.db'}")
-    if request.param == "real":
-        settings = settings.model_copy(
-            update={
-                "database_url": empty(request.getfixturevalue("postgres_url")),
-                "objects": "s3",
-                "s3_endpoint_url": request.getfixturevalue("s3_endpoint"),
-                "s3_access_key": "test",
-                "s3_secret_key": SecretStr("test"),
-                "nats_url": NATS_URL,
-                "redis_url": REDIS_URL,
-            }
-        )
-    async with services(settings) as wired:
-        yield wired
-        for tenant in await wired.controller.everyone():  # what the test left: retired by hand
-            for record in (await wired.registry.get(tenant)).resources:
-                resource = Resource.from_dict(record)
-                provisioner = next(
-                    p for p in wired.controller.provisioners if p.kind is resource.kind
-                )
-                await provisioner.retire(resource)
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,17 @@ def test_a_destroyed_key_shreds_the_tenant(keyring: Keyring) -> None:
     keyring.destroy("acme")
     with pytest.raises(Undecryptable):
         Sealer(keyring).open(SESSION, sealed)
+
+
+def test_rewrap_stale_leaves_what_the_active_key_wraps(keyring: Keyring) -> None:
+    sealer = Sealer(keyring)
+    old = sealer.seal(SESSION, b"v1")
+    assert sealer.rewrap_stale(SESSION, old) is None
+    new = keyring.rotate("acme")
+    moved = sealer.rewrap_stale(SESSION, old)
+    assert moved is not None and key_id(moved) == new == sealer.active_kid("acme")
+    body = 12 + len(b"v1") + 16  # nonce, ciphertext and tag: the payload is not sealed again
+    assert len(moved) == len(old) and moved[-body:] == old[-body:]
+    assert sealer.rewrap_stale(SESSION, moved) is None
+    with pytest.raises(Undecryptable):  # another record's binding does not unwrap
+        sealer.rewrap_stale(Binding("acme", "prod", "session", "elsewhere"), old)

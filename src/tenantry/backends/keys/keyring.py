@@ -1,9 +1,9 @@
 """A local keyring: one JSON file per tenant holding its key-encryption keys, mode 0600.
 
-A key is created once and never regenerated: the file is written in full to a temporary name
-and then hard-linked into place, which fails if the key exists, so two processes (or a process
-restarted after a crash) can never replace a tenant's key. Deleting the file crypto-shreds the
-tenant (the lifecycle issue uses that).
+Every change to a tenant's file is made under an exclusive lock on ``keys/{tenant}.lock``: the
+whole document is written to a temporary name, fsynced, and linked (created) or renamed
+(replaced) into place, then the directory is fsynced. A key is created once and never
+regenerated. :meth:`Keyring.destroy` crypto-shreds a tenant (docs/runtime.md, "Crypto-shredding").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,19 +49,15 @@ class Keyring:
     def create(self, tenant: str) -> bool:
         """Create the tenant's key unless it exists; True when this call created it."""
         target = self.path(tenant)
-        files.private_dir(target.parent)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump(_new_document(tenant), handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(temporary, target)
-        except FileExistsError:
-            return False
-        finally:
-            temporary.unlink(missing_ok=True)
+        with self._locked(tenant):
+            temporary = _written(target, _new_document(tenant))
+            try:
+                os.link(temporary, target)  # fails if the key exists: it is never replaced
+            except FileExistsError:
+                return False
+            finally:
+                temporary.unlink(missing_ok=True)
+            files.sync_dir(target.parent)
         return True
 
     def active(self, tenant: str) -> tuple[str, bytes]:
@@ -80,22 +76,60 @@ class Keyring:
         """Key ids, oldest first; the last one is active."""
         return [v["kid"] for v in self._document(tenant)["versions"]]
 
-    def rotate(self, tenant: str) -> str:
-        """Add a new active key version; older ones stay readable until retired."""
-        with self._locked(tenant):
-            document = self._read(tenant)
-            document["versions"].append(_new_version())
-            self._replace(tenant, document)
-        return str(document["versions"][-1]["kid"])
+    def rotate(self, tenant: str, *, replacing: str | None = None) -> str:
+        """Add a new active key version and return its id; older ones stay readable until
+        retired.
 
-    def retire(self, tenant: str, kid: str) -> None:
-        """Forget a key version; data still wrapped by it no longer opens."""
+        With ``replacing``, a version is added only while that id is still the active one;
+        otherwise the active id is returned as it is. A job that records the active id, then
+        rotates away from it, makes one new version however often it is killed and run again.
+        """
         with self._locked(tenant):
             document = self._read(tenant)
-            if document["versions"][-1]["kid"] == kid:
+            versions = document["versions"]
+            if replacing is None or versions[-1]["kid"] == replacing:
+                versions.append(_new_version())
+                self._replace(tenant, document)
+        return str(versions[-1]["kid"])
+
+    def retire(self, tenant: str, kid: str) -> bool:
+        """Remove an old key version; data still wrapped by it no longer opens. False when the
+        tenant has no such version (already retired: a re-run changes nothing). The active
+        version is refused (:class:`KeyInUse`); whether data still needs ``kid`` is the
+        caller's to check (re-wrap first)."""
+        with self._locked(tenant):
+            document = self._read(tenant)
+            versions = document["versions"]
+            if versions[-1]["kid"] == kid:
                 raise KeyInUse(f"key {kid!r} of tenant {tenant!r} is active; rotate first")
-            document["versions"] = [v for v in document["versions"] if v["kid"] != kid]
+            kept = [v for v in versions if v["kid"] != kid]
+            if len(kept) == len(versions):
+                return False
+            document["versions"] = kept
             self._replace(tenant, document)
+        return True
+
+    def destroy(self, tenant: str) -> bool:
+        """Crypto-shred the tenant: remove every key version it has (its key file, and any
+        temporary copy a crashed write left beside it), so nothing sealed with its keys opens
+        on this machine again. Idempotent; True when there was a key file to remove."""
+        target = self.path(tenant)
+        with self._locked(tenant):
+            try:
+                target.unlink()
+                removed = True
+            except FileNotFoundError:
+                removed = False
+            _remove_leftovers(target)
+            files.sync_dir(target.parent)
+        # A process waiting for the lock meanwhile finds no key file once it holds it.
+        _lock_path(target).unlink(missing_ok=True)
+        self._cache.pop(tenant, None)
+        return removed
+
+    def tenants(self) -> list[str]:
+        folder = self._root / "keys"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
     def _document(self, tenant: str) -> dict[str, Any]:
         """The tenant's key file, cached until the file changes (a rotation elsewhere)."""
@@ -120,8 +154,12 @@ class Keyring:
 
     @contextmanager
     def _locked(self, tenant: str) -> Iterator[None]:
-        lock = self.path(tenant).with_suffix(".lock")
-        with open(lock, "a") as handle:  # noqa: PTH123 - flock needs the file object
+        """Every change to a tenant's file holds this lock, so a temporary file found while
+        holding it was left by a crashed writer."""
+        target = self.path(tenant)
+        files.private_dir(target.parent)
+        descriptor = os.open(_lock_path(target), os.O_WRONLY | os.O_CREAT, files.FILE_MODE)
+        with os.fdopen(descriptor, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -130,23 +168,32 @@ class Keyring:
 
     def _replace(self, tenant: str, document: dict[str, Any]) -> None:
         target = self.path(tenant)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(document, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(target)
+        _written(target, document).replace(target)
+        _remove_leftovers(target)  # a crashed writer's copy may hold a retired version
+        files.sync_dir(target.parent)
         self._cache.pop(tenant, None)
 
-    def destroy(self, tenant: str) -> None:
-        self.path(tenant).unlink(missing_ok=True)
-        self.path(tenant).with_suffix(".lock").unlink(missing_ok=True)
-        self._cache.pop(tenant, None)
 
-    def tenants(self) -> list[str]:
-        folder = self._root / "keys"
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+def _lock_path(target: Path) -> Path:
+    return target.with_suffix(".lock")
+
+
+def _written(target: Path, document: Mapping[str, object]) -> Path:
+    """``document`` in a new 0600 file beside ``target``, fsynced; its path."""
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.FILE_MODE)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return temporary
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove the temporary copies of ``target`` that writers killed mid-write left behind
+    (call with the lock held). Tenant ids hold no glob characters."""
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _new_document(tenant: str) -> dict[str, object]:

@@ -66,6 +66,17 @@ class Records:
             return Record(bare_type, self._sealer.open(self._binding(BARE, key), sealed))
         return _unframe(key, frame)
 
+    def rewrap(self, key: str, sealed: bytes) -> bytes | None:
+        """The record with its data key wrapped by the tenant's active key, None when it
+        already is; :class:`Undecryptable` when its key unwraps for neither format."""
+        try:
+            return self._sealer.rewrap_stale(self._binding(FRAMED, key), sealed)
+        except Undecryptable:
+            return self._sealer.rewrap_stale(self._binding(BARE, key), sealed)
+
+    def active_kid(self) -> str:
+        return self._sealer.active_kid(self._tenant)
+
     def etag(self, key: str, version: str) -> str:
         """The ETag (unquoted, 32 hex digits) of the blob version at ``key``."""
         # Ids and keys hold no NUL (grammar, check_relative_key), so the join is unambiguous.

@@ -46,6 +46,7 @@ from tenantry.runtime.objects.errors import (
 from tenantry.runtime.objects.records import Record, Records
 from tenantry.runtime.objects.schemas import Precondition, StoredObject, Written
 from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, stored
+from tenantry.runtime.rewrap import RewrapReport, Walk, rewrap_space
 
 DEFAULT_MAX_BYTES: Final = 16 * 1024 * 1024
 READ_FLOOR: Final = 64 * 1024 * 1024  # stored objects up to this stay readable if a cap shrinks
@@ -182,13 +183,32 @@ class ObjectStore:
         if prefix:
             _check(prefix.removesuffix("/"))
         if after is not None:
-            try:
-                names.check_relative_key(after)
-            except InvalidInput as error:
-                raise CursorInvalid(f"object list cursor {ids.show(after)} is malformed") from error
+            self._cursor(after)
         raw = await self._space.list(prefix, after=after, limit=limit)
         keys = tuple(key for key in raw if not _reserved(key))
         return Page(keys, raw[-1] if len(raw) == limit else None)
+
+    @staticmethod
+    def _cursor(after: str) -> None:
+        try:
+            names.check_relative_key(after)
+        except InvalidInput as error:
+            raise CursorInvalid(f"object list cursor {ids.show(after)} is malformed") from error
+
+    async def rewrap(self, *, after: str | None = None, limit: int | None = None) -> RewrapReport:
+        """Wrap the data key of every object with the tenant's active key; content and media
+        type stay, ETags change (each is its blob's version). Objects already on the key are
+        skipped, so a run may stop anywhere and run again: ``limit`` listed keys at most, then
+        go on from ``next_cursor`` (a :meth:`list` cursor)."""
+        if after is not None:
+            self._cursor(after)
+        walk = Walk(self._space, "", _listed, self._read_limit, self._quota, Stored.OBJECTS)
+        kid = self._records.active_kid()
+        return await rewrap_space(walk, self._records.rewrap, kid=kid, after=after, limit=limit)
+
+
+def _listed(key: str) -> bool:
+    return not _reserved(key)
 
 
 def _check(key: object) -> str:

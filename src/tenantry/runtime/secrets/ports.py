@@ -37,7 +37,9 @@ class KeyManager(KeySource, Protocol):
         """Add a new active key version and return its id."""
         ...
 
-    def retire(self, tenant: str, kid: str) -> None: ...
+    def retire(self, tenant: str, kid: str) -> bool:
+        """Remove an old key version; False when there was none by that id."""
+        ...
 
 
 class SecretRecords(Protocol):

@@ -38,6 +38,7 @@ from tenantry.runtime.blobs import (
 )
 from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
 from tenantry.runtime.quota import UNLIMITED, StorageQuota, Stored, refused, stored
+from tenantry.runtime.rewrap import RewrapReport, Walk, rewrap_space
 from tenantry.runtime.sessions import codec
 from tenantry.runtime.sessions.errors import (
     CursorInvalid,
@@ -215,13 +216,21 @@ class SessionStore:
         record = replace(session, revision=session.revision + 1, updated_at=now, expires_at=expires)
         sealed = self._seal(path, record)
         try:
-            async with stored(self._quota, Stored.SESSIONS, old=size, new=len(sealed)):
-                version = await self._space.put(path, sealed, if_match=version)
-        except BlobConflict as error:
-            raise RevisionMismatch(
-                f"session {_shown(path)} changed after revision {session.revision}"
-            ) from error
+            version = await self._put_over(path, sealed, version, size)
+        except BlobConflict:
+            # A re-wrap rewrites a record and keeps its revision: write over that, once.
+            try:
+                version, size = await self._stored_origin(path, session)
+                version = await self._put_over(path, sealed, version, size)
+            except (BlobConflict, SessionNotFound) as error:
+                raise RevisionMismatch(
+                    f"session {_shown(path)} changed after revision {session.revision}"
+                ) from error
         return _stamped(record, path, version, len(sealed))
+
+    async def _put_over(self, path: str, sealed: bytes, version: str, size: int) -> str:
+        async with stored(self._quota, Stored.SESSIONS, old=size, new=len(sealed)):
+            return await self._space.put(path, sealed, if_match=version)
 
     async def _expected_origin(self, path: str, session: Session, now: datetime) -> tuple[str, int]:
         """The blob version and stored size of ``session`` as stored at its revision."""
@@ -229,12 +238,34 @@ class SessionStore:
             if session.expired(now):
                 raise SessionNotFound(f"session {_shown(path)} has expired")
             return session._origin[2], session._origin[3]
+        return await self._stored_origin(path, session)
+
+    async def _stored_origin(self, path: str, session: Session) -> tuple[str, int]:
+        """The blob version and size stored now, if they are ``session`` at its revision (the
+        same creation too: not a record made anew at that path)."""
         current = await self.get(session.team_id, session.session_id)
-        if current.revision != session.revision or current._origin is None:
+        same = (current.revision, current.created_at) == (session.revision, session.created_at)
+        if not same or current._origin is None:
             raise RevisionMismatch(
                 f"session {_shown(path)} is at revision {current.revision}, not {session.revision}"
             )
         return current._origin[2], current._origin[3]
+
+    async def rewrap(self, *, after: str | None = None, limit: int | None = None) -> RewrapReport:
+        """Wrap the data key of every record of this environment (expired ones too) with the
+        tenant's active key; payloads and revisions stay. Records already on it are skipped, so
+        a run may stop anywhere and run again: ``limit`` listed records at most, then go on
+        from ``next_cursor`` (a :meth:`list_keys` cursor)."""
+        self._after(after)  # refuses a malformed cursor
+        prefix, quota = self._prefix(ALL_TEAMS), self._quota
+        walk = Walk(self._space, prefix, self._is_record, self._read_limit, quota, Stored.SESSIONS)
+        return await rewrap_space(
+            walk,
+            lambda path, sealed: self._sealer.rewrap_stale(self._binding(path), sealed),
+            kid=self._sealer.active_kid(self._tenant),
+            after=after,
+            limit=limit,
+        )
 
     async def delete(self, team: str | None, session: str, *, revision: int | None = None) -> bool:
         """Remove a record (only at ``revision`` if given) and give its room back; False when
@@ -310,7 +341,7 @@ class SessionStore:
             raise SessionNotFound(f"no session {_shown(path)}") from error
         except BlobTooLarge as error:
             raise StoredSessionTooLarge(f"stored session {_shown(path)} is too large") from error
-        plain = self._sealer.open(Binding(self._tenant, self._env, "session", path), blob.data)
+        plain = self._sealer.open(self._binding(path), blob.data)
         record = codec.decode(plain)
         mine = (record.tenant_id, record.env_id) == (self._tenant, self._env)
         if not mine or self._path(record.team_id, record.session_id) != path:
@@ -325,7 +356,10 @@ class SessionStore:
                 f"sealing); this tenant's limit is {self._max_bytes} bytes",
                 details={"size": len(plain), "limit": self._max_bytes},
             )
-        return self._sealer.seal(Binding(self._tenant, self._env, "session", path), plain)
+        return self._sealer.seal(self._binding(path), plain)
+
+    def _binding(self, path: str) -> Binding:
+        return Binding(self._tenant, self._env, "session", path)
 
     def _path(self, team: str | None, session: str) -> str:
         if (team is not None and type(team) is not str) or type(session) is not str:
@@ -350,6 +384,9 @@ class SessionStore:
             return self._prefix(ALL_TEAMS) + names.check_relative_key(cursor)
         except InvalidInput as error:
             raise CursorInvalid(f"session list cursor {ids.show(cursor)} is malformed") from error
+
+    def _is_record(self, path: str) -> bool:
+        return self._key(path) is not None
 
     def _key(self, path: str) -> SessionKey | None:
         """The session a listed path names, if it is one of this environment's (else None)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tenantry.tenancy.idempotency.models import IdempotencyRow as Row
@@ -37,6 +37,16 @@ class Stored:
     response: bytes | None
     lease_until: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A finished record's sealed response, as a key rotation reads it."""
+
+    record: RecordKey
+    fingerprint: str
+    attempt: str
+    response: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,47 @@ class SqlIdempotencyRecords:
 
     async def release(self, record: RecordKey, *, attempt: str) -> bool:
         statement = delete(Row).where(_is(record), Row.attempt == attempt, Row.status.is_(None))
+        async with translated(), self._sessions() as session, session.begin():
+            return _count(await session.execute(statement)) == 1
+
+    async def finished(
+        self, tenant: str, env: str, *, now: datetime, after: RecordKey | None, limit: int
+    ) -> list[Finished]:
+        """Up to ``limit`` unexpired finished records of a tenant environment, in key order,
+        after ``after``."""
+        query = select(
+            Row.principal, Row.idempotency_key, Row.fingerprint, Row.attempt, Row.response
+        )
+        query = query.where(
+            Row.tenant_id == tenant,
+            Row.env_id == env,
+            Row.response.is_not(None),
+            Row.expires_at > now,
+        )
+        if after is not None:
+            query = query.where(
+                tuple_(Row.principal, Row.idempotency_key) > (after.principal, after.key)
+            )
+        query = query.order_by(Row.principal, Row.idempotency_key).limit(limit)
+        async with translated(), self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            Finished(
+                RecordKey(tenant, env, row.principal, row.idempotency_key),
+                row.fingerprint,
+                row.attempt,
+                row.response or b"",
+            )
+            for row in rows
+        ]
+
+    async def replace_response(self, found: Finished, response: bytes) -> bool:
+        """Store ``response`` over the one ``found`` read, unless the record changed since."""
+        statement = (
+            update(Row)
+            .where(_is(found.record), Row.attempt == found.attempt, Row.response == found.response)
+            .values(response=response)
+        )
         async with translated(), self._sessions() as session, session.begin():
             return _count(await session.execute(statement)) == 1
 

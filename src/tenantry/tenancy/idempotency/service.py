@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -29,6 +30,7 @@ from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.logging import get_logger
 from tenantry.runtime.crypto import Binding, Sealer, Undecryptable
+from tenantry.runtime.rewrap import Outcome, RewrapReport
 from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.idempotency.errors import (
     IdempotencyInProgress,
@@ -38,6 +40,7 @@ from tenantry.tenancy.idempotency.errors import (
 )
 from tenantry.tenancy.idempotency.repository import (
     Attempt,
+    Finished,
     RecordKey,
     SqlIdempotencyRecords,
     Stored,
@@ -56,6 +59,7 @@ _KEY = re.compile(f"{KEY_CHARS}+")
 _FORMAT: Final = 1
 _PURPOSE: Final = "idempotency"
 _ROUNDS: Final = 3
+_REWRAP_PAGE: Final = 500
 _log = get_logger(__name__)
 
 
@@ -184,6 +188,43 @@ class IdempotencyService:
         """Remove every expired record; how many went. Housekeeping only: an expired record
         is treated as absent whether or not it was purged."""
         return await self._records.purge(now=self._clock())
+
+    async def rewrap(self, scope: TenantScope) -> RewrapReport:
+        """Wrap every unexpired stored response of the scope's tenant environment with the
+        tenant's active key (a key rotation); responses already on it are skipped, so a run
+        may stop anywhere and run again. A record that changed meanwhile is left to its
+        writer, who sealed it with the active key."""
+        ctx = scope.ctx
+        kid, after = scope.sealer.active_kid(ctx.tenant_id), None
+        outcomes: Counter[Outcome] = Counter()
+        failed: list[str] = []
+        while page := await self._records.finished(
+            ctx.tenant_id, ctx.env_id, now=self._clock(), after=after, limit=_REWRAP_PAGE
+        ):
+            for found in page:
+                outcome = await self._rewrap_one(scope.sealer, found)
+                outcomes[outcome] += 1
+                if outcome is Outcome.FAILED:
+                    failed.append(_record_id(found.record, found.fingerprint))
+            after = page[-1].record
+        rewrapped, current = outcomes[Outcome.REWRAPPED], outcomes[Outcome.CURRENT]
+        _log.info("idempotency.rewrapped", tenant_id=ctx.tenant_id, kid=kid, rewrapped=rewrapped)
+        return RewrapReport(kid, rewrapped, current, tuple(failed))
+
+    async def _rewrap_one(self, sealer: Sealer, found: Finished) -> Outcome:
+        record = found.record
+        binding = Binding(
+            record.tenant_id, record.env_id, _PURPOSE, _record_id(record, found.fingerprint)
+        )
+        try:
+            sealed = sealer.rewrap_stale(binding, found.response)
+        except Undecryptable:
+            return Outcome.FAILED
+        if sealed is None:
+            return Outcome.CURRENT
+        if not await self._records.replace_response(found, sealed):
+            return Outcome.GONE
+        return Outcome.REWRAPPED
 
     def _attempt(self, fingerprint: str) -> Attempt:
         now = self._clock()

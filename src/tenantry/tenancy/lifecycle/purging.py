@@ -1,7 +1,7 @@
 """What a purge needs besides the maintenance scope, and its control-database side.
 
-The ports are wired in ``bootstrap``: the controller answers what a tenant holds and forgets
-what was purged (it owns those records), the keyring destroys a tenant's keys. The records a
+The port is wired in ``bootstrap``: the controller answers what a tenant holds and forgets what
+was purged (it owns those records); the toolkit's ``keys`` destroy a tenant's keys. The records a
 purged tenant (or environment) leaves in the control database are removed here; the tenant's
 row stays, ``deleted``, as its tombstone.
 """
@@ -42,12 +42,6 @@ _TENANT_ROWS = (
     FlowRow,
 )
 _ENVIRONMENT_ROWS = (IdempotencyRow, SchemaRevisionRow)  # rows keyed by tenant environment
-
-
-class KeyShredder(Protocol):
-    """Destroys every key-encryption key of a tenant, idempotently (the keyring)."""
-
-    def destroy(self, tenant: str) -> None: ...
 
 
 class Holdings(Protocol):

@@ -43,6 +43,7 @@ from tenantry.tenancy.registry.models import TenantRow
 Retention = Callable[[TenantRow], timedelta]  # how long a deleted tenant waits for its purge
 DEFAULT_RETENTION = timedelta(days=30)
 THEN = "then"  # in a preempted job's params: the kind requested after it
+ENVIRONMENTS = "environments"  # in every job's params: the tenant's placed environments
 
 
 class JobNotFound(NotFound):
@@ -149,6 +150,7 @@ class LifecycleService:
         if kind is JobKind.DELETE and ask.env_id is None:
             _check_protected(tenant, force=bool(options.get("force")))
         row = _new_job(ask, state, now)
+        row.params = {**row.params, ENVIRONMENTS: sorted(tenant.placement or {})}
         if kind is JobKind.DELETE:
             self._schedule(row, tenant, now=now, at_once=bool(options.get("now")))
         if found.entering is not None:

@@ -6,7 +6,7 @@ compositions of the resource kinds' own steps (export, import, copy, verify, rem
 
 from __future__ import annotations
 
-from tenantry.tenancy.lifecycle.recipes import deletion, suspension
+from tenantry.tenancy.lifecycle.recipes import deletion, rotation, suspension
 from tenantry.tenancy.lifecycle.recipes.toolkit import Toolkit
 from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.lifecycle.steps import Recipes
@@ -18,5 +18,6 @@ def recipes(toolkit: Toolkit) -> Recipes:
     return {
         JobKind.SUSPEND: suspension.suspend(toolkit),
         JobKind.RESUME: suspension.resume(toolkit),
+        JobKind.ROTATE_KEYS: rotation.rotate_keys(toolkit),
         JobKind.DELETE: deletion.delete(toolkit),
     }

@@ -135,7 +135,7 @@ class _Purge:
 
     async def keys(self, work: Work) -> None:
         """Crypto-shredding: the tenant's key-encryption keys, last."""
-        self._toolkit.shredder().destroy(work.job.tenant_id)
+        self._toolkit.keys.destroy(work.job.tenant_id)
 
     async def forget(self, work: Work) -> None:
         await self._toolkit.holder().forget(work.job.tenant_id, self._removed(work))

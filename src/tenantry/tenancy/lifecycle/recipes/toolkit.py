@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import Unavailable
+from tenantry.runtime.crypto import KeyVersions
 from tenantry.tenancy.controller.resources import Kind, Provisioner
-from tenantry.tenancy.lifecycle.purging import Holdings, KeyShredder
+from tenantry.tenancy.idempotency.service import IdempotencyService
+from tenantry.tenancy.lifecycle.purging import Holdings
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -23,10 +25,11 @@ class NotWired(Unavailable):
 @dataclass(frozen=True, slots=True)
 class Toolkit:
     sessions: SessionFactory
+    keys: KeyVersions  # the tenants' key-encryption key versions
+    idempotency: IdempotencyService  # its stored responses are sealed with the tenant's key
     clock: Clock = utc_now
     provisioners: Sequence[Provisioner] = ()  # the controller's: a purge retires resources
     holdings: Holdings | None = None  # the controller: what a tenant holds; forgetting it
-    keys: KeyShredder | None = None  # the keyring: destroys a tenant's keys
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
@@ -44,11 +47,6 @@ class Toolkit:
         if self.holdings is None:
             raise NotWired("this process has no controller wired into its lifecycle jobs")
         return self.holdings
-
-    def shredder(self) -> KeyShredder:
-        if self.keys is None:
-            raise NotWired("this process has no keyring wired into its lifecycle jobs")
-        return self.keys
 
 
 async def _row(session: AsyncSession, tenant_id: str) -> TenantRow:
