@@ -45,6 +45,7 @@ _TABLES = (
     "environments",
     "flows",
     "applied_manifests",
+    "plans",
     "tenants",
 )
 

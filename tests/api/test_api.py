@@ -121,7 +121,7 @@ async def test_bad_ids_are_400(client: httpx.AsyncClient, tenant_id: str) -> Non
 async def test_unknown_tenant_and_route(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/tenants/nope", headers=ADMIN), 404, "tenant.not_found")
     assert_problem(await client.get("/api/v1/nothing-here"), 404, "route.not_found")
-    assert_problem(await client.post("/api/v1/tenants", headers=ADMIN), 405, "method.not_allowed")
+    assert_problem(await client.patch("/api/v1/tenants", headers=ADMIN), 405, "method.not_allowed")
 
 
 async def test_a_body_over_a_routes_limit_is_a_413_problem(client: httpx.AsyncClient) -> None:

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 import yaml
 from typer.testing import CliRunner
 
@@ -160,3 +161,34 @@ def test_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.stdout
+
+
+def test_plans_list_shows_the_built_in_and_the_applied_plans(database_url: str) -> None:
+    code, out, _ = tenantry(database_url, "plans", "list", "-o", "json")
+    assert code == 0
+    assert [(p["name"], p["source"]) for p in json.loads(out)["items"]] == [
+        ("standard", "built-in")
+    ]
+    tenantry(database_url, "apply", "-f", str(EXAMPLE_BUNDLE))
+    code, out, _ = tenantry(database_url, "plans", "list", "-o", "json")
+    plans = {p["name"]: p for p in json.loads(out)["items"]}
+    assert sorted(plans) == ["enterprise", "standard"]
+    assert plans["enterprise"]["source"] == str(EXAMPLE_BUNDLE)
+    assert plans["enterprise"]["effective"]["retention"] == {"purge_after": 2_592_000}
+    code, out, _ = tenantry(database_url, "plans", "list")
+    assert code == 0 and "enterprise" in out and "200/s" in out and "30d" in out
+
+
+def test_apply_naming_a_deleted_tenant_is_exit_4(database_url: str) -> None:
+    tenantry(database_url, "apply", "-f", str(EXAMPLE_BUNDLE))
+    sync_url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sqlalchemy.create_engine(sync_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sqlalchemy.text("UPDATE tenants SET lifecycle_state = 'deleted' WHERE id = 'acme'")
+        )
+    engine.dispose()
+    code, _, err = tenantry(database_url, "apply", "-f", str(EXAMPLE_BUNDLE))
+    assert code == 4
+    assert "tenant.tombstoned" in err or "'acme'" in err
+    assert "never reused" in err

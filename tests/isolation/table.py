@@ -7,6 +7,7 @@ so a new route without an entry here fails its test until it gets one.
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 
 from tenantry.api.access import EXTENSION, AccessKind
 from tenantry.api.app import create_app
-from tests.isolation.world import SHARED_WORD, Names
+from tests.isolation.world import SHARED_WORD, TEAM, Names
 
 # Not tenant routes: probes of the process and the documents describing the API.
 UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz"})
@@ -83,6 +84,29 @@ ROUTES: Final[tuple[Route, ...]] = (
         Kind.ADMIN,
         _one("GET", "/api/v1/tenants/{names.tenant}"),
     ),
+    Route(
+        "POST",
+        "/api/v1/tenants",
+        Kind.ADMIN,  # a new id at every build: a platform admin's call creates a tenant
+        lambda n: [
+            Call(
+                "POST", "/api/v1/tenants", json={"id": f"new-{secrets.token_hex(4)}", "name": "New"}
+            )
+        ],
+    ),
+    Route(
+        "PUT",
+        "/api/v1/tenants/{tenant_id}",
+        Kind.ADMIN,  # the tenant's own spec again (the world's): an admin's call changes nothing
+        lambda n: [
+            Call(
+                "PUT",
+                f"/api/v1/tenants/{n.tenant}",
+                json={"name": n.tenant, "environments": [{"id": "prod"}], "teams": {TEAM: {}}},
+            )
+        ],
+    ),
+    Route("GET", "/api/v1/plans", Kind.ADMIN, _one("GET", "/api/v1/plans")),
     # -- access --
     Route(
         "POST",

@@ -23,6 +23,7 @@ from tenantry.api import (
 from tenantry.api.routes import (
     health,
     objects,
+    plans,
     search,
     secrets,
     sessions,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     problems.install(app)
     routers = [
-        m.router for m in (tenants, tokens, sessions, state, secrets, objects, search, usage)
+        m.router for m in (tenants, plans, tokens, sessions, state, secrets, objects, search, usage)
     ]
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.

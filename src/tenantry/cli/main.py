@@ -28,6 +28,7 @@ COMMANDS = {
         "Store the bundle as the desired state (one transaction) and print what changed.",
     ),
     "tenants": lazy.Entry("tenants:app", "Read tenants from the registry."),
+    "plans": lazy.Entry("plans:app", "List the plans tenants may name."),
     "reconcile": lazy.Entry(
         "reconcile:reconcile", "Reconcile tenants: create what is missing; never remove anything."
     ),

@@ -17,7 +17,7 @@ from tenantry.tenancy.registry.plan import Action, Plan
 if TYPE_CHECKING:
     from tenantry.tenancy.controller.service import Outcome
     from tenantry.tenancy.manifests.errors import Issue
-    from tenantry.tenancy.registry.schemas import TenantDetail, TenantSummary
+    from tenantry.tenancy.registry.schemas import PlanView, TenantDetail, TenantSummary
     from tenantry.tenancy.schema.service import Result as MigrationResult
 
 __all__ = ["Output", "emit", "err", "out"]
@@ -77,6 +77,7 @@ def _plain(data: Any) -> Any:
 def plan_data(plan: Plan) -> dict[str, Any]:
     return {
         "changes": [{**asdict(change), "action": change.action.value} for change in plan.changes],
+        "plans": [{"name": p.name, "action": p.action.value} for p in plan.plans],
         "has_changes": plan.has_changes,
     }
 
@@ -98,6 +99,10 @@ def plan_table(
         )
     if plan.changes:
         show(table)
+    defined = [p for p in plan.plans if p.action is not Action.UNCHANGED]
+    if defined:
+        listed = ", ".join(f"{p.name} ({p.action.value})" for p in defined)
+        out.print(f"Plans: {listed}", markup=False, highlight=False)
     out.print(plan_summary(plan, applied=applied))
 
 
@@ -157,12 +162,41 @@ def tenants_table(tenants: Sequence[TenantSummary]) -> None:
     show(table)
 
 
+def plans_table(plans: Sequence[PlanView]) -> None:
+    table = Table(
+        Column("plan", no_wrap=True),
+        "rate",
+        "burst",
+        "purge after",
+        "source",
+        "sets",
+        box=None,
+        pad_edge=False,
+    )
+    for plan in plans:
+        effective = plan.effective
+        days = effective["retention"]["purge_after"] / 86_400
+        table.add_row(
+            *_texts(
+                plan.name,
+                f"{effective['rate']:g}/s",
+                str(effective["burst"]),
+                f"{days:g}d",
+                plan.source,
+                ",".join(sorted(plan.limits)) or "-",
+            )
+        )
+    show(table)
+
+
 def tenant_detail(t: TenantDetail) -> None:
     out.print(Text(t.id, style="bold") + Text(f" {t.name}"))
     for label, value in (
         ("profile", t.profile.value),
         ("plan", t.plan),
         ("state", t.lifecycle_state.value),
+        ("source", t.source.value),
+        ("prevent deletion", "yes" if t.prevent_deletion else None),
         ("generation", f"{t.generation} (observed {t.observed_generation})"),
         ("deletion requested", t.deletion_requested_at),
         ("settings", json.dumps(t.settings, ensure_ascii=False)),

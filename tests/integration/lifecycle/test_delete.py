@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 
 from tenantry.backends.keys.keyring import Keyring
 from tenantry.bootstrap import Services, runtime
@@ -27,7 +27,7 @@ from tenantry.tenancy.lifecycle.jobs import Job, JobState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 from tenantry.tenancy.registry import database
-from tenantry.tenancy.registry.models import SecretVersionRow, TenantRow
+from tenantry.tenancy.registry.models import SecretVersionRow
 
 NOTES = text("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
 ENVS = ("prod", "staging")
@@ -179,6 +179,9 @@ async def test_a_delete_now_purges_everything_and_keeps_a_tombstone(stack: Servi
     with pytest.raises(TenantryError) as refused:  # a tombstone is never deleted again
         await stack.lifecycle.request(JobKind.DELETE, pair.victim, actor="test")
     assert refused.value.code == "lifecycle.transition_refused"
+    with pytest.raises(TenantryError) as reused:  # nor its id given to a new tenant
+        await stack.registry.apply(Bundle(tenants={pair.victim: _spec(*ENVS)}))
+    assert reused.value.code == "tenant.tombstoned"
     for env in ENVS:
         await _read(stack, pair.bystander, env)
 
@@ -202,11 +205,9 @@ async def _leftover_runtime(wired: Services, tenant: str, placed: dict[str, Plac
 
 
 async def _protect(wired: Services, tenant: str) -> None:
-    """``prevent_deletion: true`` in the stored spec."""
-    async with database.session_factory(wired.engine)() as db, db.begin():
-        row = await db.get_one(TenantRow, tenant)
-        spec = {**row.spec, "prevent_deletion": True}
-        await db.execute(update(TenantRow).where(TenantRow.id == tenant).values(spec=spec))
+    """``prevent_deletion: true`` in the tenant's spec (the other tenants are retained)."""
+    protected = _spec(*ENVS).model_copy(update={"prevent_deletion": True})
+    await wired.registry.apply(Bundle(tenants={tenant: protected}))
 
 
 async def test_a_protected_tenant_is_not_deleted_without_force(stack: Services) -> None:

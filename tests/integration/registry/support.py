@@ -15,6 +15,7 @@ from tenantry.tenancy.registry.models import (
     ChannelRow,
     EnvironmentRow,
     FlowRow,
+    PlanRow,
     TeamRow,
     TenantRow,
 )
@@ -55,7 +56,7 @@ def _plain(row: Any) -> dict[str, Any]:
 
 async def snapshot(services: Services) -> dict[str, Any]:
     """Everything the registry stores, as plain values, to compare before and after."""
-    tables = (TenantRow, AppliedManifestRow, *PROJECTIONS)
+    tables = (TenantRow, AppliedManifestRow, PlanRow, *PROJECTIONS)
     return {
         model.__tablename__: [_plain(r) for r in await rows(services, model)] for model in tables
     }

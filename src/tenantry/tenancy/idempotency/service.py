@@ -110,6 +110,22 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def request_digest(*, principal: str, role: str, key: str, fingerprint: str) -> str:
+    """One request made under an ``Idempotency-Key``, for a record kept elsewhere than this
+    table (a tenant created over the API keeps the request that created it):
+    ``{credential and key}:{fingerprint}``, two hex SHA-256 digests."""
+    digest = hashlib.sha256()
+    for part in (_credential(principal, "", role).encode(), check_key(key).encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return f"{digest.hexdigest()}:{fingerprint}"
+
+
+def same_key(first: str, second: str) -> bool:
+    """Whether two :func:`request_digest` values share their credential and key."""
+    return first.split(":", 1)[0] == second.split(":", 1)[0]
+
+
 def verdict(stored: Stored, *, fingerprint: str, now: datetime) -> Verdict:
     """What a new request under an existing record's key gets (pure)."""
     if stored.expires_at <= now:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import Conflict, NotFound
-from tenantry.tenancy.lifecycle import repository
+from tenantry.tenancy.lifecycle import repository, retention
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepState
 from tenantry.tenancy.lifecycle.models import JobRow
@@ -41,7 +41,6 @@ from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
 
 Retention = Callable[[TenantRow], timedelta]  # how long a deleted tenant waits for its purge
-DEFAULT_RETENTION = timedelta(days=30)
 THEN = "then"  # in a preempted job's params: the kind requested after it
 ENVIRONMENTS = "environments"  # in every job's params: the tenant's placed environments
 
@@ -85,8 +84,7 @@ class Ask:
 
 
 def _default_retention(row: TenantRow) -> timedelta:
-    del row
-    return DEFAULT_RETENTION
+    return retention.purge_after_of_spec(row.spec)
 
 
 class LifecycleService:

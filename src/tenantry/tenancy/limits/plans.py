@@ -37,6 +37,7 @@ BUILTIN_STANDARD: Final = LimitsSpec.model_validate(
             "secrets": {"bytes": 16 * _MIB, "count": 1_000},
         },
         "ai_tokens": {"cap": 1_000_000, "period": "month"},
+        "retention": {"purge_after": 30 * 86_400},
     }
 )
 """The limits of the ``standard`` plan when the bundle defines none; the base of every plan."""
@@ -73,6 +74,7 @@ class Limits:
     max_token_ttl: timedelta  # the longest a token granting the tenant may live
     storage: Mapping[Resource, Quota]
     ai_tokens: AiCap
+    purge_after: timedelta  # from a delete request to the purge of the tenant's data
 
 
 def overlay(base: LimitsSpec | None, top: LimitsSpec | None) -> LimitsSpec:
@@ -101,7 +103,7 @@ def effective(plan: LimitsSpec | None, overrides: LimitsSpec | None = None) -> L
 
 
 def _resolved(spec: LimitsSpec) -> Limits:
-    storage, ai = _set(spec.storage), _set(spec.ai_tokens)
+    storage, ai, retention = _set(spec.storage), _set(spec.ai_tokens), _set(spec.retention)
     quotas = {}
     for resource in Resource:
         quota = _set(getattr(storage, resource.value))
@@ -118,6 +120,7 @@ def _resolved(spec: LimitsSpec) -> Limits:
         max_token_ttl=timedelta(seconds=_set(spec.max_token_ttl)),
         storage=MappingProxyType(quotas),
         ai_tokens=AiCap(_set(ai.cap), _set(ai.period)),
+        purge_after=timedelta(seconds=_set(retention.purge_after)),
     )
 
 

@@ -34,6 +34,7 @@ MAX_BYTES: Final = 2**53  # exact in every JSON number and Lua double on the way
 MAX_COUNT: Final = 10**12
 MAX_RATE: Final = 1_000_000.0
 MAX_TOKEN_TTL: Final = 30 * 86_400  # seconds; longer-lived service access is an API key
+MAX_PURGE_AFTER: Final = 3650 * 86_400  # seconds: ten years
 _DURATION = re.compile(r"([0-9]{1,9})\s*([smhd]?)")
 _DURATION_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
@@ -94,6 +95,7 @@ Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=MAX_COUNT)]
 Slots = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=100_000)]
 Burst = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1_000_000)]
 TokenTtl = Annotated[int, BeforeValidator(parse_duration), Field(ge=1, le=MAX_TOKEN_TTL)]
+PurgeAfter = Annotated[int, BeforeValidator(parse_duration), Field(ge=0, le=MAX_PURGE_AFTER)]
 Rate = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_RATE, allow_inf_nan=False)]
 
 
@@ -125,6 +127,10 @@ class AiTokensSpec(_Strict):
     period: Period | None = None
 
 
+class RetentionSpec(_Strict):
+    purge_after: PurgeAfter | None = None  # seconds from a delete request to the purge
+
+
 class LimitsSpec(_Strict):
     """A plan's limits, or a tenant's overrides of its plan's."""
 
@@ -137,6 +143,7 @@ class LimitsSpec(_Strict):
     max_token_ttl: TokenTtl | None = None  # seconds a token for the tenant may live at most
     storage: StorageSpec | None = None
     ai_tokens: AiTokensSpec | None = None
+    retention: RetentionSpec | None = None
 
 
 class Granularity(enum.StrEnum):

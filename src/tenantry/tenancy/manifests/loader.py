@@ -181,7 +181,7 @@ class _Assembly:
             self._team_file(model, positions)
         specs = {tenant_id: self._spec(tenant_id) for tenant_id in self.tenants}
         self._check_flows_bound(specs)
-        return schemas.Bundle(tenants=specs)
+        return schemas.Bundle(tenants=specs, plans=self.plans)
 
     def _spec(self, tenant_id: str) -> schemas.TenantSpec:
         tenant, origin = self.tenants[tenant_id]
@@ -228,6 +228,7 @@ def _tenant_of(model: schemas.TenantFile) -> schemas.Tenant:
         profile=header.profile,
         plan=header.plan,
         settings=header.settings,
+        prevent_deletion=header.prevent_deletion,
         environments=model.environments,
     )
 

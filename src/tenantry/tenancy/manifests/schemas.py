@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from tenantry.core import ids
@@ -139,6 +140,8 @@ class Tenant(_WithEnvironments):
     teams: dict[TeamIdField, Team] = Field(default_factory=dict)
     # Left out of dumps when unset, so specs stored before limits existed keep their hash.
     limits: LimitsSpec | None = Field(default=None, exclude_if=lambda value: value is None)
+    # A delete is refused unless forced (left out of dumps when False, like ``limits``).
+    prevent_deletion: bool = Field(default=False, exclude_if=lambda value: value is False)
 
 
 class TenantSpec(Tenant):
@@ -153,10 +156,36 @@ class TenantSpec(Tenant):
         return bound
 
 
+class TenantDocument(TenantSpec):
+    """One tenant with its flows in one document, as the API takes it: ``flows`` holds every
+    flow its teams and channels bind, keyed by name, and nothing else."""
+
+    @model_validator(mode="after")
+    def _flows_match_bindings(self) -> Self:
+        misnamed = [
+            f"{key!r} holds flow {f.name!r}" for key, f in self.flows.items() if key != f.name
+        ]
+        if misnamed:
+            raise ValueError(f"flows are keyed by their name: {', '.join(misnamed)}")
+        bound = self.bound_flows()
+        unknown, unbound = sorted(bound - self.flows.keys()), sorted(self.flows.keys() - bound)
+        if unknown:
+            raise ValueError(f"teams or channels bind unknown flows {unknown}: add them to flows")
+        if unbound:
+            raise ValueError(f"flows {unbound} are bound to no team or channel")
+        return self
+
+    def spec(self) -> TenantSpec:
+        """The spec to store (what a bundle holding this tenant would store)."""
+        return TenantSpec.model_validate(self.model_dump(include=set(TenantSpec.model_fields)))
+
+
 class Bundle(Strict):
-    """What ``apply`` stores: every tenant's complete spec, keyed by id."""
+    """What ``apply`` stores: every tenant's complete spec, keyed by id, and the plans the
+    bundle defines (plan name -> limits)."""
 
     tenants: dict[TenantIdField, TenantSpec] = Field(default_factory=dict)
+    plans: dict[PlanName, LimitsSpec] = Field(default_factory=dict)
 
 
 class BundleFile(Strict):
@@ -203,6 +232,7 @@ class TenantHeader(Strict):
     profile: Profile = Profile.MT_STANDARD
     plan: PlanName = DEFAULT_PLAN
     settings: Settings = Field(default_factory=dict)
+    prevent_deletion: bool = False
 
 
 class TenantFile(_WithEnvironments):

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from tenantry.core.errors import Conflict, NotFound, Unavailable
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 
 class TenantNotFound(NotFound):
@@ -15,6 +15,34 @@ class TenantNotFound(NotFound):
 
     def __init__(self, tenant_id: str) -> None:
         super().__init__(f"tenant {tenant_id!r} not found", details={"tenant_id": tenant_id})
+
+
+class TenantExists(Conflict):
+    code = "tenant.exists"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id!r} exists; PUT /api/v1/tenants/{tenant_id} replaces it",
+            details={"tenant_id": tenant_id},
+        )
+
+
+class TenantTombstoned(Conflict):
+    """A deleted tenant's id is kept as a tombstone and never given to another tenant."""
+
+    code = "tenant.tombstoned"
+
+    def __init__(self, tenant_ids: list[str]) -> None:
+        named = ", ".join(repr(tid) for tid in tenant_ids)
+        super().__init__(
+            f"tenant {named}: deleted, and a deleted tenant's id is never reused "
+            "(it is kept as a tombstone); choose another id",
+            details={"tenant_ids": tenant_ids},
+        )
+
+
+class PlanNotFound(InvalidInput):
+    code = "plan.unknown"
 
 
 class FlowVersionConflict(Conflict):

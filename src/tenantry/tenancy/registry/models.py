@@ -76,6 +76,20 @@ class TenantRow(Base):
     deletion_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16), server_default="bundle")  # Source
+    # The credential, Idempotency-Key and request that created it over the API (a digest).
+    creation_request: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class PlanRow(Base):
+    """A plan a bundle defined: its limits (only what it sets), kept for tenants to name."""
+
+    __tablename__ = "plans"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    limits: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 class EnvironmentRow(Base):

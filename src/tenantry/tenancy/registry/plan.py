@@ -26,6 +26,8 @@ class Stored:
     generation: int
     marked_for_deletion: bool
     spec: Mapping[str, Any] | None = None
+    from_bundle: bool = True  # False: created over the API, which --prune leaves alone
+    tombstoned: bool = False  # deleted: the id is never used again
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +47,22 @@ class TenantChange:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanChange:
+    """What applying does to one plan definition of the bundle (plans are never removed)."""
+
+    name: str
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     changes: tuple[TenantChange, ...]
+    plans: tuple[PlanChange, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action in _WRITING for c in self.changes)
+        tenants = any(c.action in _WRITING for c in self.changes)
+        return tenants or any(p.action in _WRITING for p in self.plans)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
@@ -68,10 +80,33 @@ def spec_hash(spec: Mapping[str, Any]) -> str:
 def plan(
     desired: Mapping[str, Mapping[str, Any]], stored: Mapping[str, Stored], *, prune: bool
 ) -> Plan:
-    """Compare each desired tenant spec with what is stored, tenant by tenant, in id order."""
+    """Compare each desired tenant spec with what is stored, tenant by tenant, in id order.
+
+    Deleted tenants (tombstones) are no longer tenants: the caller refuses a bundle naming one
+    (:func:`tombstones`), and leaves them out of ``stored``."""
     changes = [_desired_change(tid, desired[tid], stored.get(tid)) for tid in desired]
     changes += [_absent_change(tid, stored[tid], prune) for tid in stored if tid not in desired]
     return Plan(tuple(sorted(changes, key=lambda change: change.tenant_id)))
+
+
+def tombstones(desired: Mapping[str, Any], stored: Mapping[str, Stored]) -> list[str]:
+    """The desired tenant ids that belong to deleted tenants (never reused), in order."""
+    return sorted(tid for tid in desired if tid in stored and stored[tid].tombstoned)
+
+
+def plan_definitions(
+    desired: Mapping[str, Mapping[str, Any]], stored: Mapping[str, Mapping[str, Any]]
+) -> tuple[PlanChange, ...]:
+    """Compare the bundle's plan definitions with the stored ones, by name."""
+    return tuple(
+        PlanChange(name, _definition(desired[name], stored.get(name))) for name in sorted(desired)
+    )
+
+
+def _definition(desired: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Action:
+    if stored is None:
+        return Action.CREATED
+    return Action.UNCHANGED if spec_hash(stored) == spec_hash(desired) else Action.CHANGED
 
 
 def _desired_change(tenant_id: str, spec: Mapping[str, Any], old: Stored | None) -> TenantChange:
@@ -89,6 +124,9 @@ def _desired_change(tenant_id: str, spec: Mapping[str, Any], old: Stored | None)
 def _absent_change(tenant_id: str, old: Stored, prune: bool) -> TenantChange:
     if old.marked_for_deletion:
         return TenantChange(tenant_id, Action.UNCHANGED, old.generation, (), "marked for deletion")
+    if not old.from_bundle:
+        note = "created over the API; --prune leaves it"
+        return TenantChange(tenant_id, Action.RETAINED, old.generation, (), note)
     if prune:
         return TenantChange(tenant_id, Action.REMOVED, old.generation, (), "marked for deletion")
     return TenantChange(

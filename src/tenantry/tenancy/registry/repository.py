@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Flow, TenantSpec
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry.errors import FlowVersionConflict
@@ -18,9 +19,11 @@ from tenantry.tenancy.registry.models import (
     ChannelRow,
     EnvironmentRow,
     FlowRow,
+    PlanRow,
     TeamRow,
     TenantRow,
 )
+from tenantry.tenancy.registry.schemas import Source
 
 _APPLY_LOCK = 0x7E4A_0001  # serialises concurrent applies on PostgreSQL
 
@@ -34,17 +37,38 @@ async def lock_for_apply(session: AsyncSession) -> None:
         await session.execute(text("UPDATE applied_manifests SET id = id WHERE 0 = 1"))
 
 
-async def stored_state(session: AsyncSession) -> dict[str, planning.Stored]:
+async def stored_state(
+    session: AsyncSession, ids: Sequence[str] | None = None
+) -> dict[str, planning.Stored]:
     """What planning compares, without the specs themselves: one narrow query."""
-    rows = await session.execute(
-        select(
-            TenantRow.id,
-            TenantRow.spec_hash,
-            TenantRow.generation,
-            TenantRow.deletion_requested_at.is_not(None).label("marked"),
-        )
+    query = select(
+        TenantRow.id,
+        TenantRow.spec_hash,
+        TenantRow.generation,
+        TenantRow.deletion_requested_at.is_not(None).label("marked"),
+        TenantRow.source,
+        TenantRow.lifecycle_state,
     )
-    return {row.id: planning.Stored(row.spec_hash, row.generation, row.marked) for row in rows}
+    if ids is not None:
+        query = query.where(TenantRow.id.in_(ids))
+    return {
+        row.id: planning.Stored(
+            row.spec_hash,
+            row.generation,
+            row.marked,
+            from_bundle=row.source == Source.BUNDLE.value,
+            tombstoned=row.lifecycle_state == LifecycleState.DELETED.value,
+        )
+        for row in await session.execute(query)
+    }
+
+
+async def creation_request(session: AsyncSession, tenant_id: str) -> str | None:
+    """The digest of the API request that created the tenant (None: none, or no key)."""
+    found = await session.scalar(
+        select(TenantRow.creation_request).where(TenantRow.id == tenant_id)
+    )
+    return found
 
 
 async def stored_specs(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -100,6 +124,8 @@ def add_tenant(
     state: str,
     conditions: list[dict[str, Any]],
     now: datetime,
+    source: Source,
+    creation_request: str | None = None,
 ) -> None:
     document = spec.model_dump(mode="json")
     session.add(
@@ -120,6 +146,8 @@ def add_tenant(
             deletion_requested_at=None,
             created_at=now,
             updated_at=now,
+            source=source.value,
+            creation_request=creation_request,
         )
     )
 
@@ -206,6 +234,20 @@ def record_apply(
             digest=digest, source=source, summary=summary, bundle=bundle, applied_at=now
         )
     )
+
+
+async def plan_definitions(session: AsyncSession) -> list[PlanRow]:
+    return list((await session.scalars(select(PlanRow).order_by(PlanRow.name))).all())
+
+
+async def put_plan(
+    session: AsyncSession, name: str, limits: dict[str, Any], *, source: str, now: datetime
+) -> None:
+    row = await session.get(PlanRow, name)
+    if row is None:
+        session.add(PlanRow(name=name, limits=limits, source=source, updated_at=now))
+    else:
+        row.limits, row.source, row.updated_at = limits, source, now
 
 
 async def ping(session: AsyncSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,6 +10,14 @@ from pydantic import BaseModel, ConfigDict
 
 from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Profile
+
+
+class Source(enum.StrEnum):
+    """Where a tenant came from: ``apply --prune`` only removes tenants that came from bundles."""
+
+    BUNDLE = "bundle"
+    API = "api"
+
 
 ConditionType = Literal[
     "Ready", "Provisioning", "Degraded", "Failed", "Orphaned", "MigrationRequired"
@@ -66,10 +75,12 @@ class TenantSummary(View):
     environments: list[str]
     teams: list[str]
     marked_for_deletion: bool
+    source: Source
 
 
 class TenantDetail(TenantSummary):
     settings: dict[str, Any]
+    prevent_deletion: bool
     conditions: list[Condition]
     environment_details: list[EnvironmentView]
     team_details: list[TeamView]
@@ -80,3 +91,13 @@ class TenantDetail(TenantSummary):
     deletion_requested_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class PlanView(View):
+    """A plan tenants may name: a bundle's definition, or the built-in ``standard``."""
+
+    name: str
+    limits: dict[str, Any]  # what the definition sets
+    effective: dict[str, Any]  # every limit, the built-in defaults filling what it leaves out
+    source: str  # the bundle that last defined it, or "built-in"
+    updated_at: datetime | None  # None for the built-in plan

@@ -1,31 +1,46 @@
-"""Registry use cases: plan and apply bundles, read tenants, check the database.
+"""Registry use cases: plan and apply bundles, create and replace one tenant, read tenants and
+plans, check the database.
 
 Applying is one transaction: the plan is computed from the rows read inside it, then created
 tenants are inserted, changed ones get their new spec and a bumped generation, and pruned ones
-get their delete job (``deleting`` at once, the purge after retention), in that transaction. A
-tenant marked for deletion that the bundle holds again has its delete cancelled, unless its
-purge has begun (then the apply is refused). A bundle that changes nothing writes nothing.
+(only tenants that came from bundles) get their delete job (``deleting`` at once, the purge
+after retention) in that transaction; a tenant being deleted that the bundle holds again has
+its delete cancelled, unless its purge has begun (then the apply is refused). The plans the
+bundle defines are stored. A bundle that changes nothing writes nothing. Creating or replacing
+one tenant over the API takes the same path, serialised with applies.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
+from tenantry.tenancy.idempotency.service import same_key
 from tenantry.tenancy.lifecycle.service import LifecycleService
-from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
-from tenantry.tenancy.manifests.schemas import Bundle
+from tenantry.tenancy.manifests.schemas import Bundle, TenantSpec
+from tenantry.tenancy.registry import catalog, repository, views, writing
 from tenantry.tenancy.registry import plan as planning
-from tenantry.tenancy.registry import repository, views
 from tenantry.tenancy.registry.database import SessionFactory
-from tenantry.tenancy.registry.errors import TenantNotFound, translated
-from tenantry.tenancy.registry.schemas import Condition, TenantDetail, TenantSummary
+from tenantry.tenancy.registry.errors import (
+    TenantExists,
+    TenantNotFound,
+    TenantTombstoned,
+    translated,
+)
+from tenantry.tenancy.registry.schemas import PlanView, Source, TenantDetail, TenantSummary
 
-PRUNE_ACTOR = "apply --prune"  # who requests the delete of a pruned tenant
+API_SOURCE = "api"  # the source recorded for changes made over the API
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    tenant: TenantDetail
+    replayed: bool  # the same request was made before: it created the tenant, this one nothing
 
 
 class RegistryService:
@@ -43,7 +58,7 @@ class RegistryService:
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
         async with translated(), self._sessions() as session:
-            return await _plan(session, _desired(bundle), prune=prune)
+            return await _plan(session, bundle, prune=prune)
 
     async def apply(
         self, bundle: Bundle, *, prune: bool = False, source: str = ""
@@ -51,51 +66,94 @@ class RegistryService:
         """Store the bundle as the desired state, in one transaction; return what changed."""
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
-            desired = _desired(bundle)
-            result = await _plan(session, desired, prune=prune)
+            result = await _plan(session, bundle, prune=prune)
             if result.has_changes:
-                await self._write(session, bundle, result)
-                repository.record_apply(
-                    session,
-                    digest=planning.spec_hash(desired),
-                    source=source,
-                    summary={action.value: result.count(action) for action in planning.Action},
-                    bundle=desired,
-                    now=self._clock(),
+                now = self._clock()
+                await writing.store(
+                    self._lifecycle, session, bundle.tenants, result, now=now, source=Source.BUNDLE
                 )
+                await catalog.store(
+                    session, bundle.plans, result.plans, source=source or "bundle", now=now
+                )
+                self._record(session, _desired(bundle.tenants), result, source)
         return result
 
-    async def _write(self, session: AsyncSession, bundle: Bundle, result: planning.Plan) -> None:
-        now = self._clock()
-        for change in result.changes:
-            tenant_id, spec = change.tenant_id, bundle.tenants.get(change.tenant_id)
-            if change.action is planning.Action.REMOVED:
-                await self._lifecycle.request_in(
-                    session, JobKind.DELETE, tenant_id, actor=PRUNE_ACTOR
-                )
-                continue
-            if spec is None or change.action is planning.Action.UNCHANGED:
-                continue
-            if change.action is planning.Action.CHANGED:
-                await self._lifecycle.cancel_delete_in(session, tenant_id)
-            if change.action is planning.Action.CREATED:
-                repository.add_tenant(
-                    session,
-                    tenant_id,
-                    spec,
-                    state=LifecycleState.PENDING.value,
-                    conditions=[_awaiting(now)],
-                    now=now,
-                )
-                await session.flush()
+    async def create(
+        self, tenant_id: str, spec: TenantSpec, *, request: str | None = None
+    ) -> Created:
+        """Store a new tenant exactly as applying a bundle holding it would, its source the API.
+
+        ``request`` identifies the request (its credential, ``Idempotency-Key`` and content):
+        made again, it is answered with the tenant it created; any other request for an
+        existing id is :class:`TenantExists`, and for a deleted one :class:`TenantTombstoned`.
+        """
+        ids.tenant_id(tenant_id)
+        async with translated(), self._sessions() as session, session.begin():
+            await repository.lock_for_apply(session)
+            stored = await repository.stored_state(session, [tenant_id])
+            replayed = tenant_id in stored
+            if replayed:
+                await _check_repeated(session, tenant_id, stored[tenant_id], request)
             else:
-                await repository.update_spec(
-                    session, tenant_id, spec, generation=change.generation, now=now
+                spec = await catalog.with_stored_plan(session, spec)
+                desired = _desired({tenant_id: spec})
+                result = planning.plan(desired, {}, prune=False)
+                now = self._clock()
+                await writing.store(
+                    self._lifecycle,
+                    session,
+                    {tenant_id: spec},
+                    result,
+                    now=now,
+                    source=Source.API,
+                    request=request,
                 )
-            await repository.replace_projections(session, tenant_id, spec)
-            await repository.add_flow_versions(
-                session, tenant_id, list(spec.flows.values()), now=now
-            )
+                self._record(session, desired, result, API_SOURCE)
+        return Created(await self.get(tenant_id), replayed=replayed)
+
+    async def replace(self, tenant_id: str, spec: TenantSpec) -> TenantDetail:
+        """Store a tenant's new spec as applying a bundle holding it would (the generation
+        moves only if the spec changed); its source stays where it came from."""
+        ids.tenant_id(tenant_id)
+        async with translated(), self._sessions() as session, session.begin():
+            await repository.lock_for_apply(session)
+            stored = await repository.stored_state(session, [tenant_id])
+            if tenant_id not in stored:
+                raise TenantNotFound(tenant_id)
+            if stored[tenant_id].tombstoned:
+                raise TenantTombstoned([tenant_id])
+            spec = await catalog.with_stored_plan(session, spec)
+            desired = _desired({tenant_id: spec})
+            result = await _plan_tenants(session, desired, stored, prune=False)
+            if result.has_changes:
+                now = self._clock()
+                await writing.store(
+                    self._lifecycle, session, {tenant_id: spec}, result, now=now, source=Source.API
+                )
+                self._record(session, desired, result, API_SOURCE)
+        return await self.get(tenant_id)
+
+    def _record(
+        self,
+        session: AsyncSession,
+        desired: dict[str, dict[str, Any]],
+        result: planning.Plan,
+        source: str,
+    ) -> None:
+        repository.record_apply(
+            session,
+            digest=planning.spec_hash(desired),
+            source=source,
+            summary={action.value: result.count(action) for action in planning.Action},
+            bundle=desired,
+            now=self._clock(),
+        )
+
+    async def plans(self) -> list[PlanView]:
+        """Every plan a tenant may name: the bundles' and the built-in ``standard``."""
+        async with translated(), self._sessions() as session:
+            rows = await repository.plan_definitions(session)
+        return catalog.views(rows)
 
     async def list(self) -> list[TenantSummary]:
         async with translated(), self._sessions() as session:
@@ -121,30 +179,55 @@ class RegistryService:
             await repository.ping(session)
 
 
-async def _plan(
-    session: AsyncSession, desired: dict[str, dict[str, Any]], *, prune: bool
+async def _plan(session: AsyncSession, bundle: Bundle, *, prune: bool) -> planning.Plan:
+    """The bundle's tenant and plan changes; a bundle naming a deleted tenant is refused."""
+    desired = _desired(bundle.tenants)
+    stored = await repository.stored_state(session)
+    tombstones = planning.tombstones(desired, stored)
+    if tombstones:
+        raise TenantTombstoned(tombstones)
+    live = {tid: old for tid, old in stored.items() if not old.tombstoned}
+    result = await _plan_tenants(session, desired, live, prune=prune)
+    defined = {row.name: row.limits for row in await repository.plan_definitions(session)}
+    wanted = {name: spec.model_dump(mode="json") for name, spec in bundle.plans.items()}
+    return replace(result, plans=planning.plan_definitions(wanted, defined))
+
+
+async def _plan_tenants(
+    session: AsyncSession,
+    desired: dict[str, dict[str, Any]],
+    stored: dict[str, planning.Stored],
+    *,
+    prune: bool,
 ) -> planning.Plan:
     """Plan on spec hashes; read the stored specs of changed tenants only, for their diffs."""
-    stored = await repository.stored_state(session)
     result = planning.plan(desired, stored, prune=prune)
     changed = [c.tenant_id for c in result.changes if c.action is planning.Action.CHANGED]
     if not changed:
         return result
     specs = await repository.stored_specs(session, changed)
-    stored |= {tid: replace(stored[tid], spec=specs[tid]) for tid in changed}
+    stored = stored | {tid: replace(stored[tid], spec=specs[tid]) for tid in changed}
     return planning.plan(desired, stored, prune=prune)
 
 
-def _desired(bundle: Bundle) -> dict[str, dict[str, Any]]:
-    return {tenant_id: spec.model_dump(mode="json") for tenant_id, spec in bundle.tenants.items()}
+async def _check_repeated(
+    session: AsyncSession, tenant_id: str, stored: planning.Stored, request: str | None
+) -> None:
+    """Return if ``request`` is the one that created the tenant; else refuse it."""
+    if stored.tombstoned:
+        raise TenantTombstoned([tenant_id])
+    first = await repository.creation_request(session, tenant_id)
+    if request is None or first is None:
+        raise TenantExists(tenant_id)
+    if first == request:
+        return
+    if same_key(first, request):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request; "
+            "use a new key for a new request"
+        )
+    raise TenantExists(tenant_id)
 
 
-def _awaiting(now: Any) -> dict[str, Any]:
-    condition = Condition(
-        type="Ready",
-        status="Unknown",
-        reason="AwaitingReconcile",
-        message="stored; waiting for the controller",
-        last_transition_time=now,
-    )
-    return condition.model_dump(mode="json")
+def _desired(tenants: dict[str, TenantSpec]) -> dict[str, dict[str, Any]]:
+    return {tenant_id: spec.model_dump(mode="json") for tenant_id, spec in tenants.items()}

@@ -11,6 +11,7 @@ from tenantry.tenancy.registry.schemas import (
     Condition,
     EnvironmentView,
     FlowView,
+    Source,
     TeamView,
     TenantDetail,
     TenantSummary,
@@ -36,6 +37,7 @@ def summary(row: TenantRow, envs: list[EnvironmentRow], teams: list[TeamRow]) ->
         environments=[env.id for env in envs],
         teams=[team.id for team in teams],
         marked_for_deletion=row.deletion_requested_at is not None,
+        source=Source(row.source),
     )
 
 
@@ -46,6 +48,7 @@ def detail(
     return TenantDetail(
         **summary(row, envs, teams).model_dump(),
         settings=row.settings,
+        prevent_deletion=bool(row.spec.get("prevent_deletion", False)),
         conditions=[Condition.model_validate(c) for c in row.conditions],
         environment_details=[EnvironmentView(id=env.id, name=env.name) for env in envs],
         team_details=[_team(team, channels) for team in teams],
