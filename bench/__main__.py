@@ -19,6 +19,7 @@ from bench import (
     secrets,
     sessions,
     state,
+    suspend,
     tenant_data,
 )
 from bench.harness import HEADER
@@ -39,6 +40,7 @@ SUITES = {
     "fairness": fairness,
     "refusals": refusals,
     "idempotency": idempotency,
+    "suspend": suspend,
 }
 
 

@@ -30,6 +30,9 @@ SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ when beside it
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
+    "fence_acks",
+    "fence_processes",
+    "fences",
     "jobs",
     "usage_meters",
     "usage_counters",

@@ -40,6 +40,8 @@ from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
+from tenantry.tenancy.lifecycle.fence.drain import Fences
+from tenantry.tenancy.lifecycle.fence.watch import FenceTiming, FenceWatch
 from tenantry.tenancy.lifecycle.maintenance import MaintenanceScopes
 from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
 from tenantry.tenancy.lifecycle.runner import JobRunner
@@ -78,6 +80,7 @@ class Services:
     lifecycle: LifecycleService
     jobs: JobRunner  # runs lifecycle jobs (the worker's job loop, and the CLI's --wait)
     job_requested: asyncio.Event  # set when this process requests a job: the loop wakes
+    fence: FenceWatch  # this process's in-flight requests and heartbeat (the suspend's drain)
 
 
 @asynccontextmanager
@@ -123,6 +126,8 @@ async def services(
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
         )
         idempotency = IdempotencyService(sessions, clock=clock)
+        timing = fence_timing(settings)
+        fence = FenceWatch(sessions, timing=timing)
         toolkit = Toolkit(
             sessions,
             keys=backends.keyring,
@@ -130,6 +135,7 @@ async def services(
             clock=clock,
             provisioners=controller.provisioners,
             holdings=controller,
+            fences=Fences(sessions, timing),
         )
         jobs = JobRunner(
             sessions,
@@ -141,6 +147,7 @@ async def services(
         async with (
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
+            fence.running(),
         ):
             try:
                 yield Services(
@@ -158,6 +165,7 @@ async def services(
                     lifecycle,
                     jobs,
                     job_requested,
+                    fence,
                 )
             finally:
                 await scopes.close()
@@ -166,6 +174,15 @@ async def services(
                 await migrator.close()
     finally:
         await engine.dispose()
+
+
+def fence_timing(settings: Settings) -> FenceTiming:
+    return FenceTiming(
+        poll=settings.fence_poll_seconds,
+        heartbeat=settings.fence_heartbeat_seconds,
+        stale=settings.fence_stale_seconds,
+        drain=settings.fence_drain_seconds,
+    )
 
 
 @asynccontextmanager

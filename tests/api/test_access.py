@@ -28,6 +28,7 @@ from tenantry.core.context import TenantCtx
 from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind, Role
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.lifecycle.fence.watch import FenceWatch
 from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.manifests.schemas import Bundle, Team
 from tenantry.tenancy.scopes import Scopes
@@ -80,6 +81,10 @@ class Wired:
     @property
     def limits(self) -> LimitsService:
         return self.services.limits
+
+    @property
+    def fence(self) -> FenceWatch:
+        return self.services.fence
 
 
 def app_for(kit: Kit) -> FastAPI:

@@ -63,6 +63,13 @@ def test_the_declared_kinds_are_the_routes_checks() -> None:
     assert declared["PUT /api/v1/secrets/{name}"] == {"kind": tenant, "action": "secrets.write"}
     assert declared["POST /api/v1/secrets/rotate-key"] == {"kind": tenant, "action": "admin"}
     assert declared["GET /api/v1/usage"] == {"kind": tenant, "action": "read"}
+    admin = {"kind": "platform-admin"}
+    for kind in ("suspend", "resume", "archive", "restore", "rotate-keys"):
+        assert declared[f"POST /api/v1/tenants/{{tenant_id}}/{kind}"] == admin
+    assert declared["DELETE /api/v1/tenants/{tenant_id}"] == admin
+    assert declared["GET /api/v1/jobs"] == declared["GET /api/v1/jobs/{job_id}"] == admin
+    assert declared["POST /api/v1/jobs/{job_id}/cancel"] == admin
+    assert declared["POST /api/v1/jobs/{job_id}/retry"] == admin
 
 
 def test_a_route_added_without_an_access_dependency_fails_the_walk() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenantry.api.app import create_app
-from tenantry.api.schemas.paths import DOC_ID_PATTERN
+from tenantry.api.schemas.paths import DOC_ID_PATTERN, JOB_ID_PATTERN
 from tenantry.core import ids
 from tenantry.core.errors import TenantryError
 from tenantry.core.names import OBJECT_KEY_LIMIT
@@ -27,6 +27,7 @@ DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
     "name": (ids.pattern(ids.IdKind.SECRET), 1, 64),
     "key_id": (KEY_ID_PATTERN, 16, 16),
     "jti": (JTI_PATTERN, 32, 32),
+    "job_id": (JOB_ID_PATTERN, 32, 32),
     "doc_id": (DOC_ID_PATTERN, 1, DOC_ID_LIMIT),
     "key": (None, 1, OBJECT_KEY_LIMIT),  # no one pattern: segments, bytes, a reserved prefix
 }

@@ -20,7 +20,18 @@ __all__ = ["server"]  # the fixture, served from tests/e2e/test_up.py
 
 README = (REPO / "README.md").read_text()
 BLOCKS = re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
-SAFE = ("validate", "plan", "apply", "tenants", "plans", "reconcile", "migrate")
+SAFE = (
+    "validate",
+    "plan",
+    "apply",
+    "tenants",
+    "plans",
+    "reconcile",
+    "migrate",
+    "suspend",
+    "resume",
+    "jobs",
+)
 TENANTRY = f"{shlex.quote(sys.executable)} -m tenantry.cli"
 
 

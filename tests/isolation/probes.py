@@ -149,9 +149,12 @@ async def own_names_work(world: World, route: Route) -> None:
     if route.kind is Kind.ADMIN:
         root = await world.services.access.issue_token("root", kind=PrincipalKind.PLATFORM_ADMIN)
         for credential in (ADMIN_TOKEN, root.token):
+            if route.ready is not None:
+                await route.ready(world.services, world.b.names)
             call = route.build(world.b.names)[0]  # built again: a create needs a new id
             admin = await send(world, call, {"Authorization": f"Bearer {credential}"})
             assert admin.is_success, admin.text
+        await settle(world, world.b)
         assert_admin_refusal(await send(world, own_call, world.b.headers()))
         return
     own = await send(world, own_call, world.b.headers())
@@ -218,6 +221,17 @@ async def suspended(world: World, route: Route) -> None:
         else:
             assert_problem(response, 423, "tenant.suspended")
         assert_no_leak(world, response)
+
+
+async def settle(world: World, tenant: Tenant) -> None:
+    """Undo what an admin control did to the tenant: its active jobs cancelled, it active."""
+    for job in await world.services.lifecycle.list(tenant_id=tenant.id):
+        if job.state.active:
+            await world.services.lifecycle.cancel(job.id)
+    async with world.services.engine.begin() as db:
+        await db.execute(
+            update(TenantRow).where(TenantRow.id == tenant.id).values(lifecycle_state="active")
+        )
 
 
 async def suspend(world: World, tenant: Tenant) -> None:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from tenantry.api.access import EXTENSION, AccessKind
 from tenantry.api.app import create_app
+from tenantry.bootstrap import Services
+from tenantry.tenancy.lifecycle.models import JobRow
+from tenantry.tenancy.registry.models import TenantRow
 from tests.isolation.world import SHARED_WORD, TEAM, Names
 
 # Not tenant routes: probes of the process and the documents describing the API.
@@ -42,6 +46,7 @@ class Call:
 
 
 Build = Callable[[Names], list[Call]]
+Ready = Callable[[Services, Names], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ class Route:
     path: str  # the template, as in the OpenAPI document
     kind: Kind
     build: Build  # the variants to try; the first one, with the caller's own names, succeeds
+    ready: Ready | None = None  # puts the caller's things in the state the first call needs
 
     @property
     def label(self) -> str:
@@ -67,6 +73,28 @@ def _one(method: str, path: str, **options: Any) -> Build:
 
 def _calls(*makers: Callable[[Names], Call]) -> Build:
     return lambda names: [make(names) for make in makers]
+
+
+def _tenant_in(state: str) -> Ready:
+    """The caller's tenant put in ``state`` (what the job that leads there would leave)."""
+
+    async def ready(services: Services, names: Names) -> None:
+        async with services.engine.begin() as db:
+            values = {"lifecycle_state": state}
+            await db.execute(update(TenantRow).where(TenantRow.id == names.tenant).values(values))
+
+    return ready
+
+
+def _job_in(state: str) -> Ready:
+    """The caller's tenant's job put in ``state``, unclaimed."""
+
+    async def ready(services: Services, names: Names) -> None:
+        async with services.engine.begin() as db:
+            values = {"state": state, "claimed_by": None, "finished_at": None}
+            await db.execute(update(JobRow).where(JobRow.id == names.job).values(values))
+
+    return ready
 
 
 SESSION: Final = "/api/v1/sessions/{names.session}"
@@ -107,6 +135,45 @@ ROUTES: Final[tuple[Route, ...]] = (
         ],
     ),
     Route("GET", "/api/v1/plans", Kind.ADMIN, _one("GET", "/api/v1/plans")),
+    # -- the lifecycle (platform admins): each transition answers its job --
+    *(
+        Route(
+            "POST",
+            f"/api/v1/tenants/{{tenant_id}}/{kind}",
+            Kind.ADMIN,
+            _one("POST", f"/api/v1/tenants/{{names.tenant}}/{kind}"),
+            ready=None if before is None else _tenant_in(before),
+        )
+        for kind, before in (
+            ("suspend", None),
+            ("resume", "suspended"),
+            ("archive", None),
+            ("restore", "archived"),
+            ("rotate-keys", None),
+        )
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/tenants/{tenant_id}",
+        Kind.ADMIN,
+        _one("DELETE", "/api/v1/tenants/{names.tenant}"),
+    ),
+    Route("GET", "/api/v1/jobs", Kind.ADMIN, _one("GET", "/api/v1/jobs")),
+    Route("GET", "/api/v1/jobs/{job_id}", Kind.ADMIN, _one("GET", "/api/v1/jobs/{names.job}")),
+    Route(
+        "POST",
+        "/api/v1/jobs/{job_id}/cancel",
+        Kind.ADMIN,
+        _one("POST", "/api/v1/jobs/{names.job}/cancel"),
+        ready=_job_in("queued"),
+    ),
+    Route(
+        "POST",
+        "/api/v1/jobs/{job_id}/retry",
+        Kind.ADMIN,
+        _one("POST", "/api/v1/jobs/{names.job}/retry"),
+        ready=_job_in("failed"),
+    ),
     # -- access --
     Route(
         "POST",

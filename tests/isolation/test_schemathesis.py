@@ -65,6 +65,7 @@ class Seeded:
             "doc_id": names.doc,
             "key_id": names.api_key,
             "jti": names.token,
+            "job_id": names.job,
             "tenant_id": A,
             "q": names.title,
             "prefix": names.object_prefix(),

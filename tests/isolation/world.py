@@ -16,6 +16,7 @@ import httpx
 
 from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
+from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
 
 A: Final = "acme"
@@ -37,6 +38,7 @@ class Names:
     doc: str
     api_key: str
     token: str  # the jti of a spare token of the tenant's (not one a request is made with)
+    job: str  # a lifecycle job of the tenant's (requested and cancelled)
     idempotency: str
     title: str  # searched for
 
@@ -52,13 +54,23 @@ class Names:
             doc=f"doc-{tag}",
             api_key=secrets.token_hex(8),
             token=secrets.token_hex(16),
+            job=secrets.token_hex(16),
             idempotency=f"idem-{tag}",
             title=f"TITLE{tag}",
         )
 
     def items(self) -> Iterator[tuple[str, str]]:
         """(label, value) of every name but the tenant."""
-        labels = ("session", "secret", "object_key", "doc", "api_key", "token", "idempotency")
+        labels = (
+            "session",
+            "secret",
+            "object_key",
+            "doc",
+            "api_key",
+            "token",
+            "job",
+            "idempotency",
+        )
         for label in (*labels, "title"):
             yield label, getattr(self, label)
 
@@ -164,6 +176,7 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
         doc=f"doc-{tag}",
         api_key="",  # known once the key is made
         token="",  # known once the spare token is issued
+        job="",  # known once the job is requested
         idempotency=f"idem-{tag}",
         title=f"TITLE{tag}",
     )
@@ -183,7 +196,10 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
     draft = Tenant(tenant, principal, issued.token, "", names, values)
     key = await _store(http, draft)
     spare = await services.access.issue_token(f"spare-{tenant}", tenant=tenant, role=Role.VIEWER)
-    final_names = Names(**{**_fields(names), "api_key": key["key"]["id"], "token": spare.jti})
+    job = await services.lifecycle.request(JobKind.ROTATE_KEYS, tenant, actor=principal)
+    await services.lifecycle.cancel(job.id)  # kept as a job of the tenant's, not active
+    made = {"api_key": key["key"]["id"], "token": spare.jti, "job": job.id}
+    final_names = Names(**{**_fields(names), **made})
     return Tenant(tenant, principal, issued.token, key["secret"], final_names, values)
 
 

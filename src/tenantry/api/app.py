@@ -14,6 +14,7 @@ from tenantry.api import (
     caller,
     doors,
     early,
+    fencing,
     limits,
     middleware,
     openapi,
@@ -22,6 +23,7 @@ from tenantry.api import (
 )
 from tenantry.api.routes import (
     health,
+    lifecycle,
     objects,
     plans,
     search,
@@ -64,8 +66,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     problems.install(app)
     routers = [
-        m.router for m in (tenants, plans, tokens, sessions, state, secrets, objects, search, usage)
+        m.router
+        for m in (
+            tenants,
+            plans,
+            lifecycle,
+            tokens,
+            sessions,
+            state,
+            secrets,
+            objects,
+            search,
+            usage,
+        )
     ]
+    app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
     app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))

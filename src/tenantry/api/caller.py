@@ -5,10 +5,10 @@ A tenant route takes one access-proof dependency naming its action: :data:`Reade
 verifies the bearer token or API key (read by :func:`bearer_of`), lets ``X-Tenant-ID`` /
 ``X-Team-ID`` / ``X-Env-ID`` select among the grants it carries (the access service audits
 refused attempts and platform-admin acts), takes the tenant's limits (a rate-limit slot and an
-in-flight slot), checks the role, opens the scope bound to the team (refusing suspended and
-unknown tenants, unknown environments and teams), and only then claims an ``Idempotency-Key``
-(a replay answers here). The proof it returns (:mod:`tenantry.api.proofs`) is the route's only
-way to the tenant's stores.
+in-flight slot), checks the role, takes the fence's hold (:mod:`tenantry.api.fencing`), opens
+the scope bound to the team (refusing suspended and unknown tenants, unknown environments and
+teams), and only then claims an ``Idempotency-Key`` (a replay answers here). The proof it
+returns (:mod:`tenantry.api.proofs`) is the route's only way to the tenant's stores.
 
 Admin routes take :data:`PlatformAdminDep` instead; routes that act on the access system itself
 (tokens) take :data:`PrincipalDep` and :data:`SelectionDep` and let the access service decide.
@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from tenantry.api import doors, idempotency
+from tenantry.api import doors, fencing, idempotency
 from tenantry.api import limits as limits_http
 from tenantry.api.proofs import (
     AdminAccess,
@@ -50,6 +50,7 @@ from tenantry.tenancy.access.resolution import (
 )
 from tenantry.tenancy.access.schemas import Principal, PrincipalKind
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.lifecycle.fence.watch import FenceWatch
 from tenantry.tenancy.limits.service import LimitsService
 from tenantry.tenancy.scopes import Scopes
 
@@ -107,6 +108,9 @@ class _Wired(Protocol):
 
     @property
     def limits(self) -> LimitsService: ...
+
+    @property
+    def fence(self) -> FenceWatch: ...
 
 
 def _wired(request: Request) -> _Wired:
@@ -218,6 +222,8 @@ async def _checked(request: Request, proof: type[_Proof]) -> _Proof:
     found = await _resolve(wired, request, principal)
     await _admit(wired, request, found.ctx)
     require(found.role, proof.action, tenant=found.ctx.tenant_id)
+    # Held before the scope reads the tenant's state: a suspend's drain waits for this request.
+    fencing.remember(request, wired.fence.admit(found.ctx.tenant_id))
     scope = await wired.scopes.open(found.ctx)
     access = proof(principal, found.ctx, found.role, scope)
     await idempotency.claim(request, access)

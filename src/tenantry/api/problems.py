@@ -42,6 +42,12 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "idempotency.key_reused": 422,
     "precondition.required": 428,
 }
+# The details of these codes are extension members of their problem documents: a refused
+# transition names the tenant's state and the states it is allowed from.
+PUBLISHED_DETAILS: Final[dict[str, tuple[str, ...]]] = {
+    "lifecycle.transition_refused": ("lifecycle_state", "kind", "allowed_from"),
+    "job.conflict": ("job_id", "kind", "state"),
+}
 _TITLES: Final = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -98,7 +104,9 @@ def problem(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    """``extensions`` are members a client may act on (RFC 9457 section 3.2)."""
     body: dict[str, Any] = {  # a Problem, built as a dict: errors are on the hot path too
         "type": f"urn:tenantry:problem:{code}",
         "title": _TITLES.get(status, "Error"),
@@ -109,6 +117,8 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    if extensions:
+        body |= extensions
     return JSONResponse(
         body,
         status_code=status,
@@ -136,7 +146,15 @@ def status_of(error: TenantryError) -> int:
 def error_response(request: Request, error: TenantryError) -> JSONResponse:
     """The problem document of ``error``, with its status and headers."""
     status = status_of(error)
-    return problem(request, status, code=error.code, detail=error.message, headers=_headers(error))
+    members = PUBLISHED_DETAILS.get(error.code, ())
+    return problem(
+        request,
+        status,
+        code=error.code,
+        detail=error.message,
+        headers=_headers(error),
+        extensions={name: error.details[name] for name in members if name in error.details},
+    )
 
 
 async def send_error(scope: Scope, send: Send, error: TenantryError) -> None:

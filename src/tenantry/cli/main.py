@@ -40,6 +40,31 @@ COMMANDS = {
         "serve:up",
         "The main job: apply the bundle, serve the API and run the worker loop, in one process.",
     ),
+    "worker": lazy.Entry(
+        "worker:worker",
+        "Run the worker loops (reconcile and lifecycle jobs) until SIGINT or SIGTERM.",
+    ),
+    "suspend": lazy.Entry(
+        "lifecycle:suspend",
+        "Suspend a tenant: its credentials and scopes are refused until it is resumed.",
+    ),
+    "resume": lazy.Entry("lifecycle:resume", "Resume a suspended tenant: it serves again."),
+    "archive": lazy.Entry(
+        "lifecycle:archive",
+        "Archive a tenant: export its data to the archive area, then take it out of service.",
+    ),
+    "restore": lazy.Entry(
+        "lifecycle:restore", "Restore an archived tenant from its archive; it ends active."
+    ),
+    "rotate-keys": lazy.Entry(
+        "lifecycle:rotate_keys",
+        "Rotate a tenant's key-encryption key and re-wrap its sealed data with the new one.",
+    ),
+    "delete": lazy.Entry(
+        "lifecycle:delete",
+        "Delete a tenant: refused at once, purged (keys shredded) after its retention period.",
+    ),
+    "jobs": lazy.Entry("jobs:app", "List, read, watch, cancel and retry lifecycle jobs."),
     "token": lazy.Entry(
         "tokens:token_app",
         "Issue access tokens (signed JWTs) and manage the keys that sign them.",

@@ -96,6 +96,26 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often a worker looks for new jobs."
     )
+    fence_poll_seconds: float = Field(
+        default=0.2, gt=0, le=10, description="How often a process looks for suspends to drain."
+    )
+    fence_heartbeat_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often a process renews its heartbeat."
+    )
+    fence_stale_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A process silent this long is dead to the suspend's drain (and refuses"
+        " tenant requests itself).",
+    )
+    fence_drain_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="How long a suspend waits for every live process to finish the tenant's"
+        " requests in flight before its drain step fails (and is retried).",
+    )
 
     @field_validator("subject_prefix")
     @classmethod

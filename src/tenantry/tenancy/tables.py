@@ -6,12 +6,14 @@ from __future__ import annotations
 from tenantry.tenancy.access import models as access_models
 from tenantry.tenancy.idempotency import models as idempotency_models
 from tenantry.tenancy.lifecycle import models as lifecycle_models
+from tenantry.tenancy.lifecycle.fence import models as fence_models
 from tenantry.tenancy.limits import models as limits_models
 from tenantry.tenancy.registry.models import Base
 
 metadata = Base.metadata
 FEATURES = (
     access_models,
+    fence_models,
     idempotency_models,
     lifecycle_models,
     limits_models,

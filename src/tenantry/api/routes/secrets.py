@@ -2,7 +2,8 @@
 
 Listings carry names and metadata only; a value is returned only to roles that may read values
 (``secrets.read``), never logged, and marked ``Cache-Control: no-store``. Rotating the tenant's
-key (and re-wrapping every version with it) is for tenant admins.
+key (and re-wrapping every sealed record with it) is for tenant admins: it starts the tenant's
+rotate-keys job, as ``POST /api/v1/tenants/{id}/rotate-keys`` does for platform admins.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from tenantry.api import idempotency
 from tenantry.api.caller import Reader, SecretsReader, SecretsWriter, TenantAdmin
+from tenantry.api.deps import ServicesDep
 from tenantry.api.limits import AUTHORING
 from tenantry.api.problems import problem_responses
 from tenantry.api.schemas.common import STORAGE_QUOTA
 from tenantry.api.schemas.paths import SecretNamePath
 from tenantry.api.schemas.secrets import (
-    RotationOut,
+    RotationJob,
     SecretList,
     SecretSummary,
     SecretValueOut,
@@ -26,6 +28,7 @@ from tenantry.api.schemas.secrets import (
     SecretVersions,
     SecretWrite,
 )
+from tenantry.tenancy.lifecycle.states import JobKind
 
 MAX_BODY: Final = 256 * 1024
 
@@ -46,14 +49,22 @@ async def list_secrets(access: Reader) -> SecretList:
 
 @router.post(
     "/rotate-key",
-    summary="Rotate the tenant's key and re-wrap every secret version",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Rotate the tenant's key and re-wrap its sealed data (a job)",
     dependencies=[idempotency.IDEMPOTENT],
     responses=idempotency.RESPONSES,
     openapi_extra=AUTHORING,
 )
-async def rotate_key(access: TenantAdmin) -> RotationOut:
-    """A new active key for the tenant; every secret version is re-wrapped with it."""
-    return RotationOut.of(await access.scope.secrets.rotate_key())
+async def rotate_key(access: TenantAdmin, services: ServicesDep) -> RotationJob:
+    """Start the tenant's rotate-keys job (or answer the one already running): a new active
+    key, every sealed record re-wrapped with it, then the old version retired."""
+    job = await services.lifecycle.request(
+        JobKind.ROTATE_KEYS,
+        access.ctx.tenant_id,
+        actor=access.principal.id,
+        correlation_id=access.ctx.correlation_id,
+    )
+    return RotationJob.of(job)
 
 
 @router.put(

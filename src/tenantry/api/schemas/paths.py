@@ -19,6 +19,8 @@ from tenantry.runtime.search.schemas import DOC_ID_LIMIT
 from tenantry.tenancy.access.apikeys import KEY_ID_PATTERN
 from tenantry.tenancy.access.issuing import JTI_PATTERN
 
+# tenancy.lifecycle.service checks job ids with this grammar (kept equal by the API tests).
+JOB_ID_PATTERN: Final = r"^[0-9a-f]{32}$"
 # runtime.search.schemas checks document ids with this grammar (kept equal by the API tests).
 DOC_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
@@ -80,6 +82,15 @@ TokenIdPath = Annotated[
     documented(
         "The token's id (its jti claim, in the answer that issued it): 32 lowercase hex digits.",
         pattern=JTI_PATTERN,
+        minLength=32,
+        maxLength=32,
+    ),
+]
+JobIdPath = Annotated[
+    str,
+    documented(
+        "The job id: 32 lowercase hex digits.",
+        pattern=JOB_ID_PATTERN,
         minLength=32,
         maxLength=32,
     ),

@@ -10,13 +10,14 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry.runtime.secrets import (
-    RotationReport,
     Secret,
     SecretInfo,
     SecretTooLarge,
     SecretValueInvalid,
     VersionInfo,
 )
+from tenantry.tenancy.lifecycle.jobs import Job, JobState
+from tenantry.tenancy.lifecycle.states import JobKind
 
 Encoding = Literal["utf-8", "base64"]
 VALUE_LIMIT: Final = 128 * 1024  # characters; the store caps the decoded bytes itself
@@ -127,11 +128,19 @@ class SecretValueOut(BaseModel):
         )
 
 
-class RotationOut(BaseModel):
-    key_id: str = Field(description="The tenant's new active key.")
-    rewrapped: int = Field(description="Secret versions now wrapped by it.")
-    failed: list[str] = Field(description="Versions that could not be opened (name#version).")
+class RotationJob(BaseModel):
+    """The tenant's rotate-keys job, as its own admins see it."""
+
+    id: str = Field(description="The job id.")
+    kind: JobKind = Field(description="Always rotate-keys.")
+    state: JobState
+    progress: int = Field(description="Percent of its steps done.")
+    requested_by: str
+    correlation_id: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None = Field(description="Why it failed, if it did.")
 
     @classmethod
-    def of(cls, report: RotationReport) -> RotationOut:
-        return cls(key_id=report.kid, rewrapped=report.rewrapped, failed=list(report.failed))
+    def of(cls, job: Job) -> RotationJob:
+        return cls.model_validate(job.model_dump(include=set(cls.model_fields)))

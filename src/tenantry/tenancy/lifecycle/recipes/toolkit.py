@@ -12,6 +12,7 @@ from tenantry.core.errors import Unavailable
 from tenantry.runtime.crypto import KeyVersions
 from tenantry.tenancy.controller.resources import Kind, Provisioner
 from tenantry.tenancy.idempotency.service import IdempotencyService
+from tenantry.tenancy.lifecycle.fence.drain import Fences
 from tenantry.tenancy.lifecycle.purging import Holdings
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
@@ -30,6 +31,7 @@ class Toolkit:
     clock: Clock = utc_now
     provisioners: Sequence[Provisioner] = ()  # the controller's: a purge retires resources
     holdings: Holdings | None = None  # the controller: what a tenant holds; forgetting it
+    fences: Fences | None = None  # the suspend's drain (default: on ``sessions``)
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
