@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     access,
+    archive,
     cli,
     controller,
     fairness,
@@ -41,6 +42,7 @@ SUITES = {
     "refusals": refusals,
     "idempotency": idempotency,
     "suspend": suspend,
+    "archive": archive,
 }
 
 

@@ -33,6 +33,7 @@ from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
 from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
+from tenantry.runtime.blobs import ArchiveArea, BlobSpace
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
@@ -133,9 +134,10 @@ async def services(
             keys=backends.keyring,
             idempotency=idempotency,
             clock=clock,
-            provisioners=controller.provisioners,
-            holdings=controller,
             fences=Fences(sessions, timing),
+            controller=controller,
+            archives=archives(settings),
+            sealer=backends.sealer,
         )
         jobs = JobRunner(
             sessions,
@@ -306,6 +308,27 @@ def _spaces(settings: Settings) -> dict[str, Any]:
             connection, placed, shared_bucket=s3.shared_bucket
         ),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _ArchiveArea:
+    spaces: Callable[[str], BlobSpace]
+
+    def space(self, tenant: str) -> BlobSpace:
+        return self.spaces(tenant)
+
+
+def archives(settings: Settings) -> ArchiveArea:
+    """Tenants' archive areas: ``archive/{tenant}/`` beside the object spaces (a local
+    directory, or the shared bucket)."""
+    if settings.objects == "local":
+        root = settings.data_dir.resolve() / "objects"
+        return _ArchiveArea(lambda tenant: LocalBlobSpace.for_archive(root, tenant))
+    s3 = _s3(settings)
+    connection = s3_client(s3)
+    return _ArchiveArea(
+        lambda tenant: S3BlobSpace.for_archive(connection, tenant, shared_bucket=s3.shared_bucket)
+    )
 
 
 def _libpq(url: str) -> str:

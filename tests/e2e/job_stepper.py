@@ -19,6 +19,8 @@ from tenantry.core.settings import Settings
 from tenantry.tenancy.lifecycle.jobs import Job
 from tenantry.tenancy.lifecycle.steps import Recipe, Step, Work
 
+LEASE = 1.0  # seconds: a test resumes the job once the dead process's claim expires
+
 
 def stopping(recipe: Recipe, after: int) -> Recipe:
     def steps(job: Job) -> Sequence[Step]:
@@ -39,7 +41,7 @@ def _stopping(step: Step) -> Step:
 
 async def main(url: str, data_dir: str, job_id: str, after: int) -> None:
     logging.configure(level="WARNING")
-    settings = Settings(database_url=url, data_dir=Path(data_dir), job_lease_seconds=1.0)
+    settings = Settings(database_url=url, data_dir=Path(data_dir), job_lease_seconds=LEASE)
     async with services(settings) as wired:
         job = await wired.lifecycle.get(job_id)
         recipes = dict(wired.jobs.recipes)

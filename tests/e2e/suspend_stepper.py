@@ -12,15 +12,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from tenantry.bootstrap import fence_timing, services
+from tenantry.bootstrap import services
 from tenantry.core import logging
 from tenantry.core.settings import Settings
-from tenantry.tenancy.lifecycle.fence.drain import Fences
 from tenantry.tenancy.lifecycle.jobs import Job
-from tenantry.tenancy.lifecycle.recipes import Toolkit, suspension
 from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.lifecycle.steps import Step, Work
-from tenantry.tenancy.registry import database
 
 
 def stopping(step: Step) -> Step:
@@ -36,9 +33,7 @@ async def main(url: str, data_dir: str, job_id: str, step: int) -> None:
     logging.configure(level="WARNING")  # logs go to stderr; stdout carries ACTED only
     settings = Settings(database_url=url, data_dir=Path(data_dir))
     async with services(settings) as wired:
-        sessions = database.session_factory(wired.engine)
-        toolkit = Toolkit(sessions, fences=Fences(sessions, fence_timing(settings)))
-        recipe = suspension.suspend(toolkit)
+        recipe = wired.jobs.recipes[JobKind.SUSPEND]
 
         def steps(job: Job) -> list[Step]:
             found = list(recipe(job))

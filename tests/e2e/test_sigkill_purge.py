@@ -44,6 +44,7 @@ STEPS = [
     "object-spaces",
     "streams",
     "records",
+    "archives",
     "keys",
     "tombstone",
 ]

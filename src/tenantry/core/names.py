@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import UTC, datetime
 from typing import Final
 
 from tenantry.core import ids
@@ -391,3 +392,48 @@ def door_limit_key(kind: str, digest: str) -> str:
             code="door_key.invalid",
         )
     return f"door:{kind}:{digest}"
+
+
+_ARCHIVE_ID = re.compile(r"[0-9]{8}t[0-9]{6}z-[0-9a-f]{8}")
+_ARCHIVE_FILE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}(?:/[a-z0-9][a-z0-9._-]{0,63}){0,3}")
+
+
+def archive_id(moment: datetime, token: str) -> str:
+    """``{yyyymmdd}t{hhmmss}z-{token}``: an archive's id, sorting by when it was made (UTC)."""
+    made = f"{moment.astimezone(UTC):%Y%m%dt%H%M%Sz}-{token}"
+    if _ARCHIVE_ID.fullmatch(made) is None:
+        raise InvalidInput(f"archive token {ids.show(token)} is not 8 lowercase hex digits")
+    return made
+
+
+def check_archive_id(value: object) -> str:
+    if not isinstance(value, str) or _ARCHIVE_ID.fullmatch(value) is None:
+        raise InvalidInput(
+            f"archive id {ids.show(value)} is not of the form 20261206t024636z-0123abcd",
+            code="archive.id_invalid",
+        )
+    return value
+
+
+def archive_prefix(tenant: str) -> str:
+    """``archive/{tenant}/``: a tenant's archive area, in the object backend's shared space."""
+    return f"archive/{ids.tenant_id(tenant)}/"
+
+
+def archive_key(archive: str, file: str) -> str:
+    """``{archive_id}/{file}``: one file of one archive, relative to the tenant's archive area
+    (so at ``archive/{tenant}/{archive_id}/{file}``). Files are lowercase paths of at most
+    four segments (``manifest.json``, ``prod/objects/000001``)."""
+    if not isinstance(file, str) or _ARCHIVE_FILE.fullmatch(file) is None:
+        raise InvalidInput(f"archive file name {ids.show(file)} is not valid")
+    return f"{check_archive_id(archive)}/{check_relative_key(file)}"
+
+
+def parse_archive_key(key: str) -> tuple[str, str]:
+    """The inverse of :func:`archive_key`: ``(archive_id, file)``."""
+    archive, _, file = key.partition("/")
+    try:
+        archive_key(archive, file)
+    except InvalidInput as error:
+        raise UnparseableName(f"{ids.show(key)} is not an archive file key") from error
+    return archive, file

@@ -103,6 +103,14 @@ class BlobSpace(Protocol):
         ...
 
 
+class ArchiveArea(Protocol):
+    """Where tenants' archives live: the object backend's ``archive/{tenant}/`` areas."""
+
+    def space(self, tenant: str) -> BlobSpace:
+        """The tenant's archive area (keys are ``names.archive_key``s)."""
+        ...
+
+
 async def retry_conflicts(attempt: Callable[[], Awaitable[T]]) -> T:
     """Run a read followed by a write conditional on what was read, again while another writer
     changes the blob in between; the last :class:`BlobConflict` after :data:`RACE_ATTEMPTS`."""

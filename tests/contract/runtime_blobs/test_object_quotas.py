@@ -202,3 +202,19 @@ async def test_one_tenant_filling_its_quota_leaves_another_writing(
     await bigcorp.put("a", b"x" * 1000)
     assert await counted(quotas, BIGCORP) == await held(backend, BIGCORP) == (1000 + OVERHEAD, 1)
     assert await counted(quotas) == await held(backend) == (3 * (500 + OVERHEAD), 3)
+
+
+async def test_clear_removes_every_object_and_gives_the_room_back_at_once(
+    backend: Backend, sealer: Sealer, quotas: Quotas
+) -> None:
+    objects = store(backend, sealer, quotas)
+    await objects.put("a", b"1" * 100)
+    await objects.put("b/c", b"2" * 200)
+    await backend.objects(ACME, "prod").put(f"{RESERVED}-owner", b"platform")
+    await store(backend, sealer, quotas, BIGCORP).put("theirs", b"3")
+    assert await counted(quotas) == await held(backend) != (0, 0)
+    assert await objects.clear() == 2
+    assert await counted(quotas) == await held(backend) == (0, 0)
+    assert await backend.objects(ACME, "prod").list() == [f"{RESERVED}-owner"]
+    assert await counted(quotas, BIGCORP) == await held(backend, BIGCORP) != (0, 0)
+    assert await objects.clear() == 0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tenantry.core import clock, names
+from tenantry.core import clock, ids, names
 from tenantry.runtime.crypto import Binding, Sealer
 from tenantry.runtime.sessions import codec
 from tenantry.runtime.sessions.errors import (
@@ -267,3 +269,45 @@ async def test_naive_timestamps_are_refused(store: SessionStore) -> None:
         await store.create("support", "naive", transcript=[entry])
     with pytest.raises(SessionNotFound):
         await store.get("support", "naive")
+
+
+async def test_restore_stores_records_as_given_over_what_is_there(
+    backend: Backend, sealer: Sealer, ticking: Clock
+) -> None:
+    quota = CountingQuota()
+    store = SessionStore("acme", "prod", backend.session_root(), sealer, clock=ticking, quota=quota)
+    made = await store.create("support", "s_r", variables={"n": 1}, ttl=timedelta(hours=1))
+    updated = await store.update(replace(made, variables={"n": 2}))
+    other = await store.create(None, "s_o")
+    assert await store.clear() == 2 and quota.held == (0, 0)
+    assert await store.restore([updated, other]) == 2
+    assert await store.get("support", "s_r") == updated and (await store.get(None, "s_o")) == other
+    counted = quota.held
+    ticking.now += timedelta(minutes=1)
+    assert await store.restore([replace(made, variables={"n": 3})]) == 1  # over the stored one
+    assert (await store.get("support", "s_r")).variables == {"n": 3}
+    assert quota.held[1] == counted[1] == 2
+    with pytest.raises(SessionNotFound):
+        await store.restore([replace(made, env_id=ids.env_id("dev"))])
+    assert await store.restore([]) == 0
+
+
+class CountingQuota:
+    """Bytes and items held, as a store counts them."""
+
+    def __init__(self) -> None:
+        self.bytes, self.items = 0, 0
+
+    @property
+    def held(self) -> tuple[int, int]:
+        return self.bytes, self.items
+
+    @contextlib.asynccontextmanager
+    async def reserve(
+        self, resource: str, bytes: int, count: int = 1, *, item_bytes: int | None = None
+    ) -> AsyncIterator[None]:
+        self.bytes, self.items = self.bytes + bytes, self.items + count
+        yield
+
+    async def release(self, resource: str, bytes: int, count: int = 1) -> None:
+        self.bytes, self.items = self.bytes - bytes, self.items - count

@@ -276,3 +276,19 @@ async def test_sqlite_purges_expired_rows_when_their_environment_writes(tmp_path
         ]
     finally:
         await database.aclose()
+
+
+async def test_entries_list_the_live_values_of_this_tenant_environment_only(
+    harness: Harness,
+) -> None:
+    tenant = harness.tenant()
+    store, other_env = harness.bind(tenant), harness.bind(tenant, "other-env")
+    neighbour = harness.bind(harness.tenant("-n"))
+    assert await store.entries() == []
+    await store.set("support", "s2", 1)
+    await store.set(None, "s1", 2)
+    await store.set("support", "gone", 3, ttl=harness.short_ttl)
+    await other_env.set("support", "elsewhere", 4)
+    await neighbour.set("support", "theirs", 5)
+    await harness.outlive(harness.short_ttl)
+    assert await store.entries() == [("default", "s1"), ("support", "s2")]

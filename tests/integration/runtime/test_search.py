@@ -3,6 +3,8 @@ documents in, best matches out, web-search syntax, paging, and bad input refused
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -198,3 +200,13 @@ async def test_the_largest_document_is_accepted(spaces: Spaces) -> None:
     words = " ".join(f"w{n}" for n in range(BODY_LIMIT // 8))
     await index.index("big", title="t" * TITLE_LIMIT, body=words[:BODY_LIMIT])
     assert await ids(index, "w12345") == ["big"]
+
+
+async def test_documents_are_listed_by_id_in_pages(spaces: Spaces) -> None:
+    index = await filled(spaces)
+    first = await index.documents(limit=3)
+    assert [d.doc_id for d in first] == ["kb-1", "kb-2", "kb-3"]
+    rest = await index.documents(after=first[-1].doc_id, limit=3)
+    assert [d.doc_id for d in rest] == ["kb-4"]
+    assert (rest[0].title, rest[0].body) == DOCS["kb-4"]
+    assert json.loads(rest[0].fields_json) == {"lang": "en", "n": 1}

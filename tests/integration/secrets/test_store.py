@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tenantry.core.errors import ErrorKind
+from tenantry.runtime.crypto import Undecryptable
 from tenantry.runtime.secrets import MAX_VALUE_BYTES, SecretNotFound, SecretValue
 from tests.integration.secrets.conftest import START, Kit
 
@@ -146,3 +147,26 @@ async def test_values_are_stored_sealed(kit: Kit) -> None:
         "token",
         21,
     )
+
+
+async def test_export_and_restore_bring_back_every_version_as_it_was(kit: Kit) -> None:
+    store = kit.store("acme")
+    await store.put("token", "1")
+    await store.put("token", "2")
+    await store.put("token", "team", team="support")
+    await kit.store("globex").put("token", "theirs")
+    exported = await store.export()
+    assert [(s.info.path, s.info.version) for s in exported] == [
+        ("acme/teams/support/token", 1),
+        ("acme/token", 1),
+        ("acme/token", 2),
+    ]
+    assert await store.restore(exported) == 0  # all there already
+    await store.delete("token")
+    await store.delete("token", team="support")
+    assert await store.restore(exported) == 3
+    assert await store.export() == exported
+    assert (await store.get("token", version=1)).value.reveal() == b"1"
+    assert (await store.get("token", team="support")).value.reveal() == b"team"
+    with pytest.raises(Undecryptable):  # another tenant's versions do not open as its own
+        await kit.store("globex").restore(exported)

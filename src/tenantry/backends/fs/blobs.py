@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from tenantry.backends.fs import syscalls
-from tenantry.core import files, ids
+from tenantry.core import files, ids, names
 from tenantry.core.errors import InvalidInput
 from tenantry.runtime.blobs import (
     Blob,
@@ -79,6 +79,11 @@ class LocalBlobSpace:
         if objects.mode is Objects.SHARED_PREFIX:
             return cls(root / "shared" / objects.prefix)
         raise ValueError(f"no local object space for placement mode {objects.mode}")
+
+    @classmethod
+    def for_archive(cls, root: Path, tenant: str) -> LocalBlobSpace:
+        """A tenant's archive area: ``{root}/archive/{tenant}/`` beside the object spaces."""
+        return cls(root.joinpath(*names.archive_prefix(tenant).split("/")[:-1]))
 
     async def _run(self, work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work) if self._threads else work()

@@ -35,7 +35,7 @@ from redis.exceptions import NoScriptError
 
 from tenantry.backends.redis.errors import TRANSIENT, translated, unavailable
 from tenantry.core.errors import InvalidInput
-from tenantry.core.ids import EnvId, TenantId
+from tenantry.core.ids import EnvId, SessionId, TeamId, TenantId
 from tenantry.runtime.quota import UNLIMITED, StorageQuota
 from tenantry.runtime.state import accounting, values
 from tenantry.runtime.state.accounting import Counted, Freed
@@ -180,6 +180,17 @@ class RedisStateStore:
         if millis == _NO_KEY:
             raise StateNotFound(f"no state for session {session!r} of team {team or 'default'}")
         return None if millis == _NO_EXPIRY else millis / 1000
+
+    async def entries(self) -> list[tuple[TeamId, SessionId]]:
+        prefix, found = self._keys.env_prefix(), []
+        async with translated():
+            async for raw in self._client.scan_iter(
+                match=glob_literal(prefix) + "*", count=self._scan_batch
+            ):
+                key = raw.decode() if isinstance(raw, bytes) else raw
+                if key.startswith(prefix) and self._keys.owns(key):
+                    found.append(self._keys.entry(key))
+        return sorted(set(found))
 
     async def clear_team(self, team: str | None) -> int:
         return await self._clear(self._keys.team_prefix(team))

@@ -65,6 +65,11 @@ class S3BlobSpace:
             return cls(client, shared_bucket, prefix=objects.prefix)
         raise ValueError(f"no S3 object space for placement mode {objects.mode}")
 
+    @classmethod
+    def for_archive(cls, client: S3Client, tenant: str, *, shared_bucket: str) -> S3BlobSpace:
+        """A tenant's archive area: ``archive/{tenant}/`` in the shared bucket."""
+        return cls(client, shared_bucket, prefix=names.archive_prefix(tenant))
+
     async def _call(self, key: str, work: Callable[[], T]) -> T:
         try:
             return await asyncio.to_thread(work)

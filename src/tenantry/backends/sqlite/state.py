@@ -25,7 +25,7 @@ import aiosqlite
 
 from tenantry.core import files
 from tenantry.core.errors import Unavailable
-from tenantry.core.ids import EnvId, TenantId
+from tenantry.core.ids import EnvId, SessionId, TeamId, TenantId
 from tenantry.runtime.quota import UNLIMITED, StorageQuota
 from tenantry.runtime.state import accounting, values
 from tenantry.runtime.state.accounting import Counted, Freed
@@ -57,6 +57,7 @@ _DELETE = "DELETE FROM state WHERE key = ? RETURNING expires_at, length(CAST(val
 _DELETE_RANGE = (
     "DELETE FROM state WHERE key >= ? AND key < ? RETURNING expires_at, length(CAST(value AS BLOB))"
 )
+_KEYS = f"SELECT key FROM state WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key"  # noqa: S608
 _PURGE = (
     "DELETE FROM state WHERE key >= ? AND key < ? AND expires_at <= ?"
     " RETURNING length(CAST(value AS BLOB))"
@@ -198,6 +199,11 @@ class SqliteStateStore:
             raise StateNotFound(f"no state for session {session!r} of team {team or 'default'}")
         expires_at: float | None = rows[0][0]
         return None if expires_at is None else expires_at - now
+
+    async def entries(self) -> list[tuple[TeamId, SessionId]]:
+        prefix = self._keys.env_prefix()
+        rows = await self._db.run(_KEYS, (prefix, _end(prefix), self._db.clock()))
+        return [self._keys.entry(key) for (key,) in rows if self._keys.owns(key)]
 
     async def clear_team(self, team: str | None) -> int:
         return await self._clear(self._keys.team_prefix(team))

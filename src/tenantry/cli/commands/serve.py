@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import secrets
+import signal
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,6 +110,7 @@ async def _serve(services: Services, listening: socket.socket, *, host: str, por
 
     app = create_app(services.settings, services=services)
     server = uvicorn.Server(server_config(app, host=host, port=port))
+    server.capture_signals = lambda: _stopping_on_signals(server)  # type: ignore[method-assign]
     stop = asyncio.Event()
     worker = asyncio.create_task(loop.run_worker(services, stop=stop))
     announce = asyncio.create_task(_announce(server, services.settings, host=host, port=port))
@@ -116,6 +120,21 @@ async def _serve(services: Services, listening: socket.socket, *, host: str, por
         stop.set()
         announce.cancel()
         await worker
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server gracefully, and are then done with: uvicorn's own
+    handling raises them again once it has stopped, which would cancel the worker loops' and
+    the services' orderly shutdown (and end ``up`` with 130 instead of 0)."""
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, server.handle_exit, number, None)
+    try:
+        yield
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
 
 
 def server_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:

@@ -19,7 +19,6 @@ it is asked about the version the write is conditional on, and again after every
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
 from tenantry.core import ids, names
@@ -138,21 +137,22 @@ class ObjectStore:
         await self._quota.release(Stored.OBJECTS, current.size)
         return True
 
-    async def purge(self) -> int:
-        """Remove every object of this tenant environment and give its room back; the count.
-
-        Nothing is opened (a purge needs no key); platform keys stay for the space's owner
-        (the provisioner removes them with the space).
-        """
-        after, removed = None, 0
+    async def clear(self) -> int:
+        """Remove every object of this environment (platform keys stay) and give the room back
+        at once; the count. For lifecycle jobs: nothing else may write meanwhile."""
+        removed, freed, after = 0, 0, None
         while True:
-            page = await self._space.list("", after=after, limit=MAX_PAGE)
+            page = await self._space.list(after=after, limit=MAX_PAGE)
             for key in page:
-                if not _reserved(key):
-                    removed += await retry_conflicts(partial(self._delete, key, None))
+                current = None if _reserved(key) else await self._current(key)
+                if current is not None and await self._space.delete(key):
+                    removed, freed = removed + 1, freed + current.size
             if len(page) < MAX_PAGE:
-                return removed
+                break
             after = page[-1]
+        if removed:
+            await self._quota.release(Stored.OBJECTS, freed, removed)
+        return removed
 
     async def _current(self, key: str) -> BlobStat | None:
         try:

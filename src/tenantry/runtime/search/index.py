@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from tenantry.runtime.search.schemas import Hit
+from tenantry.runtime.search.schemas import Document, Hit
 
 
 class SearchIndex(Protocol):
@@ -38,4 +38,8 @@ class SearchIndex(Protocol):
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
         """Best matches first (ties by doc id); an empty list when nothing matches."""
+        ...
+
+    async def documents(self, *, after: str | None = None, limit: int = 100) -> list[Document]:
+        """Stored documents by id, after ``after`` (for lifecycle jobs: an archive's export)."""
         ...

@@ -8,6 +8,7 @@ environment, running inside the tenant's transaction, when to settle the stemmin
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
@@ -19,10 +20,14 @@ from tenantry.runtime.data import TenantData
 from tenantry.runtime.search import query as parsing
 from tenantry.runtime.search import schemas
 from tenantry.runtime.search.language import stemming
-from tenantry.runtime.search.schemas import Hit
+from tenantry.runtime.search.schemas import Document, Hit
 from tenantry.runtime.search.schemas import loaded_fields as loaded
 
 _CLEAR: Final = text("DELETE FROM tenantry_search WHERE tenant_id = :t AND env_id = :e")
+_LISTED = text(
+    "SELECT doc_id, title, body, fields FROM tenantry_search WHERE tenant_id = :t AND "
+    "env_id = :e AND doc_id > :after ORDER BY doc_id LIMIT :limit"
+)
 RECHECK: Final = 30.0  # seconds a binding trusts that the stored stemming is its language's
 
 
@@ -125,6 +130,16 @@ class SqlSearchIndex:
         async with self._data.transaction() as conn:
             rows = (await conn.execute(self.find, values)).all()
         return _hits(rows)
+
+    async def documents(self, *, after: str | None = None, limit: int = 100) -> list[Document]:
+        paging = schemas.page(limit, 0)
+        values = {"after": "" if after is None else after, "limit": paging.limit, **self._bound}
+        async with self._data.transaction() as conn:
+            rows = (await conn.execute(_LISTED, values)).all()
+        return [
+            Document(str(d), str(title), str(body), json.dumps(loaded(fields)))
+            for d, title, body, fields in rows
+        ]
 
 
 def _hits(rows: Sequence[Row[Any]]) -> list[Hit]:

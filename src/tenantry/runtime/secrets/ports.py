@@ -90,3 +90,12 @@ class SecretRecords(Protocol):
     async def key_usage(self, owner: str | None) -> dict[str, int]:
         """How many versions each key id wraps."""
         ...
+
+    async def everything(self, owner: str | None) -> list[StoredVersion]:
+        """Every version of every secret of the owner (all its teams), sealed, by path and
+        version: a lifecycle job's export."""
+        ...
+
+    async def restore(self, owner: str | None, versions: Sequence[StoredVersion]) -> int:
+        """Insert these versions as they are (numbers, keys and times kept); how many."""
+        ...

@@ -10,6 +10,7 @@ never further. ``team=None`` and ``team="default"`` both mean the tenant scope.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Final
 
 from tenantry.core import ids, names
@@ -21,6 +22,7 @@ from tenantry.runtime.secrets.schemas import (
     Secret,
     SecretAddress,
     SecretInfo,
+    StoredVersion,
     VersionInfo,
 )
 from tenantry.runtime.secrets.vault import MAX_VALUE_BYTES, Owner, Vault
@@ -94,6 +96,14 @@ class SecretStore:
     async def prune(self, name: str, *, team: str | None = None, keep: int = 1) -> int:
         """Retire all but the ``keep`` newest versions; how many versions went."""
         return await self._vault.prune(self._address(name, team), keep=keep)
+
+    async def export(self) -> builtins.list[StoredVersion]:
+        """Every version of the tenant's and its teams' secrets, sealed as stored (archives)."""
+        return await self._vault.export()
+
+    async def restore(self, versions: Sequence[StoredVersion]) -> int:
+        """Bring back archived versions the tenant lacks, sealed as they were; how many."""
+        return await self._vault.restore(versions)
 
     async def rotate_key(self) -> RotationReport:
         """Rotate the tenant's key and re-wrap every secret version with the new one."""

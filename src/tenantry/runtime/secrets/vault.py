@@ -107,6 +107,23 @@ class Vault:
         _log.info("secret.put", path=info.path, version=info.version, kid=info.kid)
         return info
 
+    async def export(self) -> list[StoredVersion]:
+        """Every version the owner has, sealed as stored."""
+        return await self._records.everything(self._owner.records)
+
+    async def restore(self, versions: Sequence[StoredVersion]) -> int:
+        """Bring back the versions the owner lacks, as they were (each must open with the
+        owner's key where it was); how many came back."""
+        present = {(s.info.path, s.info.version) for s in await self.export()}
+        missing = [s for s in versions if (s.info.path, s.info.version) not in present]
+        for stored in missing:
+            self._sealer.open(self._binding(stored.info.path, stored.info.version), stored.sealed)
+        if not missing:
+            return 0
+        size = sum(len(s.sealed) for s in missing)
+        async with self._quota.reserve(Stored.SECRETS, size, len(missing)):
+            return await self._records.restore(self._owner.records, missing)
+
     async def get(
         self, address: SecretAddress, *, version: object = None, fallback: SecretAddress | None
     ) -> Secret:

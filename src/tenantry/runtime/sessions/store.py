@@ -20,7 +20,6 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Final
 
 from tenantry.core import clock as clocks
@@ -186,21 +185,6 @@ class SessionStore:
         except SessionNotFound:
             return None
 
-    async def purge(self) -> int:
-        """Remove every record of this tenant environment and give its room back; the count.
-
-        Nothing is opened (a purge needs no key); each record is removed at the version it was
-        seen at, again while a writer changes it, so a purge run twice removes nothing twice.
-        """
-        prefix, after, removed = self._prefix(ALL_TEAMS), None, 0
-        while True:
-            page = await self._space.list(prefix, after=after, limit=MAX_PAGE)
-            for path in page:
-                removed += await retry_conflicts(partial(self._delete_current, path))
-            if len(page) < MAX_PAGE:
-                return removed
-            after = page[-1]
-
     async def update(self, session: Session, *, ttl: timedelta | None = None) -> Session:
         """Store ``session`` as its next revision (``ttl`` renews ``expires_at``).
 
@@ -231,6 +215,53 @@ class SessionStore:
     async def _put_over(self, path: str, sealed: bytes, version: str, size: int) -> str:
         async with stored(self._quota, Stored.SESSIONS, old=size, new=len(sealed)):
             return await self._space.put(path, sealed, if_match=version)
+
+    async def restore(self, records: Sequence[Session]) -> int:
+        """Store ``records`` exactly as given (revisions and times kept), over whatever is at
+        their paths, counted against the quota at once: a lifecycle job bringing archived
+        sessions back (idempotent). The environment must have no other writer meanwhile."""
+        sealed = [(path, self._seal(path, record)) for path, record in self._restorable(records)]
+        if not sealed:
+            return 0
+        before = [await self._stored_size(path) for path, _ in sealed]
+        added = sum(len(data) for _, data in sealed) - sum(size or 0 for size in before)
+        fresh = sum(1 for size in before if size is None)
+        largest = max(len(data) for _, data in sealed)
+        async with self._quota.reserve(Stored.SESSIONS, max(added, 0), fresh, item_bytes=largest):
+            for path, data in sealed:
+                await self._space.put(path, data)
+        if added < 0:
+            await self._quota.release(Stored.SESSIONS, -added, 0)
+        return len(sealed)
+
+    def _restorable(self, records: Sequence[Session]) -> Sequence[tuple[str, Session]]:
+        for record in records:
+            if (record.tenant_id, record.env_id) != (self._tenant, self._env):
+                raise SessionNotFound(f"no session {ids.show(record.session_id)} here")
+        return [(self._path(r.team_id, r.session_id), r) for r in records]
+
+    async def _stored_size(self, path: str) -> int | None:
+        try:
+            return (await self._space.stat(path)).size
+        except BlobNotFound:
+            return None
+
+    async def clear(self) -> int:
+        """Remove every record of this environment (every team), expired or not, and give the
+        room back at once; the count. For lifecycle jobs: nothing else may write meanwhile."""
+        prefix, removed, freed, after = self._prefix(ALL_TEAMS), 0, 0, None
+        while True:
+            page = await self._space.list(prefix, after=after, limit=MAX_PAGE)
+            for path in page:
+                size = await self._stored_size(path)
+                if size is not None and await self._space.delete(path):
+                    removed, freed = removed + 1, freed + size
+            if len(page) < MAX_PAGE:
+                break
+            after = page[-1]
+        if removed:
+            await self._quota.release(Stored.SESSIONS, freed, removed)
+        return removed
 
     async def _expected_origin(self, path: str, session: Session, now: datetime) -> tuple[str, int]:
         """The blob version and stored size of ``session`` as stored at its revision."""

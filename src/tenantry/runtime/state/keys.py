@@ -64,6 +64,13 @@ class StateKeys:
             raise ValueError(f"{key!r} is not a key of {prefix!r}")
         return key[len(prefix) :]
 
+    def entry(self, key: str) -> tuple[ids.TeamId, ids.SessionId]:
+        """The team and session of one of this tenant environment's keys."""
+        tenant, env, team, session = names.parse_state_key(key)
+        if (tenant, env) != (self.tenant_id, self.env_id):
+            raise ValueError(f"{key!r} is not a key of {self.env_prefix()!r}")
+        return team, session
+
     def owns(self, key: str) -> bool:
         """Whether ``key`` is a well-formed key of this tenant environment."""
         try:

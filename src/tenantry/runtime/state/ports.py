@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tenantry.core.ids import EnvId, TenantId
+from tenantry.core.ids import EnvId, SessionId, TeamId, TenantId
 from tenantry.runtime.quota import UNLIMITED, StorageQuota
 from tenantry.runtime.state.values import DEFAULT_MAX_VALUE_BYTES, JsonInput, JsonValue
 
@@ -51,6 +51,11 @@ class StateStore(Protocol):
 
         Raises :class:`~tenantry.runtime.state.errors.StateNotFound` when there is no value.
         """
+        ...
+
+    async def entries(self) -> list[tuple[TeamId, SessionId]]:
+        """The team and session of every live value of this tenant environment, sorted (for
+        lifecycle jobs: an archive's export)."""
         ...
 
     async def clear_team(self, team: str | None) -> int:

@@ -1,23 +1,19 @@
 """What a purge needs besides the maintenance scope, and its control-database side.
 
-The port is wired in ``bootstrap``: the controller answers what a tenant holds and forgets what
-was purged (it owns those records); the toolkit's ``keys`` destroy a tenant's keys. The records a
+The toolkit's controller answers what a tenant holds and forgets what was purged (it owns those
+records); its ``keys`` destroy a tenant's keys. The records a
 purged tenant (or environment) leaves in the control database are removed here; the tenant's
 row stays, ``deleted``, as its tombstone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.access.models import ApiKeyRow
-from tenantry.tenancy.controller.holdings import Held
-from tenantry.tenancy.controller.resources import Resource
 from tenantry.tenancy.idempotency.models import IdempotencyRow
 from tenantry.tenancy.limits.models import UsageCounterRow
 from tenantry.tenancy.registry.models import (
@@ -42,14 +38,6 @@ _TENANT_ROWS = (
     FlowRow,
 )
 _ENVIRONMENT_ROWS = (IdempotencyRow, SchemaRevisionRow)  # rows keyed by tenant environment
-
-
-class Holdings(Protocol):
-    """What a tenant holds, and forgetting what was purged (the controller)."""
-
-    async def held(self, tenant_id: str) -> Held: ...
-
-    async def forget(self, tenant_id: str, resources: Sequence[Resource]) -> None: ...
 
 
 async def remove_records(

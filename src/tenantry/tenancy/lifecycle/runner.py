@@ -181,9 +181,11 @@ class JobRunner:
     async def _rollback(
         self, job_id: str, steps: Sequence[Step], records: list[StepRecord]
     ) -> bool:
-        """Undo the done steps, newest first; false (nothing undone) past a final step."""
+        """Undo the done steps, newest first; false (nothing undone) once a final step has
+        started: a removal that failed part-way has destroyed some of what an undo would need
+        (an archive's removal, after its partial archive was deleted, would lose data)."""
         done = [i for i, r in enumerate(records) if r.state is StepState.DONE]
-        if any(steps[i].final for i in done):
+        if any(steps[i].final and records[i].attempts > 0 for i in range(len(steps))):
             return False
         job = await self._load(job_id)
         work = Work(job, self._maintenance, lambda out: self._save_outputs(job_id, out))

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Delete, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.core import ids
+from tenantry.core import ids, names
 from tenantry.runtime.secrets.errors import SecretOwnerNotFound
 from tenantry.runtime.secrets.ports import SealVersion
 from tenantry.runtime.secrets.schemas import (
@@ -167,6 +167,36 @@ class SqlSecretRecords:
         query = select(Row.kid, func.count()).where(_owned(owner)).group_by(Row.kid)
         async with translated(), self._sessions() as session:
             return {kid: int(used) for kid, used in await session.execute(query)}
+
+    async def everything(self, owner: str | None) -> list[StoredVersion]:
+        query = select(*_META, Row.sealed).where(_owned(owner)).order_by(Row.path, Row.version)
+        async with translated(), self._sessions() as session:
+            return [StoredVersion(_info(row), row.sealed) for row in await session.execute(query)]
+
+    async def restore(self, owner: str | None, versions: Sequence[StoredVersion]) -> int:
+        rows = [_restored(owner, stored) for stored in versions]
+        if rows:
+            async with translated(), self._sessions() as session, session.begin():
+                await session.execute(insert(Row), rows)
+        return len(rows)
+
+
+def _restored(owner: str | None, stored: StoredVersion) -> dict[str, Any]:
+    info = stored.info
+    if names.parse_secret_path(info.path)[0] != owner:  # never another owner's path
+        raise ValueError(f"secret path {info.path!r} is not {owner!r}'s")
+    return {
+        "path": info.path,
+        "version": info.version,
+        "tenant_id": owner,
+        "team_id": info.team,
+        "name": info.name,
+        "kid": info.kid,
+        "size": info.size,
+        "sealed": stored.sealed,
+        "created_at": info.created_at,
+        "updated_at": info.updated_at,
+    }
 
 
 def _owned(owner: str | None) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tenantry.core.logging import get_logger
+from tenantry.runtime.blobs import MAX_PAGE
 from tenantry.runtime.scope import TenantScope
 from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Placement
@@ -58,10 +59,10 @@ class _Purge:
     def steps(self, env_id: str | None) -> list[Step]:
         purge = [
             Step("inventory", self.inventory),
-            Step("sessions", self.each(lambda scope: scope.sessions.purge()), final=True),
+            Step("sessions", self.each(lambda scope: scope.sessions.clear()), final=True),
             Step("state", self.each(lambda scope: scope.state.clear()), final=True),
             Step("search", self.each(lambda s: s.search.clear(), Kind.RELATIONAL), final=True),
-            Step("objects", self.each(lambda s: s.objects.purge(), Kind.OBJECTS), final=True),
+            Step("objects", self.each(lambda s: s.objects.clear(), Kind.OBJECTS), final=True),
             Step("relational", self.retiring(Kind.RELATIONAL), final=True),
             Step("object-spaces", self.retiring(Kind.OBJECTS), final=True),
             Step("streams", self.retiring(Kind.MESSAGING), final=True),
@@ -69,8 +70,9 @@ class _Purge:
         ]
         if env_id is not None:
             return [*purge, Step("forget", self.forget, final=True)]
+        archives = Step("archives", self.archives, final=True)
         shred = Step("keys", self.keys, final=True)
-        return [*purge, shred, Step("tombstone", self.tombstone, final=True)]
+        return [*purge, archives, shred, Step("tombstone", self.tombstone, final=True)]
 
     async def inventory(self, work: Work) -> None:
         """What to purge, taken once (the later steps change what it reads)."""
@@ -132,6 +134,15 @@ class _Purge:
             return
         async with translated(), self._toolkit.sessions() as session, session.begin():
             await purging.remove_records(session, tenant, env, now=self._toolkit.clock())
+
+    async def archives(self, work: Work) -> None:
+        """The tenant's archives (sealed with its keys: unreadable after the shred anyway)."""
+        if self._toolkit.archives is None:
+            return
+        space = self._toolkit.archives.space(work.job.tenant_id)
+        while page := await space.list("", limit=MAX_PAGE):
+            for key in page:
+                await space.delete(key)
 
     async def keys(self, work: Work) -> None:
         """Crypto-shredding: the tenant's key-encryption keys, last."""

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import Unavailable
-from tenantry.runtime.crypto import KeyVersions
+from tenantry.runtime.blobs import ArchiveArea
+from tenantry.runtime.crypto import KeyVersions, Sealer
 from tenantry.tenancy.controller.resources import Kind, Provisioner
+from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.lifecycle.fence.drain import Fences
-from tenantry.tenancy.lifecycle.purging import Holdings
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -29,9 +29,10 @@ class Toolkit:
     keys: KeyVersions  # the tenants' key-encryption key versions
     idempotency: IdempotencyService  # its stored responses are sealed with the tenant's key
     clock: Clock = utc_now
-    provisioners: Sequence[Provisioner] = ()  # the controller's: a purge retires resources
-    holdings: Holdings | None = None  # the controller: what a tenant holds; forgetting it
     fences: Fences | None = None  # the suspend's drain (default: on ``sessions``)
+    controller: Controller | None = None  # provisioners (retire) and reconcile (for_job)
+    archives: ArchiveArea | None = None  # tenants' archive areas (archive, restore)
+    sealer: Sealer | None = None  # the tenants' keys, for archive files
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:
@@ -43,12 +44,14 @@ class Toolkit:
 
     def provisioner(self, kind: Kind) -> Provisioner | None:
         """The provisioner of ``kind`` (None: that backend is not configured here)."""
-        return next((p for p in self.provisioners if p.kind is kind), None)
+        provisioners = self.holder().provisioners
+        return next((p for p in provisioners if p.kind is kind), None)
 
-    def holder(self) -> Holdings:
-        if self.holdings is None:
+    def holder(self) -> Controller:
+        """The controller: what a tenant holds, forgetting it, and its provisioners."""
+        if self.controller is None:
             raise NotWired("this process has no controller wired into its lifecycle jobs")
-        return self.holdings
+        return self.controller
 
 
 async def _row(session: AsyncSession, tenant_id: str) -> TenantRow:
