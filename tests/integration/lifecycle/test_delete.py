@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tenantry.backends.keys.keyring import Keyring
-from tenantry.bootstrap import Services, runtime
+from tenantry.bootstrap import Services, archives, runtime
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
@@ -398,3 +398,37 @@ async def purged(wired: Services, tenant: str, envs: tuple[str, ...]) -> None:
             assert await scope.state.get("support", "s1") is None
     finally:
         await backends.close()
+
+
+async def _archive_copies(wired: Services, tenant: str) -> list[Copy]:
+    """Every file of the tenant's archive area, as stored, with its binding."""
+    space = archives(wired.settings).space(tenant)
+    found = []
+    for key in await space.list("", limit=1000):
+        binding = Binding(tenant, "*", "archive", key)
+        found.append(Copy(binding, (await space.get(key)).data))
+    return found
+
+
+async def test_an_archived_tenants_archive_files_are_removed_and_their_copies_shredded(
+    stack: Services,
+) -> None:
+    pair = await _pair(stack)
+    for tenant in (pair.victim, pair.bystander):
+        archived = await stack.lifecycle.request(JobKind.ARCHIVE, tenant, actor="test")
+        done = await stack.jobs.run(archived.id)
+        assert done is not None and done.state is JobState.SUCCEEDED, done
+    victim = await _archive_copies(stack, pair.victim)
+    bystander = await _archive_copies(stack, pair.bystander)
+    assert victim and len(victim) == len(bystander)
+    assert Sealer(Keyring(stack.settings.data_dir.resolve())).open(
+        victim[0].binding, victim[0].sealed
+    )
+    await _purged(stack, pair.victim)
+    assert await archives(stack.settings).space(pair.victim).list("", limit=10) == []
+    fresh = Keyring(stack.settings.data_dir.resolve())
+    for copy in victim:
+        with pytest.raises(Undecryptable):
+            Sealer(fresh).open(copy.binding, copy.sealed)
+    for copy in bystander:
+        Sealer(fresh).open(copy.binding, copy.sealed)
