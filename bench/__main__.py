@@ -13,6 +13,7 @@ from bench import (
     fairness,
     idempotency,
     manifests,
+    migration,
     overhead,
     refusals,
     registry,
@@ -43,6 +44,7 @@ SUITES = {
     "idempotency": idempotency,
     "suspend": suspend,
     "archive": archive,
+    "migration": migration,
 }
 
 

@@ -34,6 +34,7 @@ _TABLES = (
     "fence_processes",
     "fences",
     "jobs",
+    "write_holds",
     "usage_meters",
     "usage_counters",
     "api_keys",

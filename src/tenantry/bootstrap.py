@@ -21,11 +21,13 @@ from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.lookup import PostgresTenantLookup
+from tenantry.backends.postgres.moves import PostgresRelationalMover
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.redis.limiter import RedisRateLimiter
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
 from tenantry.backends.s3.blobs import S3BlobSpace
+from tenantry.backends.s3.moves import S3ObjectMover
 from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings, s3_client
 from tenantry.backends.sqlite.data import SqliteTenantDataSource
 from tenantry.backends.sqlite.lookup import SqliteTenantLookup
@@ -43,8 +45,12 @@ from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.lifecycle.fence.drain import Fences
 from tenantry.tenancy.lifecycle.fence.watch import FenceTiming, FenceWatch
+from tenantry.tenancy.lifecycle.freeze import Freezer, FreezeSettings, WriteGate
 from tenantry.tenancy.lifecycle.maintenance import MaintenanceScopes
+from tenantry.tenancy.lifecycle.moving import BlobObjectMover, Moving, ObjectMover
 from tenantry.tenancy.lifecycle.recipes import Toolkit, recipes
+from tenantry.tenancy.lifecycle.recipes.migration import Retirements
+from tenantry.tenancy.lifecycle.recipes.migration import start as start_migrate_job
 from tenantry.tenancy.lifecycle.runner import JobRunner
 from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.limits.catalog import LimitsCatalog
@@ -82,6 +88,7 @@ class Services:
     jobs: JobRunner  # runs lifecycle jobs (the worker's job loop, and the CLI's --wait)
     job_requested: asyncio.Event  # set when this process requests a job: the loop wakes
     fence: FenceWatch  # this process's in-flight requests and heartbeat (the suspend's drain)
+    retirements: Retirements | None = None  # migrations' old copies, retired after the grace
 
 
 @asynccontextmanager
@@ -105,6 +112,10 @@ async def services(
         layout = Layout(subject_prefix=settings.subject_prefix)
         job_requested = asyncio.Event()
         lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
+
+        async def start_migration(tenant_id: str) -> object:
+            return await start_migrate_job(lifecycle, sessions, tenant_id)
+
         controller = Controller(
             engine,
             provisioners(settings),
@@ -112,12 +123,18 @@ async def services(
             migrator=migrator,
             clock=clock,
             purges=lifecycle,
+            migrations=start_migration,
         )
         registry = RegistryService(sessions, clock=clock, lifecycle=lifecycle)
         catalog = LimitsCatalog(sessions)
         quotas = Quotas(sessions, catalog, clock=clock)
         backends = runtime(settings, sessions, quotas=quotas.bind)
-        scopes = Scopes(tenant_lookup(settings), backends)
+        freezing = FreezeSettings(wait=settings.migration_write_wait_seconds)
+        scopes = Scopes(
+            tenant_lookup(settings),
+            backends,
+            gate=WriteGate(sessions, settings=freezing, clock=clock),
+        )
         access = AccessService(
             sessions,
             SigningKeyring(settings.data_dir.resolve()),
@@ -125,6 +142,18 @@ async def services(
             clock=clock,
             limits=catalog,
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
+        )
+        relational = _relational_mover(settings)
+        moving = Moving(
+            layout=layout,
+            provisioners=controller.provisioners,
+            migrator=migrator,
+            objects=_object_mover(settings),
+            freezer=Freezer(sessions, settings=freezing, clock=clock),
+            engine=engine,
+            relational=relational,
+            grace=timedelta(seconds=settings.migration_grace_seconds),
+            reconcile=lambda tenant_id: controller.reconcile(tenant_id, for_job=True),
         )
         idempotency = IdempotencyService(sessions, clock=clock)
         timing = fence_timing(settings)
@@ -138,6 +167,7 @@ async def services(
             controller=controller,
             archives=archives(settings),
             sealer=backends.sealer,
+            moving=moving,
         )
         jobs = JobRunner(
             sessions,
@@ -168,8 +198,11 @@ async def services(
                     jobs,
                     job_requested,
                     fence,
+                    Retirements(toolkit),
                 )
             finally:
+                if relational is not None:
+                    await relational.close()
                 await scopes.close()
                 await backends.close()
                 await controller.close()
@@ -237,6 +270,21 @@ def provisioners(settings: Settings) -> list[Provisioner]:
         layout = Layout(subject_prefix=settings.subject_prefix)
         found.append(JetStreamProvisioner(settings.nats_url, layout=layout))
     return found
+
+
+def _relational_mover(settings: Settings) -> PostgresRelationalMover | None:
+    """Relational moves between placements: on PostgreSQL only (a SQLite file is the same
+    whatever the profile)."""
+    postgres = settings.tenant_postgres_url()
+    return PostgresRelationalMover(_libpq(postgres)) if postgres else None
+
+
+def _object_mover(settings: Settings) -> ObjectMover:
+    if settings.objects == "local":
+        root = settings.data_dir.resolve() / "objects"
+        return BlobObjectMover(lambda placed: LocalBlobSpace.for_objects(root, placed))
+    s3 = _s3(settings)
+    return S3ObjectMover(s3_client(s3), shared_bucket=s3.shared_bucket)
 
 
 def _objects(settings: Settings) -> Provisioner:

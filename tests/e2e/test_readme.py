@@ -80,3 +80,14 @@ def test_the_api_tour_runs_against_a_served_bundle(server: str, tmp_path: Path) 
     for expected in ('"revision":2', '"cart":["book"]', '"value":"s3cr3t"', "eu,42", "faq-1"):
         assert expected in done.stdout, (expected, done.stdout)
     assert "content-length: 19" in done.stdout.lower()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the tour uses curl")
+def test_a_tenants_life_runs_against_a_served_bundle(server: str, tmp_path: Path) -> None:
+    (life,) = [block for block in BLOCKS if "tenantry delete zeta" in block]
+    life = life.replace("http://127.0.0.1:8080", server)
+    done = _bash(f"set -eu\n{life}", tmp_path, _env(tmp_path / "data"))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert '"lifecycle_state":"deleted"' in done.stdout.replace(" ", ""), done.stdout
+    for kind in ("suspend", "resume", "migrate", "archive", "restore", "delete"):
+        assert kind in done.stdout, (kind, done.stdout)

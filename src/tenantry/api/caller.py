@@ -16,7 +16,7 @@ Admin routes take :data:`PlatformAdminDep` instead; routes that act on the acces
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Protocol, TypeVar
 
 import structlog
@@ -52,7 +52,7 @@ from tenantry.tenancy.access.schemas import Principal, PrincipalKind
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.lifecycle.fence.watch import FenceWatch
 from tenantry.tenancy.limits.service import LimitsService
-from tenantry.tenancy.scopes import Scopes
+from tenantry.tenancy.scopes import Release, Scopes
 
 __all__ = [
     "TENANT_ACCESS",
@@ -208,7 +208,9 @@ async def _admit(wired: _Wired, request: Request, ctx: TenantCtx) -> None:
     limits_http.remember(request, await wired.limits.admit(ctx, route_class, hold_slot=True))
 
 
-async def _checked(request: Request, proof: type[_Proof]) -> _Proof:
+async def _checked(
+    request: Request, proof: type[_Proof], *, writing: bool = False
+) -> tuple[_Proof, Release | None]:
     """Verify the credential, resolve the tenant context, limit, check the role, open the
     scope, then claim the request's ``Idempotency-Key`` (or answer its replay).
 
@@ -224,35 +226,52 @@ async def _checked(request: Request, proof: type[_Proof]) -> _Proof:
     require(found.role, proof.action, tenant=found.ctx.tenant_id)
     # Held before the scope reads the tenant's state: a suspend's drain waits for this request.
     fencing.remember(request, wired.fence.admit(found.ctx.tenant_id))
-    scope = await wired.scopes.open(found.ctx)
+    release: Release | None = None
+    if writing:
+        scope, release = await wired.scopes.open_writing(found.ctx)
+    else:
+        scope = await wired.scopes.open(found.ctx)
     access = proof(principal, found.ctx, found.role, scope)
-    await idempotency.claim(request, access)
-    return access
+    try:
+        await idempotency.claim(request, access)
+    except BaseException:
+        if release is not None:
+            await release()
+        raise
+    return access, release
 
 
 async def reader(request: Request) -> ReadAccess:
     """Admit roles that may read (:attr:`Action.READ`)."""
-    return await _checked(request, ReadAccess)
+    return (await _checked(request, ReadAccess))[0]
 
 
-async def writer(request: Request) -> WriteAccess:
-    """Admit roles that may write (:attr:`Action.WRITE`)."""
-    return await _checked(request, WriteAccess)
+async def writer(request: Request) -> AsyncIterator[WriteAccess]:
+    """Admit roles that may write (:attr:`Action.WRITE`); a migrating tenant's write holds
+    its write gate until the route is done (``lifecycle.freeze``)."""
+    access, release = await _checked(request, WriteAccess, writing=True)
+    if release is None:
+        yield access
+        return
+    try:
+        yield access
+    finally:
+        await release()
 
 
 async def secrets_reader(request: Request) -> SecretsReadAccess:
     """Admit roles that may read secret values (:attr:`Action.SECRETS_READ`)."""
-    return await _checked(request, SecretsReadAccess)
+    return (await _checked(request, SecretsReadAccess))[0]
 
 
 async def secrets_writer(request: Request) -> SecretsWriteAccess:
     """Admit roles that may change secrets (:attr:`Action.SECRETS_WRITE`)."""
-    return await _checked(request, SecretsWriteAccess)
+    return (await _checked(request, SecretsWriteAccess))[0]
 
 
 async def tenant_admin(request: Request) -> AdminAccess:
     """Admit the tenant's admins (:attr:`Action.ADMIN`)."""
-    return await _checked(request, AdminAccess)
+    return (await _checked(request, AdminAccess))[0]
 
 
 Reader = Annotated[ReadAccess, Depends(reader)]

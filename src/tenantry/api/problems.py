@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tenantry.core.errors import ErrorKind, RateLimited, TenantryError
 from tenantry.core.ids import show
 from tenantry.core.logging import get_logger
+from tenantry.tenancy.lifecycle.freeze import WritesFrozen
 
 MEDIA_TYPE: Final = "application/problem+json"
 STATUS_BY_KIND: Final[dict[ErrorKind, int]] = {
@@ -190,6 +191,8 @@ def _headers(error: TenantryError) -> dict[str, str] | None:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(error, RateLimited):  # whole seconds and never 0, which would invite a storm
         return {**error.headers, "Retry-After": str(max(1, math.ceil(error.retry_after)))}
+    if isinstance(error, WritesFrozen):  # a migration's cutover: 503, retry in a moment
+        return {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
     return None
 
 

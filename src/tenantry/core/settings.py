@@ -116,6 +116,17 @@ class Settings(BaseSettings):
         description="How long a suspend waits for every live process to finish the tenant's"
         " requests in flight before its drain step fails (and is retried).",
     )
+    migration_grace_seconds: float = Field(
+        default=7 * 86_400.0,
+        ge=0,
+        description="How long a migration keeps a tenant's old copy before retiring it.",
+    )
+    migration_write_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a write waits out a migration's cutover before its 503.",
+    )
 
     @field_validator("subject_prefix")
     @classmethod

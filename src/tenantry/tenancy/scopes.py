@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from tenantry.core.context import TenantCtx
@@ -94,9 +94,28 @@ class TenantLookup(Protocol):
     async def close(self) -> None: ...
 
 
+Release = Callable[[], Awaitable[None]]
+
+
+class WriteGate(Protocol):
+    """The write freeze of a migrating tenant (``lifecycle.freeze``)."""
+
+    async def enter(self, tenant_id: str) -> Release:
+        """Wait out a freeze (or refuse, 503) and hold the tenant's writes open until the
+        release is called."""
+        ...
+
+
 class Scopes:
-    def __init__(self, lookup: TenantLookup, runtime: Runtime, *, keep: int = BOUND_SCOPES) -> None:
-        self._lookup, self._runtime, self._keep = lookup, runtime, keep
+    def __init__(
+        self,
+        lookup: TenantLookup,
+        runtime: Runtime,
+        *,
+        keep: int = BOUND_SCOPES,
+        gate: WriteGate | None = None,
+    ) -> None:
+        self._lookup, self._runtime, self._keep, self._gate = lookup, runtime, keep, gate
         # (tenant, env) -> (placements, language) it was bound for, and the bound scope
         self._bound: dict[tuple[str, str], tuple[tuple[str, str | None], TenantScope]] = {}
         self._rosters: dict[str, tuple[int, Roster]] = {}
@@ -104,12 +123,32 @@ class Scopes:
 
     async def open(self, ctx: TenantCtx) -> TenantScope:
         """The scope of ``ctx``'s tenant environment and team, if that tenant may run now."""
+        return await self._scope(ctx, await self._status(ctx))
+
+    async def open_writing(self, ctx: TenantCtx) -> tuple[TenantScope, Release | None]:
+        """:meth:`open` for a write: a migrating tenant's write first passes its write gate
+        (it may wait out a cutover, or be refused), then opens its scope on the placement that
+        stays current until the returned release is called."""
+        status = await self._status(ctx)
+        if self._gate is None or status.lifecycle_state != lifecycle.LifecycleState.MIGRATING:
+            return await self._scope(ctx, status), None
+        release = await self._gate.enter(ctx.tenant_id)
+        try:
+            return await self.open(ctx), release
+        except BaseException:
+            await release()
+            raise
+
+    async def _status(self, ctx: TenantCtx) -> TenantStatus:
         status = await self._lookup.status(ctx.tenant_id)
         if status is None:
             raise TenantNotFound(ctx.tenant_id)
         refused = lifecycle.refusal(ctx.tenant_id, status.lifecycle_state)
         if refused is not None:
             raise refused
+        return status
+
+    async def _scope(self, ctx: TenantCtx, status: TenantStatus) -> TenantScope:
         key, bound_for = (ctx.tenant_id, ctx.env_id), (status.placements or "", status.language)
         kept = self._bound.get(key)
         if kept is not None and kept[0] == bound_for:

@@ -69,4 +69,14 @@ def default_tasks(services: Services) -> list[Task]:
                 failed=results.count(Result.FAILED),
             )
 
-    return [Task("reconcile", reconcile)]
+    tasks = [Task("reconcile", reconcile)]
+    retirements = services.retirements
+    if retirements is not None:
+
+        async def retire() -> None:
+            retired = await retirements.run()
+            if retired:
+                log.info("worker.migrations_retired", jobs=retired)
+
+        tasks.append(Task("retire", retire))
+    return tasks

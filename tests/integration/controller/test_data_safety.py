@@ -21,6 +21,7 @@ from tenantry.core.context import TenantCtx
 from tenantry.core.errors import ErrorKind, TenantryError
 from tenantry.core.settings import Settings
 from tenantry.tenancy.controller.resources import Resource
+from tenantry.tenancy.lifecycle.jobs import JobState
 from tenantry.tenancy.manifests.schemas import Bundle, Environment, Profile, Team, TenantSpec
 from tests.conftest import EXAMPLE_BUNDLE, NATS_URL, empty
 
@@ -71,6 +72,10 @@ async def _settle(wired: Services, tenant: str, profile: Profile, *envs: str) ->
     outcome = await wired.controller.reconcile(tenant)
     assert outcome.result == "ready", outcome.message
     assert not any("retire" in step for step in outcome.steps)
+    # A profile change starts a migrate job (tests/integration/lifecycle/test_migrate.py);
+    # these tests are about what reconciles do meanwhile, so the job is cancelled unrun.
+    for job in await wired.lifecycle.list(tenant_id=tenant, state=JobState.QUEUED):
+        await wired.lifecycle.cancel(job.id)
     return list(outcome.steps)
 
 

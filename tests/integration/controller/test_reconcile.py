@@ -118,6 +118,9 @@ async def test_profile_change_keeps_the_stored_placement_until_migrated(wired: S
     moving = next(c for c in acme.conditions if c.type == "MigrationRequired")
     assert (moving.status, moving.reason) == ("True", "ProfileChanged")
     assert "prod: mt-standard -> st-dedicated" in moving.message
+    (job,) = await wired.lifecycle.list(tenant_id="acme")  # the reconcile started a migration
+    assert job.kind == "migrate" and outcome.moves
+    await wired.lifecycle.cancel(job.id)  # cancelled before it ran: the tenant is active again
     await wired.registry.apply(only_acme())  # changed back: nothing left to migrate
     assert (await wired.controller.reconcile("acme")).steps == ()
     acme = await wired.registry.get("acme")

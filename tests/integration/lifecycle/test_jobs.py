@@ -144,3 +144,25 @@ async def test_apply_on_an_archived_tenant_stores_its_spec_and_provisions_nothin
     assert after.generation == before.generation + 1 and "qa" in after.environments
     assert after.placement == before.placement and after.resources == before.resources
     assert after.lifecycle_state is LifecycleState.ARCHIVED
+
+
+async def test_a_suspend_that_arrives_during_a_migrates_last_step_follows_it(
+    wired: Services,
+) -> None:
+    await _active(wired)
+
+    async def last(work: Work) -> None:  # past the job's last cancel check
+        preempting = await wired.lifecycle.request(JobKind.SUSPEND, "acme", actor="test")
+        assert preempting.id == work.job.id  # answered with the job it preempts
+
+    recipes = {**wired.jobs.recipes, JobKind.MIGRATE: lambda job: [Step("last", last)]}
+    runner = wired.jobs.variant(recipes)
+    job = await wired.lifecycle.request(JobKind.MIGRATE, "acme", actor="test")
+    done = await runner.run(job.id)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert await _state(wired) is LifecycleState.SUSPENDED
+    [follow] = [j for j in await wired.lifecycle.list(tenant_id="acme") if j.id != job.id]
+    assert (follow.kind, follow.state) == (JobKind.SUSPEND, JobState.QUEUED)
+    suspended = await runner.run(follow.id)
+    assert suspended is not None and suspended.state is JobState.SUCCEEDED
+    assert await _state(wired) is LifecycleState.SUSPENDED

@@ -52,19 +52,45 @@ def get(ctx: typer.Context, job_id: JobArgument, output: OutputOption = Output.T
 
 
 @app.command()
-def watch(ctx: typer.Context, job_id: JobArgument) -> None:
+def watch(
+    ctx: typer.Context,
+    job_id: Annotated[
+        str | None, typer.Argument(metavar="[ID]", help="The job id (or give --tenant).")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Follow this tenant's newest job.")
+    ] = None,
+) -> None:
     """Follow a job with a live progress bar per step until it ends (exit 5 if it fails).
 
-    It never runs the job itself: a worker (`tenantry worker`, `tenantry up`) must, or a
-    transition command's --wait. A job scheduled for later ends the watch at once.
+    Name the job, or a tenant with --tenant to follow its newest job (the migrate job a profile
+    change started, for one). It never runs the job itself: a worker (`tenantry worker`,
+    `tenantry up`) must, or a transition command's --wait. A job scheduled for later ends the
+    watch at once.
     """
-    from tenantry.cli import render_jobs, runner
+    from tenantry.cli import runner
     from tenantry.cli.commands.lifecycle import follow
+    from tenantry.core.errors import InvalidInput
+
+    if (job_id is None) == (tenant is None):
+        runner.fail(InvalidInput("name a job ID or --tenant, one of them", code="cli.usage"))
 
     async def work(services: Services) -> Job:
-        return await follow(services, job_id, run_here=False)
+        found = job_id or await _newest(services, str(tenant))
+        return await follow(services, found, run_here=False)
+
+    from tenantry.cli import render_jobs
 
     render_jobs.ended(runner.run(ctx, work))
+
+
+async def _newest(services: Services, tenant: str) -> str:
+    from tenantry.tenancy.lifecycle.service import JobNotFound
+
+    newest = await services.lifecycle.list(tenant_id=tenant, limit=1)
+    if not newest:
+        raise JobNotFound(f"tenant {tenant!r} has no job", details={"tenant_id": tenant})
+    return newest[0].id
 
 
 @app.command()

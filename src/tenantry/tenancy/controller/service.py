@@ -13,7 +13,7 @@ permanent ones mark it ``Failed`` for this generation, so it waits for a spec ch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -57,6 +57,7 @@ class Outcome:
     result: Result
     steps: tuple[str, ...] = ()
     message: str = ""
+    moves: tuple[str, ...] = ()  # environments that wait for a migration ("env: a -> b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +81,13 @@ class Controller:
         migrator: Migrator | None = None,
         clock: Clock = utc_now,
         purges: Purges | None = None,
+        migrations: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
+        """``migrations(tenant_id)`` starts the migrate job of a tenant whose reconcile found
+        environments to move (the lifecycle service's request; it returns the job running)."""
         self.engine = engine
         self.purges = purges
+        self._migrations = migrations
         self.migrator = migrator
         self.provisioners = provisioners
         self.layout = layout or Layout()
@@ -110,7 +115,15 @@ class Controller:
                 return Outcome(
                     tenant_id, Result.SKIPPED, message="another worker is reconciling it"
                 )
-            return await self._reconcile(tenant_id, for_job=for_job)
+            outcome = await self._reconcile(tenant_id, for_job=for_job)
+        if outcome.moves and not for_job and self._migrations is not None:
+            try:
+                await self._migrations(tenant_id)
+            except TenantryError as error:  # e.g. another job runs: the next resync asks again
+                log.warning(
+                    "controller.migration_not_started", tenant_id=tenant_id, error=error.message
+                )
+        return outcome
 
     async def _reconcile(self, tenant_id: str, *, for_job: bool) -> Outcome:
         async with self._sessions() as session:
@@ -378,7 +391,8 @@ class Controller:
             if ready is not None:
                 await self._cancel_purges(session, desired, ready)
         steps = tuple(str(s) for s in decision.steps) if decision is not None else ()
-        return Outcome(desired.tenant_id, result, steps, message)
+        moves = tuple(str(m) for m in ready.moves) if ready is not None else ()
+        return Outcome(desired.tenant_id, result, steps, message, moves)
 
 
 def _ready_message(decision: Decision) -> str:

@@ -67,3 +67,15 @@ class JobRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WriteHoldRow(Base):
+    """A write in flight of a ``migrating`` tenant (``lifecycle.freeze``): the migration's
+    cutover waits until none is left; a hold its process never gave back expires."""
+
+    __tablename__ = "write_holds"
+    __table_args__ = (Index("ix_write_holds_tenant", "tenant_id", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime]

@@ -27,8 +27,8 @@ from tenantry.tenancy.controller.backoff import delay
 from tenantry.tenancy.lifecycle import repository
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepRecord, StepState
-from tenantry.tenancy.lifecycle.service import finish_cancelled
-from tenantry.tenancy.lifecycle.states import JobKind, of_job
+from tenantry.tenancy.lifecycle.service import finish_cancelled, follow_preempting_suspend
+from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState, of_job
 from tenantry.tenancy.lifecycle.steps import Maintenance, Recipes, Step, Work
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -215,8 +215,16 @@ class JobRunner:
             row.state, row.error, row.finished_at, row.updated_at = "failed", error, now, now
             row.claimed_by = row.claim_expires_at = None
             tenant = await repository.tenant(session, row.tenant_id)
-            if tenant is not None and rolled_back and row.env_id is None:
-                tenant.lifecycle_state, tenant.updated_at = row.previous_state, now
+            if tenant is not None and row.env_id is None:  # an environment's purge: as it was
+                # rolled back, the tenant is as it was; else as the job's transition made it
+                kind = JobKind(row.kind)
+                state = LifecycleState(row.previous_state)
+                if not rolled_back:
+                    state = of_job(kind).entering or state
+                followed = await follow_preempting_suspend(session, row, tenant, state, now)
+                if rolled_back and not followed:
+                    tenant.lifecycle_state = state.value
+                tenant.updated_at = now
             await session.flush()
             await announce(session, row, Change.FAILED)
             return repository.view(row)
@@ -230,7 +238,9 @@ class JobRunner:
             final = of_job(JobKind(row.kind), row.env_id).final
             tenant = await repository.tenant(session, row.tenant_id)
             if tenant is not None and final is not None:
-                tenant.lifecycle_state, tenant.updated_at = final.value, now
+                if not await follow_preempting_suspend(session, row, tenant, final, now):
+                    tenant.lifecycle_state = final.value
+                tenant.updated_at = now
             await session.flush()
             await announce(session, row, Change.SUCCEEDED)
             return repository.view(row)

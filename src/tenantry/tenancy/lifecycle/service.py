@@ -32,6 +32,7 @@ from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepState
 from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.lifecycle.states import (
     PREEMPTED_BY_SUSPEND,
+    TABLE,
     JobKind,
     LifecycleState,
     transition,
@@ -294,7 +295,6 @@ async def finish_cancelled(session: AsyncSession, row: JobRow, now: datetime) ->
     row.state, row.finished_at, row.updated_at = JobState.CANCELLED.value, now, now
     row.claimed_by = row.claim_expires_at = None
     tenant = await repository.tenant(session, row.tenant_id)
-    then = row.params.get(THEN)
     await session.flush()
     await announce(session, row, Change.CANCELLED)
     if tenant is None or row.env_id is not None:  # an environment's purge left it as it was
@@ -302,15 +302,32 @@ async def finish_cancelled(session: AsyncSession, row: JobRow, now: datetime) ->
     tenant.updated_at = now
     if row.kind == JobKind.DELETE.value:
         tenant.deletion_requested_at = None
-    if then == JobKind.SUSPEND.value:
-        ask = Ask(JobKind.SUSPEND, row.tenant_id, row.requested_by, row.correlation_id, {})
-        follow = _new_job(ask, LifecycleState(row.previous_state), now)
-        tenant.lifecycle_state = LifecycleState.SUSPENDED.value
-        session.add(follow)
-        await session.flush()
-        await announce(session, follow, Change.REQUESTED)
-        return
-    tenant.lifecycle_state = row.previous_state
+    previous = LifecycleState(row.previous_state)
+    if not await follow_preempting_suspend(session, row, tenant, previous, now):
+        tenant.lifecycle_state = previous.value
+
+
+async def follow_preempting_suspend(
+    session: AsyncSession,
+    row: JobRow,
+    tenant: TenantRow,
+    state: LifecycleState,
+    now: datetime,
+) -> bool:
+    """Queue the suspend that preempted ``row``, now that it ended with its tenant in
+    ``state``, and keep the tenant suspended; False when none did (or ``state`` needs none)."""
+    if row.params.get(THEN) != JobKind.SUSPEND.value:
+        return False
+    if state not in TABLE[JobKind.SUSPEND].allowed_from:
+        return False  # e.g. an archive that finished: the tenant is frozen already
+    ask = Ask(JobKind.SUSPEND, row.tenant_id, row.requested_by, row.correlation_id, {})
+    follow = _new_job(ask, state, now)
+    follow.params = {ENVIRONMENTS: sorted(tenant.placement or {})}
+    tenant.lifecycle_state = LifecycleState.SUSPENDED.value
+    session.add(follow)
+    await session.flush()
+    await announce(session, follow, Change.REQUESTED)
+    return True
 
 
 def _new_job(ask: Ask, state: LifecycleState, now: datetime) -> JobRow:

@@ -79,6 +79,8 @@ class TenantRow(Base):
     source: Mapped[str] = mapped_column(String(16), server_default="bundle")  # Source
     # The credential, Idempotency-Key and request that created it over the API (a digest).
     creation_request: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    # a migration's write freeze: writes wait (then 503) until then; see lifecycle/freeze.py
+    writes_frozen_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PlanRow(Base):

@@ -14,6 +14,7 @@ from tenantry.tenancy.controller.resources import Kind, Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.lifecycle.fence.drain import Fences
+from tenantry.tenancy.lifecycle.moving import Moving
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
@@ -33,6 +34,7 @@ class Toolkit:
     controller: Controller | None = None  # provisioners (retire) and reconcile (for_job)
     archives: ArchiveArea | None = None  # tenants' archive areas (archive, restore)
     sealer: Sealer | None = None  # the tenants' keys, for archive files
+    moving: Moving | None = None  # what a migration between profiles needs (migration.py)
 
     async def tenant(self, tenant_id: str) -> TenantRow:
         async with translated(), self.sessions() as session:

@@ -1,7 +1,7 @@
 """a job may be scoped to one environment (an environment's purge), in a slot of its own
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -44,7 +44,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ux_jobs_active_environment", "jobs")
     op.drop_index("ux_jobs_active_tenant", "jobs")
-    op.execute(  # environments' purges scheduled under 0011 cannot share the tenant's slot
+    op.execute(  # environments' purges scheduled under 0012 cannot share the tenant's slot
         "DELETE FROM jobs WHERE env_id IS NOT NULL AND state IN ('queued', 'scheduled', 'running')"
     )
     active = sa.text(ACTIVE)
