@@ -330,12 +330,8 @@ class Controller:
             try:
                 await self.purges.cancel_delete_in(session, desired.tenant_id, env)
             except TenantryError as error:  # its purge has begun: it cannot be called back
-                log.warning(
-                    "controller.purge_running",
-                    tenant_id=desired.tenant_id,
-                    env=env,
-                    error=error.message,
-                )
+                tenant_id, message = desired.tenant_id, error.message
+                log.warning("controller.purge_running", tenant_id=tenant_id, env=env, error=message)
 
     async def _execute(self, tenant_id: str, steps: list[Step]) -> None:
         """Run the ensures; keeps and orphans leave their resource as it is (never retire)."""
