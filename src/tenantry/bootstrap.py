@@ -122,9 +122,10 @@ async def services(
             layout=layout,
             migrator=migrator,
             clock=clock,
+            purges=lifecycle,
             migrations=start_migration,
         )
-        registry = RegistryService(sessions, clock=clock)
+        registry = RegistryService(sessions, clock=clock, lifecycle=lifecycle)
         catalog = LimitsCatalog(sessions)
         quotas = Quotas(sessions, catalog, clock=clock)
         backends = runtime(settings, sessions, quotas=quotas.bind)

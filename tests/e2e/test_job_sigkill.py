@@ -23,6 +23,7 @@ from tenantry.tenancy.lifecycle.jobs import JobState
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests import loader
 from tests.conftest import EXAMPLE_BUNDLE, REPO
+from tests.integration.lifecycle import test_delete as purges
 
 Check = Callable[[Services], Awaitable[None]]
 
@@ -64,10 +65,26 @@ async def one_new_key(wired: Services) -> None:
     assert len(Keyring(wired.settings.data_dir.resolve()).kids("acme")) == 1
 
 
+async def _acme_data(wired: Services) -> None:
+    for env in ("prod", "staging"):
+        await purges.write(wired, "acme", env)
+
+
+async def _acme_purged(wired: Services) -> None:
+    await purges.purged(wired, "acme", ("prod", "staging"))
+
+
 CASES = [
     Case(JobKind.SUSPEND, ends=LifecycleState.SUSPENDED),
     Case(JobKind.RESUME, before=[JobKind.SUSPEND]),
     Case(JobKind.ROTATE_KEYS, prepare=write_data, check=one_new_key),
+    Case(
+        JobKind.DELETE,
+        options={"now": True},
+        prepare=_acme_data,
+        check=_acme_purged,
+        ends=LifecycleState.DELETED,
+    ),
 ]
 
 

@@ -98,8 +98,8 @@ def apply(
 ) -> None:
     """Store the bundle as the desired state (one transaction) and print what changed.
 
-    Tenants absent from the bundle are kept unless --prune is given; then they are only
-    marked for deletion.
+    Tenants absent from the bundle are kept unless --prune is given; then each gets its
+    delete job: it is deleting at once and purged after its retention period.
     """
     from tenantry.cli import runner
 

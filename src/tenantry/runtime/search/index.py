@@ -32,6 +32,10 @@ class SearchIndex(Protocol):
         """Remove the document; ``False`` when this tenant environment has none by that id."""
         ...
 
+    async def clear(self) -> int:
+        """Remove every document of this tenant environment (its purge); the count."""
+        ...
+
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
         """Best matches first (ties by doc id); an empty list when nothing matches."""
         ...

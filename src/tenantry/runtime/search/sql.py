@@ -23,6 +23,7 @@ from tenantry.runtime.search.language import stemming
 from tenantry.runtime.search.schemas import Document, Hit
 from tenantry.runtime.search.schemas import loaded_fields as loaded
 
+_CLEAR: Final = text("DELETE FROM tenantry_search WHERE tenant_id = :t AND env_id = :e")
 _LISTED = text(
     "SELECT doc_id, title, body, fields FROM tenantry_search WHERE tenant_id = :t AND "
     "env_id = :e AND doc_id > :after ORDER BY doc_id LIMIT :limit"
@@ -107,6 +108,12 @@ class SqlSearchIndex:
         await self._settled()
         async with self._data.transaction() as conn:
             return (await conn.execute(self.remove, values)).rowcount > 0
+
+    async def clear(self) -> int:
+        """Remove every document of the tenant environment (the triggers drop their index rows;
+        no settle: nothing is indexed again)."""
+        async with self._data.transaction() as conn:
+            return (await conn.execute(_CLEAR, self._bound)).rowcount
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
         parsed = parsing.parse(schemas.query_text(query))

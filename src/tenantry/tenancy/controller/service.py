@@ -4,23 +4,27 @@ Level-triggered and idempotent: steps only create-if-absent, names are determini
 step is about to create is recorded as owned before it runs, so a process killed at any point
 converges on restart with no duplicate and no orphan. Nothing here removes a resource: what is
 no longer wanted is recorded as orphaned, and a changed placement waits for a migration (see
-``docs/controller.md``). Transient errors leave the tenant ``Degraded`` and due for a retry;
+``docs/controller.md``); an environment newly orphaned that way gets its purge scheduled (a
+lifecycle job, after retention) in the transaction that records it, and one added back before
+the purge ran gets it cancelled. Transient errors leave the tenant ``Degraded`` and due for a retry;
 permanent ones mark it ``Failed`` for this generation, so it waits for a spec change.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
-from tenantry.tenancy.controller import conditions, repository
+from tenantry.tenancy.controller import conditions, holdings, repository
 from tenantry.tenancy.controller.conditions import Result
+from tenantry.tenancy.controller.holdings import Held, Purges, TenantBusy
 from tenantry.tenancy.controller.plan import (
     Move,
     Step,
@@ -34,7 +38,7 @@ from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Res
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
 from tenantry.tenancy.lifecycle import states as lifecycle
-from tenantry.tenancy.lifecycle.states import LifecycleState
+from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import Profile
 from tenantry.tenancy.registry.database import session_factory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
@@ -44,7 +48,7 @@ log = get_logger(__name__)
 _SETTLED_STATES = {LifecycleState.PENDING.value, LifecycleState.PROVISIONING.value}
 
 
-__all__ = ["Controller", "Decision", "Outcome", "Result"]
+__all__ = ["Controller", "Decision", "Held", "Outcome", "Purges", "Result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +80,13 @@ class Controller:
         layout: Layout | None = None,
         migrator: Migrator | None = None,
         clock: Clock = utc_now,
+        purges: Purges | None = None,
         migrations: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         """``migrations(tenant_id)`` starts the migrate job of a tenant whose reconcile found
         environments to move (the lifecycle service's request; it returns the job running)."""
         self.engine = engine
+        self.purges = purges
         self._migrations = migrations
         self.migrator = migrator
         self.provisioners = provisioners
@@ -142,6 +148,47 @@ class Controller:
             message = f"unexpected error: {error}"
             return await self._settle(desired, Result.DEGRADED, decision, message)
         return await self._settle(desired, Result.READY, decision, _ready_message(decision))
+
+    async def held(self, tenant_id: str) -> Held:
+        """What the tenant holds, read once no reconcile of it runs (a purge's inventory: a
+        reconcile that began before its tenant was deleted has ended, later ones skip it)."""
+        async with self._leased(tenant_id), self._sessions() as session:
+            stored = await repository.load(session, tenant_id)
+        if stored is None:
+            raise TenantNotFound(tenant_id)
+        placements = self._placed(tenant_id, stored)
+        return Held(placements, stored.owned, stored.orphaned, stored.environments)
+
+    async def forget(self, tenant_id: str, resources: Sequence[Resource]) -> None:
+        """Drop purged resources from the tenant's records, and from its ``Orphaned``
+        condition (under its reconcile lease, so no reconcile writes them back)."""
+        gone = set(resources)
+        async with self._leased(tenant_id), self._sessions() as session, session.begin():
+            stored = await repository.load(session, tenant_id)
+            if stored is None:
+                return
+            orphaned = {r: why for r, why in stored.orphaned.items() if r not in gone}
+            now = self.clock()
+            kept = [c for c in stored.conditions if c.type == "MigrationRequired"]
+            held = conditions.held(stored.conditions, orphaned, (), now=now)
+            updated = [c for c in held if c.type != "MigrationRequired"] + kept
+            updated.sort(key=lambda c: c.type)
+            await repository.write_status(
+                session,
+                tenant_id,
+                conditions=updated,
+                now=now,
+                owned=[r for r in stored.owned if r not in gone],
+                orphaned=orphaned,
+            )
+
+    @asynccontextmanager
+    async def _leased(self, tenant_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock, translated(), repository.lease(self.engine, tenant_id) as held:
+            if not held:
+                raise TenantBusy(f"tenant {tenant_id!r} is being reconciled; try again")
+            yield
 
     async def reconcile_many(
         self,
@@ -260,6 +307,31 @@ class Controller:
                 owned=decision.owned,
                 orphaned=decision.orphaned,
             )
+            await self._schedule_purges(session, desired.tenant_id, decision.steps)
+
+    async def _schedule_purges(
+        self, session: AsyncSession, tenant_id: str, steps: Sequence[Step]
+    ) -> None:
+        """Schedule the purge of each environment this reconcile orphans (after retention)."""
+        if self.purges is None:
+            return
+        for env in holdings.removed(steps):
+            await self.purges.request_in(
+                session, JobKind.DELETE, tenant_id, actor=holdings.PURGE_ACTOR, options={"env": env}
+            )
+
+    async def _cancel_purges(
+        self, session: AsyncSession, desired: repository.Desired, ready: Decision
+    ) -> None:
+        """Cancel the scheduled purge of each removed environment served again."""
+        if self.purges is None:
+            return
+        for env in holdings.returned(desired.orphaned, ready.placements):
+            try:
+                await self.purges.cancel_delete_in(session, desired.tenant_id, env)
+            except TenantryError as error:  # its purge has begun: it cannot be called back
+                tenant_id, message = desired.tenant_id, error.message
+                log.warning("controller.purge_running", tenant_id=tenant_id, env=env, error=message)
 
     async def _execute(self, tenant_id: str, steps: list[Step]) -> None:
         """Run the ensures; keeps and orphans leave their resource as it is (never retire)."""
@@ -312,6 +384,8 @@ class Controller:
                 owned=None if ready is None else ready.owned,
                 orphaned=None if ready is None else ready.orphaned,
             )
+            if ready is not None:
+                await self._cancel_purges(session, desired, ready)
         steps = tuple(str(s) for s in decision.steps) if decision is not None else ()
         moves = tuple(str(m) for m in ready.moves) if ready is not None else ()
         return Outcome(desired.tenant_id, result, steps, message, moves)

@@ -49,6 +49,7 @@ class Job(BaseModel):
 
     id: str
     tenant_id: str
+    env_id: str | None = None  # set for a job scoped to one environment (its purge)
     kind: JobKind
     state: JobState
     steps: list[StepRecord]

@@ -2,7 +2,10 @@
 
 One row per lifecycle job. ``steps`` is the ordered list of step records (name, state,
 attempts, start and end times, last error), rewritten as the job progresses. A partial unique
-index allows one active (queued, scheduled or running) job per tenant on both databases. A job
+index allows one active (queued, scheduled or running) job per tenant on both databases, and
+another one active job per tenant environment for jobs scoped to one (``env_id``: an
+environment's purge, which changes nothing of the tenant's state and must not hold its slot
+through the retention period). A job
 is claimed by compare-and-set on ``claimed_by``/``claim_expires_at`` (after ``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL); a claim the worker stops renewing expires, and another worker resumes.
 """
@@ -18,7 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tenantry.tenancy.registry.models import Base, UtcDateTime
 
 ACTIVE_STATES: Final = ("queued", "scheduled", "running")
-_ACTIVE_SQL: Final = text("state IN ('queued', 'scheduled', 'running')")
+_ACTIVE: Final = "state IN ('queued', 'scheduled', 'running')"
+_TENANT_WIDE_SQL: Final = text(f"{_ACTIVE} AND env_id IS NULL")
+_SCOPED_SQL: Final = text(f"{_ACTIVE} AND env_id IS NOT NULL")
 
 
 class JobRow(Base):
@@ -28,8 +33,16 @@ class JobRow(Base):
             "ux_jobs_active_tenant",
             "tenant_id",
             unique=True,
-            sqlite_where=_ACTIVE_SQL,
-            postgresql_where=_ACTIVE_SQL,
+            sqlite_where=_TENANT_WIDE_SQL,
+            postgresql_where=_TENANT_WIDE_SQL,
+        ),
+        Index(
+            "ux_jobs_active_environment",
+            "tenant_id",
+            "env_id",
+            unique=True,
+            sqlite_where=_SCOPED_SQL,
+            postgresql_where=_SCOPED_SQL,
         ),
         Index("ix_jobs_state", "state", "not_before"),
         Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
@@ -37,6 +50,7 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(32))
+    env_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None: tenant-wide
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     steps: Mapped[list[Any]]

@@ -32,8 +32,15 @@ async def get(session: AsyncSession, job_id: str, *, lock: bool = False) -> JobR
     return (await session.scalars(query)).one_or_none()
 
 
-async def active_for(session: AsyncSession, tenant_id: str) -> JobRow | None:
+async def active_for(
+    session: AsyncSession, tenant_id: str, env_id: str | None = None, *, lock: bool = False
+) -> JobRow | None:
+    """The tenant's active tenant-wide job, or (``env_id``) the one scoped to that environment."""
     query = select(JobRow).where(JobRow.tenant_id == tenant_id, JobRow.state.in_(ACTIVE_STATES))
+    scoped = JobRow.env_id.is_(None) if env_id is None else JobRow.env_id == env_id
+    query = query.where(scoped)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
 
 

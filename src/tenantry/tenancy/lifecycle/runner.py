@@ -28,7 +28,7 @@ from tenantry.tenancy.lifecycle import repository
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepRecord, StepState
 from tenantry.tenancy.lifecycle.service import finish_cancelled, follow_preempting_suspend
-from tenantry.tenancy.lifecycle.states import TABLE, JobKind, LifecycleState
+from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState, of_job
 from tenantry.tenancy.lifecycle.steps import Maintenance, Recipes, Step, Work
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -215,12 +215,12 @@ class JobRunner:
             row.state, row.error, row.finished_at, row.updated_at = "failed", error, now, now
             row.claimed_by = row.claim_expires_at = None
             tenant = await repository.tenant(session, row.tenant_id)
-            if tenant is not None:
+            if tenant is not None and row.env_id is None:  # an environment's purge: as it was
                 # rolled back, the tenant is as it was; else as the job's transition made it
                 kind = JobKind(row.kind)
                 state = LifecycleState(row.previous_state)
                 if not rolled_back:
-                    state = TABLE[kind].entering or state
+                    state = of_job(kind).entering or state
                 followed = await follow_preempting_suspend(session, row, tenant, state, now)
                 if rolled_back and not followed:
                     tenant.lifecycle_state = state.value
@@ -235,7 +235,7 @@ class JobRunner:
             now = self._clock()
             row.state, row.progress, row.finished_at, row.updated_at = "succeeded", 100, now, now
             row.claimed_by = row.claim_expires_at = None
-            final = TABLE[JobKind(row.kind)].final
+            final = of_job(JobKind(row.kind), row.env_id).final
             tenant = await repository.tenant(session, row.tenant_id)
             if tenant is not None and final is not None:
                 if not await follow_preempting_suspend(session, row, tenant, final, now):

@@ -5,6 +5,11 @@ job is inserted (the partial unique index allows one active job per tenant), the
 the transition's ``entering`` state, and the change is announced. The same transition requested
 again returns the job already active; any other is a 409. A suspend preempts a running migrate
 or archive: that job is cancelled at its next step boundary, and the suspend follows it.
+
+A delete may be scoped to one environment (``options={"env": ...}``): the purge of an
+environment removed from the manifest, scheduled like a tenant's delete but in a slot of its
+own, and changing nothing of the tenant's state (``states.SCOPED``). ``request_in`` and
+``cancel_delete_in`` take the caller's open transaction (``apply --prune``, the controller).
 """
 
 from __future__ import annotations
@@ -62,6 +67,21 @@ class Ask:
     actor: str
     correlation_id: str | None
     options: dict[str, Any]
+    env_id: str | None = None  # a job scoped to one environment (``options["env"]``)
+
+    @classmethod
+    def of(
+        cls,
+        kind: JobKind,
+        tenant_id: str,
+        actor: str,
+        correlation_id: str | None,
+        options: Mapping[str, Any] | None,
+    ) -> Ask:
+        found = dict(options or {})
+        env = found.get("env")
+        env_id = None if env is None else ids.env_id(env)
+        return cls(kind, ids.tenant_id(tenant_id), actor, correlation_id, found, env_id)
 
 
 def _default_retention(row: TenantRow) -> timedelta:
@@ -90,12 +110,28 @@ class LifecycleService:
         options: Mapping[str, Any] | None = None,
     ) -> Job:
         """Start ``kind`` for the tenant (or return its job already doing so)."""
-        ask = Ask(kind, ids.tenant_id(tenant_id), actor, correlation_id, dict(options or {}))
+        ask = Ask.of(kind, tenant_id, actor, correlation_id, options)
         try:
             async with translated(), self._sessions() as session, session.begin():
                 job = repository.view(await self._request(session, ask))
         except IntegrityError:  # a concurrent request inserted the tenant's job first
-            return await self._settled_race(kind, tenant_id)
+            return await self._settled_race(kind, tenant_id, ask.env_id)
+        self._wake()
+        return job
+
+    async def request_in(
+        self,
+        session: AsyncSession,
+        kind: JobKind,
+        tenant_id: str,
+        *,
+        actor: str,
+        correlation_id: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """:meth:`request` in the caller's open transaction (committed, or not, with it)."""
+        ask = Ask.of(kind, tenant_id, actor, correlation_id, options)
+        job = repository.view(await self._request(session, ask))
         self._wake()
         return job
 
@@ -104,27 +140,33 @@ class LifecycleService:
         tenant = await repository.tenant(session, tenant_id)
         if tenant is None:
             raise TenantNotFound(tenant_id)
-        active = await repository.active_for(session, tenant_id)
+        active = await repository.active_for(session, tenant_id, ask.env_id)
         if active is not None:
             return await self._with_active(session, tenant, active, kind)
         state = LifecycleState(tenant.lifecycle_state)
-        found = transition(kind, tenant_id, state)
+        found = transition(kind, tenant_id, state, ask.env_id)
         now = self._clock()
-        if kind is JobKind.DELETE:
+        if kind is JobKind.DELETE and ask.env_id is None:
             _check_protected(tenant, force=bool(options.get("force")))
         row = _new_job(ask, state, now)
         row.params = {**row.params, ENVIRONMENTS: sorted(tenant.placement or {})}
         if kind is JobKind.DELETE:
-            row.state = JobState.SCHEDULED.value
-            row.not_before = now if options.get("now") else now + self._retention(tenant)
-            tenant.deletion_requested_at = now
+            self._schedule(row, tenant, now=now, at_once=bool(options.get("now")))
         if found.entering is not None:
             tenant.lifecycle_state = found.entering.value
-        tenant.updated_at = now
+        if ask.env_id is None:
+            tenant.updated_at = now
         session.add(row)
         await session.flush()
         await announce(session, row, Change.REQUESTED)
         return row
+
+    def _schedule(self, row: JobRow, tenant: TenantRow, *, now: datetime, at_once: bool) -> None:
+        """A delete waits for the retention period (``--now``: it does not)."""
+        row.state = JobState.SCHEDULED.value
+        row.not_before = now if at_once else now + self._retention(tenant)
+        if row.env_id is None:
+            tenant.deletion_requested_at = now
 
     async def _with_active(
         self, session: AsyncSession, tenant: TenantRow, active: JobRow, kind: JobKind
@@ -146,9 +188,9 @@ class LifecycleService:
             details={"tenant_id": tenant.id, "job_id": active.id, "kind": active.kind},
         )
 
-    async def _settled_race(self, kind: JobKind, tenant_id: str) -> Job:
+    async def _settled_race(self, kind: JobKind, tenant_id: str, env_id: str | None) -> Job:
         async with translated(), self._sessions() as session:
-            active = await repository.active_for(session, tenant_id)
+            active = await repository.active_for(session, tenant_id, env_id)
         if active is not None and active.kind == kind.value:
             return repository.view(active)
         raise JobConflict(
@@ -180,25 +222,39 @@ class LifecycleService:
     async def cancel(self, job_id: str) -> Job:
         """Cancel a job: at once when no worker runs it, else at its next step boundary."""
         async with translated(), self._sessions() as session, session.begin():
-            row = await self._locked(session, job_id)
-            if not JobState(row.state).active:
-                raise JobConflict(
-                    f"job {row.id} is {row.state}: only a queued, scheduled or running job can"
-                    " be cancelled",
-                    details={"job_id": row.id, "state": row.state},
-                )
-            if any(s.get("final") and s["state"] == StepState.DONE for s in row.steps):
-                raise JobConflict(
-                    f"job {row.id} is past its point of no return; it can no longer be cancelled",
-                    details={"job_id": row.id},
-                )
-            if row.claimed_by is None or row.state != JobState.RUNNING.value:
-                await finish_cancelled(session, row, self._clock())
-            else:
-                row.cancel_requested, row.updated_at = True, self._clock()
-            job = repository.view(row)
+            job = await self._cancel(session, await self._locked(session, job_id))
         self._wake()
         return job
+
+    async def cancel_delete_in(
+        self, session: AsyncSession, tenant_id: str, env_id: str | None = None
+    ) -> Job | None:
+        """Cancel the tenant's active delete (or ``env_id``'s purge) in the caller's open
+        transaction; None when there is none. Past the purge's first step it is a 409."""
+        row = await repository.active_for(session, tenant_id, env_id, lock=True)
+        if row is None or row.kind != JobKind.DELETE.value:
+            return None
+        job = await self._cancel(session, row)
+        self._wake()
+        return job
+
+    async def _cancel(self, session: AsyncSession, row: JobRow) -> Job:
+        if not JobState(row.state).active:
+            raise JobConflict(
+                f"job {row.id} is {row.state}: only a queued, scheduled or running job can"
+                " be cancelled",
+                details={"job_id": row.id, "state": row.state},
+            )
+        if any(s.get("final") and s["state"] == StepState.DONE for s in row.steps):
+            raise JobConflict(
+                f"job {row.id} is past its point of no return; it can no longer be cancelled",
+                details={"job_id": row.id},
+            )
+        if row.claimed_by is None or row.state != JobState.RUNNING.value:
+            await finish_cancelled(session, row, self._clock())
+        else:
+            row.cancel_requested, row.updated_at = True, self._clock()
+        return repository.view(row)
 
     async def retry(self, job_id: str) -> Job:
         """Queue a failed job again; it resumes at the step that failed."""
@@ -212,7 +268,9 @@ class LifecycleService:
             tenant = await repository.tenant(session, row.tenant_id)
             if tenant is None:
                 raise TenantNotFound(row.tenant_id)
-            found = transition(JobKind(row.kind), row.tenant_id, LifecycleState(row.previous_state))
+            found = transition(
+                JobKind(row.kind), row.tenant_id, LifecycleState(row.previous_state), row.env_id
+            )
             row.state, row.error, row.updated_at = JobState.QUEUED.value, None, self._clock()
             row.finished_at = row.claimed_by = row.claim_expires_at = None
             row.steps = [_pending_again(s) for s in row.steps]
@@ -239,7 +297,7 @@ async def finish_cancelled(session: AsyncSession, row: JobRow, now: datetime) ->
     tenant = await repository.tenant(session, row.tenant_id)
     await session.flush()
     await announce(session, row, Change.CANCELLED)
-    if tenant is None:
+    if tenant is None or row.env_id is not None:  # an environment's purge left it as it was
         return
     tenant.updated_at = now
     if row.kind == JobKind.DELETE.value:
@@ -276,6 +334,7 @@ def _new_job(ask: Ask, state: LifecycleState, now: datetime) -> JobRow:
     return JobRow(
         id=uuid.uuid4().hex,
         tenant_id=ask.tenant_id,
+        env_id=ask.env_id,
         kind=ask.kind.value,
         state=JobState.QUEUED.value,
         steps=[],

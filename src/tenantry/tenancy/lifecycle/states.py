@@ -60,6 +60,11 @@ TABLE: Final[dict[JobKind, Transition]] = {
         Transition(JobKind.ROTATE_KEYS, frozenset({S.ACTIVE, S.SUSPENDED, S.ARCHIVED}), None, None),
     )
 }
+# Jobs scoped to one environment (``options["env"]``): the purge of an environment removed from
+# the manifest. It leaves the tenant's state as it is, so it enters none and ends in none.
+SCOPED: Final[dict[JobKind, Transition]] = {
+    JobKind.DELETE: Transition(JobKind.DELETE, _EVERY_STATE_BUT_DELETED, None, None),
+}
 # A job of these kinds may be preempted (cancelled) by a suspend requested while it runs.
 PREEMPTED_BY_SUSPEND: Final = frozenset({JobKind.MIGRATE, JobKind.ARCHIVE})
 _SERVING: Final = frozenset({S.ACTIVE, S.MIGRATING})
@@ -87,9 +92,25 @@ class TenantNotReady(Conflict):
     code = "tenant.not_ready"
 
 
-def transition(kind: JobKind, tenant_id: str, state: LifecycleState) -> Transition:
-    """The transition ``kind`` from ``state``; 409 naming the state and the allowed ones."""
-    found = TABLE[kind]
+def of_job(kind: JobKind, env_id: str | None = None) -> Transition:
+    """The transition a job of ``kind`` carries out, tenant-wide or scoped to ``env_id``."""
+    if env_id is None:
+        return TABLE[kind]
+    found = SCOPED.get(kind)
+    if found is None:
+        raise TransitionRefused(
+            f"a {kind} job cannot be scoped to an environment",
+            details={"kind": kind.value, "env_id": env_id},
+        )
+    return found
+
+
+def transition(
+    kind: JobKind, tenant_id: str, state: LifecycleState, env_id: str | None = None
+) -> Transition:
+    """The transition ``kind`` (scoped to ``env_id`` if given) from ``state``; 409 naming the
+    state and the allowed ones."""
+    found = of_job(kind, env_id)
     if state not in found.allowed_from:
         allowed = ", ".join(sorted(found.allowed_from))
         raise TransitionRefused(

@@ -166,11 +166,6 @@ async def update_spec(
     row.generation, row.deletion_requested_at, row.updated_at = generation, None, now
 
 
-async def mark_for_deletion(session: AsyncSession, tenant_id: str, *, now: datetime) -> None:
-    row = await session.get_one(TenantRow, tenant_id)
-    row.deletion_requested_at, row.updated_at = now, now
-
-
 async def replace_projections(session: AsyncSession, tenant_id: str, spec: TenantSpec) -> None:
     for table in (ChannelRow, TeamRow, EnvironmentRow):
         await session.execute(delete(table).where(table.tenant_id == tenant_id))

@@ -3,9 +3,11 @@ plans, check the database.
 
 Applying is one transaction: the plan is computed from the rows read inside it, then created
 tenants are inserted, changed ones get their new spec and a bumped generation, and pruned ones
-(only tenants that came from bundles) are marked for deletion; the plans the bundle defines are
-stored. A bundle that changes nothing writes nothing. Creating or replacing one tenant over the
-API takes the same path, serialised with applies.
+(only tenants that came from bundles) get their delete job (``deleting`` at once, the purge
+after retention) in that transaction; a tenant being deleted that the bundle holds again has
+its delete cancelled, unless its purge has begun (then the apply is refused). The plans the
+bundle defines are stored. A bundle that changes nothing writes nothing. Creating or replacing
+one tenant over the API takes the same path, serialised with applies.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
+from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.manifests.schemas import Bundle, TenantSpec
 from tenantry.tenancy.registry import catalog, repository, views, writing
 from tenantry.tenancy.registry import plan as planning
@@ -41,9 +44,16 @@ class Created:
 
 
 class RegistryService:
-    def __init__(self, sessions: SessionFactory, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        clock: Clock = utc_now,
+        lifecycle: LifecycleService | None = None,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._lifecycle = lifecycle or LifecycleService(sessions, clock=clock)
 
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
@@ -59,7 +69,9 @@ class RegistryService:
             result = await _plan(session, bundle, prune=prune)
             if result.has_changes:
                 now = self._clock()
-                await writing.store(session, bundle.tenants, result, now=now, source=Source.BUNDLE)
+                await writing.store(
+                    self._lifecycle, session, bundle.tenants, result, now=now, source=Source.BUNDLE
+                )
                 await catalog.store(
                     session, bundle.plans, result.plans, source=source or "bundle", now=now
                 )
@@ -88,7 +100,13 @@ class RegistryService:
                 result = planning.plan(desired, {}, prune=False)
                 now = self._clock()
                 await writing.store(
-                    session, {tenant_id: spec}, result, now=now, source=Source.API, request=request
+                    self._lifecycle,
+                    session,
+                    {tenant_id: spec},
+                    result,
+                    now=now,
+                    source=Source.API,
+                    request=request,
                 )
                 self._record(session, desired, result, API_SOURCE)
         return Created(await self.get(tenant_id), replayed=replayed)
@@ -109,7 +127,9 @@ class RegistryService:
             result = await _plan_tenants(session, desired, stored, prune=False)
             if result.has_changes:
                 now = self._clock()
-                await writing.store(session, {tenant_id: spec}, result, now=now, source=Source.API)
+                await writing.store(
+                    self._lifecycle, session, {tenant_id: spec}, result, now=now, source=Source.API
+                )
                 self._record(session, desired, result, API_SOURCE)
         return await self.get(tenant_id)
 

@@ -8,14 +8,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.tenancy.lifecycle.states import LifecycleState
+from tenantry.tenancy.lifecycle.service import LifecycleService
+from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import TenantSpec
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry import repository
 from tenantry.tenancy.registry.schemas import Condition, Source
 
+PRUNE_ACTOR = "apply --prune"  # who requests the delete of a pruned tenant
+
 
 async def store(
+    lifecycle: LifecycleService,
     session: AsyncSession,
     specs: Mapping[str, TenantSpec],
     result: planning.Plan,
@@ -25,14 +29,17 @@ async def store(
     request: str | None = None,
 ) -> None:
     """Insert created tenants (``source`` and ``request`` recorded with them), store changed
-    specs with their new generation, and mark removed tenants for deletion."""
+    specs with their new generation (cancelling the delete of one being deleted), and request
+    the delete of removed tenants, all in ``session``'s transaction."""
     for change in result.changes:
         tenant_id, spec = change.tenant_id, specs.get(change.tenant_id)
         if change.action is planning.Action.REMOVED:
-            await repository.mark_for_deletion(session, tenant_id, now=now)
+            await lifecycle.request_in(session, JobKind.DELETE, tenant_id, actor=PRUNE_ACTOR)
             continue
         if spec is None or change.action is planning.Action.UNCHANGED:
             continue
+        if change.action is planning.Action.CHANGED:
+            await lifecycle.cancel_delete_in(session, tenant_id)
         if change.action is planning.Action.CREATED:
             repository.add_tenant(
                 session,

@@ -6,7 +6,14 @@ compositions of the resource kinds' own steps (export, import, copy, verify, rem
 
 from __future__ import annotations
 
-from tenantry.tenancy.lifecycle.recipes import archive, migration, restore, rotation, suspension
+from tenantry.tenancy.lifecycle.recipes import (
+    archive,
+    deletion,
+    migration,
+    restore,
+    rotation,
+    suspension,
+)
 from tenantry.tenancy.lifecycle.recipes.toolkit import Toolkit
 from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.lifecycle.steps import Recipes
@@ -19,6 +26,7 @@ def recipes(toolkit: Toolkit) -> Recipes:
         JobKind.SUSPEND: suspension.suspend(toolkit),
         JobKind.RESUME: suspension.resume(toolkit),
         JobKind.ROTATE_KEYS: rotation.rotate_keys(toolkit),
+        JobKind.DELETE: deletion.delete(toolkit),
         JobKind.ARCHIVE: archive.archive(toolkit),
         JobKind.RESTORE: restore.restore(toolkit),
         JobKind.MIGRATE: migration.migrate(toolkit),
