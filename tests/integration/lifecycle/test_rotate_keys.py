@@ -30,6 +30,7 @@ async def test_rotate_keys_rewraps_everything_and_retires_the_old_version(
         "rewrap-prod",
         "rewrap-staging",
         "rewrap-secrets",
+        "rewrap-archives",
         "check",
         "retire",
     ]
@@ -43,3 +44,15 @@ async def test_rotate_keys_rewraps_everything_and_retires_the_old_version(
 
 def _kids(wired: Services, tenant: str) -> list[str]:
     return Keyring(wired.settings.data_dir.resolve()).kids(tenant)
+
+
+async def test_an_archive_restores_after_its_tenants_keys_rotate(stack: Services) -> None:
+    tenant = _new_tenant()
+    await _settle(stack, tenant, Profile.MT_STANDARD, "prod")
+    await _write(stack, tenant, "prod")
+    for kind in (JobKind.ARCHIVE, JobKind.ROTATE_KEYS, JobKind.RESTORE):
+        job = await stack.lifecycle.request(kind, tenant, actor="test")
+        done = await stack.jobs.run(job.id)
+        assert done is not None and done.state is JobState.SUCCEEDED, (kind, done)
+    assert len(_kids(stack, tenant)) == 1  # the archive's key version was retired
+    await _read(stack, tenant, "prod")

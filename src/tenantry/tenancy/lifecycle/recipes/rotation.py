@@ -6,7 +6,8 @@ versions retired.
 2. ``rewrap-{env}``, per environment: sessions and objects (page by page, the cursor recorded
    so a resumed job goes on where it stopped) and stored idempotent responses. Payloads are
    never re-encrypted: only each record's data key is wrapped anew.
-3. ``rewrap-secrets``: the tenant's secret versions (tenant-wide, in the control database).
+3. ``rewrap-secrets``: the tenant's secret versions (tenant-wide, in the control database);
+   ``rewrap-archives``: every file of the tenant's archives, their manifests written anew.
 4. ``check``: a second pass over everything must find nothing left on an old key (a write that
    took the old key just before the rotation is caught here) and nothing that failed to open.
 5. ``retire``: every version but the active one is removed from the keyring.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from tenantry.core.errors import Conflict, Unavailable
 from tenantry.runtime.rewrap import RewrapReport
 from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.lifecycle.archives import rewrap_every
 from tenantry.tenancy.lifecycle.jobs import Job
 from tenantry.tenancy.lifecycle.recipes.toolkit import Toolkit
 from tenantry.tenancy.lifecycle.steps import Recipe, Step, Work
@@ -52,6 +54,11 @@ def rotate_keys(toolkit: Toolkit) -> Recipe:
         if scope is not None:
             _opened((await scope.secrets.rewrap()).failed, "secret versions")
 
+    async def archives(work: Work) -> None:
+        tenant = work.job.tenant_id
+        if toolkit.archives is not None and toolkit.sealer is not None:
+            await rewrap_every(toolkit.archives.space(tenant), toolkit.sealer, tenant)
+
     async def check(work: Work) -> None:
         tenant = work.job.tenant_id
         for env in await toolkit.environments(tenant):
@@ -83,6 +90,7 @@ def rotate_keys(toolkit: Toolkit) -> Recipe:
             Step("rotate", rotate),
             *(rewrap(env) for env in envs),
             Step("rewrap-secrets", secrets),
+            Step("rewrap-archives", archives),
             Step("check", check),
             Step("retire", retire, final=True),
         ]
