@@ -141,7 +141,7 @@ def tenants_table(tenants: Sequence[TenantSummary]) -> None:
         pad_edge=False,
     )
     for t in tenants:
-        state = t.lifecycle_state.value + (" (deleting)" if t.marked_for_deletion else "")
+        state = t.lifecycle_state.value
         gen = f"{t.observed_generation}/{t.generation}"
         table.add_row(
             *_texts(
