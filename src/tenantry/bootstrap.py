@@ -18,6 +18,7 @@ from tenantry.backends.fs.blobs import LocalBlobSpace
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.keys.signing import SigningKeyring
+from tenantry.backends.memory.bus import InProcessBus
 from tenantry.backends.nats.streams import JetStreamProvisioner
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.lookup import PostgresTenantLookup
@@ -36,6 +37,8 @@ from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
 from tenantry.runtime.blobs import ArchiveArea, BlobSpace
+from tenantry.runtime.messaging.ingress import Ingress
+from tenantry.runtime.messaging.ports import Bus
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
@@ -88,6 +91,8 @@ class Services:
     jobs: JobRunner  # runs lifecycle jobs (the worker's job loop, and the CLI's --wait)
     job_requested: asyncio.Event  # set when this process requests a job: the loop wakes
     fence: FenceWatch  # this process's in-flight requests and heartbeat (the suspend's drain)
+    bus: Bus  # tenants' messages: in-process, or NATS JetStream
+    ingress: Ingress  # channels' user messages onto the bus
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
 
 
@@ -177,6 +182,7 @@ async def services(
             lease=settings.job_lease_seconds,
         )
         async with (
+            message_bus(settings) as bus,
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
@@ -198,6 +204,8 @@ async def services(
                     jobs,
                     job_requested,
                     fence,
+                    bus,
+                    Ingress(bus, clock=clock),
                     Retirements(toolkit),
                 )
             finally:
@@ -209,6 +217,16 @@ async def services(
                 await migrator.close()
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def message_bus(settings: Settings) -> AsyncIterator[Bus]:
+    """The bus tenants' messages travel on, closed at the end."""
+    bus = InProcessBus(prefix=settings.subject_prefix)
+    try:
+        yield bus
+    finally:
+        await bus.close()
 
 
 def fence_timing(settings: Settings) -> FenceTiming:

@@ -22,6 +22,7 @@ SessionId = NewType("SessionId", str)
 SecretName = NewType("SecretName", str)
 FlowName = NewType("FlowName", str)
 NodeId = NewType("NodeId", str)
+MessageId = NewType("MessageId", str)
 
 DEFAULT_TEAM = TeamId("default")
 """The team of a context that names none; ``None`` and ``"default"`` are the same team."""
@@ -40,6 +41,7 @@ class IdKind(enum.Enum):
     SECRET = "secret name"  # noqa: S105 - a label, not a secret
     FLOW = "flow name"
     NODE = "node id"
+    MESSAGE = "message id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ _GRAMMARS: dict[IdKind, _Grammar] = {
     IdKind.SECRET: _Grammar(_LONG_PATTERN, 64, _LONG_SEPARATORS),
     IdKind.FLOW: _Grammar(_LONG_PATTERN, 64, _LONG_SEPARATORS),
     IdKind.NODE: _Grammar(_LONG_PATTERN, 64, _LONG_SEPARATORS),
+    IdKind.MESSAGE: _Grammar(_LONG_PATTERN, 64, _LONG_SEPARATORS),
 }
 
 
@@ -179,3 +182,7 @@ def flow_name(value: object) -> FlowName:
 
 def node_id(value: object) -> NodeId:
     return NodeId(check(IdKind.NODE, value))
+
+
+def message_id(value: object) -> MessageId:
+    return MessageId(check(IdKind.MESSAGE, value))

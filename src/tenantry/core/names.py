@@ -151,8 +151,9 @@ def parse_state_key(key: str) -> tuple[ids.TenantId, ids.EnvId, ids.TeamId, ids.
 
 
 class Direction(enum.Enum):
-    INGRESS = "ingress"
-    EGRESS = "egress"
+    INGRESS = "ingress"  # users' messages, towards the tenant's flows
+    EGRESS = "egress"  # the flows' replies, towards the channels
+    DEAD_LETTER = "deadletter"  # messages given up on, kept in the tenant's stream
 
 
 def check_subject_prefix(prefix: str) -> str:
@@ -321,15 +322,28 @@ def parse_secret_path(
     raise UnparseableName(f"{ids.show(path)} is not a secret path")
 
 
+def subject_filter(
+    direction: Direction, tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX
+) -> str:
+    """``{prefix}.{direction}.{env}.{tenant}.>``: one direction of one tenant environment."""
+    head, env_, tenant_ = check_subject_prefix(prefix), ids.env_id(env), ids.tenant_id(tenant)
+    return f"{head}.{direction.value}.{env_}.{tenant_}.>"
+
+
 def subject_filters(
     tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX
 ) -> tuple[str, str]:
     """The ingress and egress wildcards that cover exactly one tenant environment's subjects."""
-    head, env_, tenant_ = check_subject_prefix(prefix), ids.env_id(env), ids.tenant_id(tenant)
     return (
-        f"{head}.{Direction.INGRESS.value}.{env_}.{tenant_}.>",
-        f"{head}.{Direction.EGRESS.value}.{env_}.{tenant_}.>",
+        subject_filter(Direction.INGRESS, tenant, env, prefix=prefix),
+        subject_filter(Direction.EGRESS, tenant, env, prefix=prefix),
     )
+
+
+def dead_letter_subject(subject_: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
+    """The dead-letter subject of a message subject: the same ids under ``deadletter``."""
+    _, tenant, env, team, channel = parse_subject(subject_, prefix=prefix)
+    return subject(Direction.DEAD_LETTER, tenant, env, team, channel, prefix=prefix)
 
 
 def runtime_pool(tenant: str) -> str:

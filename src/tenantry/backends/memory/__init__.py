@@ -1,0 +1,1 @@
+"""In-process backends: the embedded defaults that need no service."""

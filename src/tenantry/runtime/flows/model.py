@@ -1,0 +1,44 @@
+"""A flow as the runtime runs it: a name, a version and its nodes, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    type: str  # reply ask set branch call llm handoff end
+    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    next: str | None = None  # None: the next node in the list (the last ends the turn)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDef:
+    name: str
+    version: str
+    nodes: tuple[Node, ...]
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    @classmethod
+    def of(cls, definition: Mapping[str, Any]) -> FlowDef:
+        """A flow from its manifest form (``name``, ``version``, ``nodes[{id, type, config,
+        next}]``), already validated at apply."""
+        nodes = tuple(
+            Node(
+                id=str(node["id"]),
+                type=str(node["type"]),
+                config=MappingProxyType(dict(node.get("config") or {})),
+                next=node.get("next"),
+            )
+            for node in definition["nodes"]
+        )
+        return cls(str(definition["name"]), str(definition["version"]), nodes)
