@@ -37,6 +37,7 @@ from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
 from tenantry.runtime.blobs import ArchiveArea, BlobSpace
+from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.messaging.ingress import Ingress
 from tenantry.runtime.messaging.ports import Bus
 from tenantry.runtime.quota import StorageQuota, unlimited
@@ -44,6 +45,7 @@ from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
+from tenantry.tenancy.flows.catalog import FlowCatalog
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.lifecycle.fence.drain import Fences
@@ -93,6 +95,8 @@ class Services:
     fence: FenceWatch  # this process's in-flight requests and heartbeat (the suspend's drain)
     bus: Bus  # tenants' messages: in-process, or NATS JetStream
     ingress: Ingress  # channels' user messages onto the bus
+    flows: FlowCatalog  # which flow answers a channel
+    flow_engine: FlowEngine  # runs a flow's turn
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
 
 
@@ -206,6 +210,8 @@ async def services(
                     fence,
                     bus,
                     Ingress(bus, clock=clock),
+                    FlowCatalog(sessions),
+                    FlowEngine(),
                     Retirements(toolkit),
                 )
             finally:

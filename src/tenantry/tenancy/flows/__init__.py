@@ -1,0 +1,1 @@
+"""Which flow answers a channel: bindings and applied versions, read from the registry."""
