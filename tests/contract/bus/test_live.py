@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from tenantry.core import names
+from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ports import Message
 from tests.contract.bus.support import Harness
 
@@ -43,7 +44,8 @@ async def test_filters_match_tokens_and_tails(harness: Harness) -> None:
         await harness.send(bus, b)  # another tenant: nobody here hears it
         reply = await harness.send(bus, a, role="assistant")
         assert await _take(stars, 2) == [a_web, a_slack]
-        assert await _take(tails, 3) == [a_web, a_slack, reply.subject(EGRESS, prefix=harness.prefix)]
+        a_reply = reply.subject(EGRESS, prefix=harness.prefix)
+        assert await _take(tails, 3) == [a_web, a_slack, a_reply]
         assert await _take(exacts, 1) == [a_slack]
         assert await _nothing_more(stars) and await _nothing_more(exacts)
 
@@ -64,8 +66,6 @@ async def test_a_queue_group_shares_the_messages(harness: Harness) -> None:
 
 
 async def _until_quiet(messages: AsyncIterator[Message]) -> AsyncIterator[str]:
-    from tenantry.runtime.messaging.envelope import Envelope
-
     while True:
         try:
             message = await asyncio.wait_for(anext(messages), 0.5)
