@@ -3,9 +3,11 @@ consumers the controller provisions."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import nats
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, RetentionPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, RetentionPolicy, StreamConfig
 
 from tenantry.backends.nats.bus import JetStreamBus
 from tenantry.backends.nats.errors import NotProvisioned
@@ -22,9 +24,9 @@ INGRESS = names.Direction.INGRESS
 
 
 @pytest.fixture(params=["nats-shared", "nats-dedicated"])
-async def nats_harness(request: pytest.FixtureRequest) -> Harness:
+async def nats_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     made = Harness(request.param)
-    yield made  # type: ignore[misc]
+    yield made
     await made.close()
 
 
@@ -94,29 +96,43 @@ async def test_consumers_read_one_direction_each_and_acked_messages_leave(
         await client.close()
 
 
-async def test_a_consumer_of_the_old_wildcard_is_reprovisioned(nats_harness: Harness) -> None:
-    tenant = await nats_harness.tenant()
-    stream = await _stream(nats_harness, tenant)
-    legacy = ConsumerConfig(
-        durable_name=names.consumer_name(tenant, "prod"),
-        filter_subject=names.subject_wildcard(tenant, "prod", prefix=nats_harness.prefix),
-        ack_policy=AckPolicy.EXPLICIT,
-    )
+async def test_streams_and_consumers_made_before_the_bus_are_reprovisioned(
+    nats_harness: Harness,
+) -> None:
+    """As an older deployment left them: a stream discarding its oldest messages, and one
+    consumer of the tenant environment's whole wildcard (which would read its own replies)."""
+    tenant, layout = unique(), nats_harness.layout
     profile = (
         Profile.ST_DEDICATED if nats_harness.backend == "nats-dedicated" else Profile.MT_STANDARD
     )
     provisioner = nats_harness.provisioner()
-    resource = provisioner.wanted(place(profile, tenant, "prod", nats_harness.layout))
+    resource = provisioner.wanted(place(profile, tenant, "prod", layout))
+    nats_harness.resources.append(resource)
+    stream = (
+        names.stream_name(tenant, "prod")
+        if profile is Profile.ST_DEDICATED
+        else layout.shared_stream_of(tenant, "prod")
+    )
+    wildcard = names.subject_wildcard(tenant, "prod", prefix=nats_harness.prefix)
     client = await nats.connect(NATS_URL)
     try:
         js = client.jetstream()
-        for direction in names.Direction:  # as a deployment older than the bus left it
-            await js.delete_consumer(stream, names.consumer_name(tenant, "prod", direction))
-        await js.add_consumer(stream, legacy)
+        await js.add_stream(
+            StreamConfig(name=stream, subjects=[wildcard], discard=DiscardPolicy.OLD)
+        )
+        legacy = names.consumer_name(tenant, "prod")
+        await js.add_consumer(
+            stream,
+            ConsumerConfig(
+                durable_name=legacy, filter_subject=wildcard, ack_policy=AckPolicy.EXPLICIT
+            ),
+        )
         assert not await provisioner.exists(resource)
         await provisioner.ensure(resource)
         assert await provisioner.exists(resource)
-        info = await js.consumer_info(stream, legacy.durable_name or "")
+        config = (await js.stream_info(stream)).config
+        assert (config.discard, config.retention) == (DiscardPolicy.NEW, RetentionPolicy.LIMITS)
+        info = await js.consumer_info(stream, legacy)
         assert info.config.filter_subject == names.subject_filter(
             INGRESS, tenant, "prod", prefix=nats_harness.prefix
         )

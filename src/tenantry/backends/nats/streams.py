@@ -148,11 +148,22 @@ class JetStreamProvisioner:
                     found = await js.consumer_info(
                         stream, names.consumer_name(*_pair(resource), direction)
                     )
-                    if found.config.filter_subject != wanted.filter_subject:
+                    if not _same_consumer(found.config, wanted):
                         return False
             except NotFoundError:
                 return False
-        return self._wildcard(resource) in (info.config.subjects or [])
+        return self._current(info.config) and self._wildcard(resource) in (
+            info.config.subjects or []
+        )
+
+    def _current(self, config: StreamConfig) -> bool:
+        """Whether a stream has the wanted limits (older streams discarded the oldest)."""
+        limits = self._limits
+        return (
+            config.discard == DiscardPolicy.NEW
+            and config.max_msg_size == limits.max_msg_size
+            and _close(config.duplicate_window, limits.duplicate_window_seconds)
+        )
 
     async def ensure(self, resource: Resource) -> None:
         async with self._js() as js:
@@ -225,8 +236,12 @@ class JetStreamProvisioner:
                 return  # an update made while we waited carried it
             batch = set(pending)
             pending.clear()
-            subjects = await _subjects(js, stream)
-            if not batch <= set(subjects):
+            try:
+                config = (await js.stream_info(stream)).config
+            except NotFoundError:
+                config = StreamConfig(subjects=[])
+            subjects = list(config.subjects or [])
+            if not batch <= set(subjects) or not self._current(config):
                 await self._put_stream(js, stream, sorted({*subjects, *batch}))
 
     async def _drop_shared_subject(self, js: JetStreamContext, stream: str, subject: str) -> None:
@@ -239,6 +254,14 @@ class JetStreamProvisioner:
             await self._put_stream(js, stream, remaining)
         else:
             await _ignore_missing(js.delete_stream(stream))
+
+
+def _same_consumer(found: ConsumerConfig, wanted: ConsumerConfig) -> bool:
+    return found.filter_subject == wanted.filter_subject and _close(found.ack_wait, wanted.ack_wait)
+
+
+def _close(found: float | None, wanted: float | None) -> bool:
+    return found is not None and wanted is not None and abs(found - wanted) < 0.001
 
 
 def _pair(resource: Resource) -> tuple[str, str]:
