@@ -12,10 +12,11 @@ a publish costs one round trip, and near it the refusal is exact.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import nats
@@ -40,6 +41,7 @@ _Key = tuple[names.Direction, str, str]
 class _Count:
     kept: int = 0  # the server's count when read, plus what this process published since
     read_at: float = float("-inf")
+    reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one read at a time
 
 
 class _Delivery:
@@ -89,6 +91,7 @@ class JetStreamBus:
         self.limits = limits or BusLimits()
         self._servers, self._now, self._timeout = servers, now, timeout
         self._client: Client | None = None
+        self._context: tuple[Client, JetStreamContext] | None = None
         self._connecting = asyncio.Lock()
         self._streams: dict[tuple[str, str], str] = {}  # (tenant, env) -> stream
         self._counts: dict[_Key, _Count] = {}
@@ -126,10 +129,13 @@ class JetStreamBus:
         return client
 
     async def _js(self) -> JetStreamContext:
-        return (await self._connected()).jetstream(timeout=self._timeout)
+        client = await self._connected()
+        if self._context is None or self._context[0] is not client:
+            self._context = (client, client.jetstream(timeout=self._timeout))
+        return self._context[1]
 
     async def publish(self, subject: str, data: bytes, *, message_id: str) -> None:
-        direction, tenant, env, _, _ = names.parse_subject(subject, prefix=self.prefix)
+        direction, tenant, env = _parsed(subject, self.prefix)
         wire_id = names.bus_message_id(direction, tenant, env, message_id)
         key = (direction, tenant, env)
         await self._make_room(key)
@@ -142,8 +148,10 @@ class JetStreamBus:
     async def _make_room(self, key: _Key) -> None:
         """Refuse with :class:`TenantBusFull` when the tenant environment's direction is full."""
         count, limit = self._counts.setdefault(key, _Count()), self.limits.max_msgs
-        if self._now() - count.read_at > REFRESH or count.kept + 1 > limit * NEAR:
-            count.kept, count.read_at = await self._kept(key), self._now()
+        if self._doubtful(count):
+            async with count.reading:
+                if self._doubtful(count):
+                    count.kept, count.read_at = await self._kept(key), self._now()
         if count.kept >= limit:
             direction, tenant, env = key
             raise TenantBusFull(
@@ -152,6 +160,11 @@ class JetStreamBus:
                 retry_after=1.0,
                 details={"tenant_id": tenant, "env_id": env, "limit": limit},
             )
+
+    def _doubtful(self, count: _Count) -> bool:
+        """Whether the count must be read: old, or near enough the limit to matter."""
+        near = count.kept + 1 > self.limits.max_msgs * NEAR
+        return near or self._now() - count.read_at > REFRESH
 
     async def _kept(self, key: _Key) -> int:
         direction, tenant, env = key
@@ -243,6 +256,14 @@ class JetStreamBus:
         if client is not None and not client.is_closed:
             with suppress(Exception):  # closing a dead connection may fail; it is gone anyway
                 await client.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(subject: str, prefix: str) -> tuple[names.Direction, str, str]:
+    """A subject's direction and tenant environment (a bus sees few subjects, many times;
+    a refused subject raises every time, as errors are not cached)."""
+    direction, tenant, env, _, _ = names.parse_subject(subject, prefix=prefix)
+    return direction, tenant, env
 
 
 async def _quiet(error: Exception) -> None:
