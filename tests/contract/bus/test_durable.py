@@ -9,7 +9,7 @@ import pytest
 
 from tenantry.core import names
 from tenantry.runtime.messaging.envelope import Envelope
-from tenantry.runtime.messaging.errors import TenantBusFull
+from tenantry.runtime.messaging.errors import BusUnavailable, TenantBusFull
 from tests.contract.bus.support import ACK_WAIT, Harness
 
 INGRESS, EGRESS, DEAD = names.Direction.INGRESS, names.Direction.EGRESS, names.Direction.DEAD_LETTER
@@ -161,3 +161,11 @@ async def _eventually_sent(harness: Harness, bus: object, tenant: str) -> None:
         except TenantBusFull:
             await asyncio.sleep(0.1)
     raise AssertionError("an acknowledged message never freed its place")
+
+
+async def test_a_closed_bus_refuses_to_publish_and_fetches_nothing(harness: Harness) -> None:
+    bus, tenant = harness.bus(), await harness.tenant()
+    await bus.close()
+    with pytest.raises(BusUnavailable):
+        await harness.send(bus, tenant)
+    assert await bus.fetch(INGRESS, tenant, "prod", wait=0.1) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tenantry.backends.memory.bus import InProcessBus
 from tenantry.backends.nats.bus import JetStreamBus
@@ -66,3 +68,24 @@ async def test_the_bus_follows_the_settings(tmp_path: Path) -> None:
     async with message_bus(real) as bus:  # connects on first use, not here
         assert isinstance(bus, JetStreamBus)
     assert bus_limits(real).ack_wait == 9
+
+
+_UNSAFE = st.sampled_from([".", "*", ">", " ", "\r", "\n", "\t", "\x00"])
+
+
+@given(head=st.text(max_size=8), bad=_UNSAFE, tail=st.text(max_size=8))
+def test_no_unsafe_character_reaches_a_subject_or_a_wire_id(head: str, bad: str, tail: str) -> None:
+    value = head + bad + tail
+    ingress = names.Direction.INGRESS
+    for build in (
+        lambda: names.subject(ingress, value, "prod", None, "webchat"),
+        lambda: names.subject(ingress, "acme", "prod", value, "webchat"),
+        lambda: names.subject(ingress, "acme", "prod", None, value),
+        lambda: names.bus_message_id(ingress, "acme", "prod", value),
+        lambda: names.consumer_name(value, "prod", ingress),
+    ):
+        with pytest.raises(InvalidInput):
+            build()
+    if bad not in ".*>":  # those three are filter syntax; whitespace and controls never are
+        with pytest.raises(InvalidInput):
+            names.check_subject_filter(f"{P}.ingress.{value}")

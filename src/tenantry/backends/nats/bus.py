@@ -210,12 +210,18 @@ class JetStreamBus:
                 except nats.errors.TimeoutError:
                     found = []
         except BusUnavailable:
-            self._streams.pop((tenant, env), None)
-            with suppress(Exception):
-                await pull.unsubscribe()
+            await self._forget(key, pull)
             raise
         self._pulls.setdefault(key, []).append(pull)
         return [_Delivery(msg) for msg in found]
+
+    async def _forget(self, key: _Key, failed: JetStreamContext.PullSubscription) -> None:
+        """After a failure: find the stream again next time, with new pull subscriptions."""
+        _, tenant, env = key
+        self._streams.pop((tenant, env), None)
+        for pull in [failed, *self._pulls.pop(key, [])]:
+            with suppress(Exception):  # the connection may have dropped them already
+                await pull.unsubscribe()
 
     async def _pull(self, key: _Key) -> JetStreamContext.PullSubscription:
         """A pull subscription on the key's consumer that no other fetch is using."""
