@@ -109,6 +109,7 @@ class JetStreamBus:
                 if self._client.is_connected:
                     return self._client
                 raise BusUnavailable(f"NATS at {self._servers} is reconnecting")
+            self._pulls.clear()  # bound to a connection that is gone
             with translated(f"connecting to NATS at {self._servers}"):
                 self._client = await asyncio.wait_for(self._connect(), timeout=self._timeout)
             return self._client
