@@ -22,7 +22,11 @@ from tests.api.test_api import ADMIN, assert_problem, client_for
 from tests.conftest import EXAMPLE_BUNDLE
 from tests.integration.registry.support import snapshot
 
-FLOW = {"name": "zeta_flow", "version": "1.0", "nodes": [{"id": "start", "type": "reply"}]}
+FLOW = {
+    "name": "zeta_flow",
+    "version": "1.0",
+    "nodes": [{"id": "start", "type": "reply", "config": {"message": "hi"}}],
+}
 
 
 @pytest.fixture

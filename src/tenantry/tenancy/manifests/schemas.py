@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from tenantry.core import ids
+from tenantry.runtime.flows import check as flow_check
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
 
@@ -94,6 +95,20 @@ class Node(Strict):
     id: NodeIdField
     type: NodeType
     config: Settings = Field(default_factory=dict)
+    next: NodeIdField | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class FlowProblems(ValueError):
+    """Every reason a flow cannot run, each at its path in the flow (``validation`` places
+    them at their own ``file:line:col``)."""
+
+    def __init__(self, problems: list[flow_check.Problem]) -> None:
+        super().__init__("; ".join(f"{_dotted(p.path)}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in path)
 
 
 def _unique(what: str, values: list[str]) -> None:
@@ -117,6 +132,13 @@ class Flow(Strict):
     def _unique_nodes(cls, nodes: list[Node]) -> list[Node]:
         _unique("node id", [node.id for node in nodes])
         return nodes
+
+    @model_validator(mode="after")
+    def _runnable(self) -> Self:
+        problems = flow_check.check([node.model_dump() for node in self.nodes])
+        if problems:
+            raise FlowProblems(problems)
+        return self
 
 
 class _WithEnvironments(Strict):
