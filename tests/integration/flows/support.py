@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tenantry.bootstrap import Services
+from tenantry.core import ids
 from tenantry.core.context import TenantCtx
 from tenantry.runtime.flows.model import FlowDef
 from tenantry.runtime.flows.turns import recorded
@@ -37,7 +38,10 @@ async def active(wired: Services, **specs: TenantSpec) -> None:
 
 
 async def scope_of(wired: Services, tenant: str) -> TenantScope:
-    return await wired.scopes.open(TenantCtx(tenant_id=tenant, env_id="prod", team_id="support"))
+    ctx = TenantCtx(
+        tenant_id=ids.tenant_id(tenant), env_id=ids.env_id("prod"), team_id=ids.team_id("support")
+    )
+    return await wired.scopes.open(ctx)
 
 
 async def new_session(scope: TenantScope, session_id: str = "s1") -> Session:

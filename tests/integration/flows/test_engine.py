@@ -9,12 +9,10 @@ import yaml
 
 from tenantry.bootstrap import Services
 from tenantry.runtime.flows.errors import FlowFailed
-from tenantry.runtime.flows.turns import outgoing
 from tenantry.runtime.flows.model import FlowDef
+from tenantry.runtime.flows.turns import outgoing
 from tenantry.tenancy.manifests.schemas import Flow
-
-from .support import active, flow, message, new_session, say, scope_of, spec
-
+from tests.integration.flows.support import active, flow, message, new_session, say, scope_of, spec
 
 SPEC_FLOW = Path(__file__).parents[3] / "examples" / "spec" / "acme_support_flow.yaml"
 
