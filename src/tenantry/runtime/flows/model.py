@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
+
+MAX_REF: Final = 64
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """A binding's flow name and pinned version: ``support_flow@1.0`` -> (``support_flow``,
+    ``1.0``); without ``@``, the version is None (the newest applied)."""
+    name, _, version = ref.partition("@")
+    return name, version or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tenantry.runtime.flows.model import parse_ref
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests import files, schemas, source, validation
@@ -197,7 +198,8 @@ class _Assembly:
         teams = self.teams[tenant_id]
         flows: dict[str, schemas.Flow] = {}
         for team_id, (team, origin) in teams.items():
-            for name, at in _bindings(team):
+            for ref, at in _bindings(team):
+                name = parse_ref(ref)[0]
                 if name in self.flows:
                     flows[name] = self.flows[name][0]
                 else:
