@@ -5,6 +5,7 @@ repeats the same request rather than a new one."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -98,10 +99,22 @@ class Effects:
                 seconds=config.timeout,
             )
             text, used = _completion(answer)
-            await self.tokens.charge(tenant_id, used, key=key)
-        except (EgressRefused, CallFailed, AiTokensRefused):
+        except (EgressRefused, CallFailed):
             return None
-        return text
+        return text if await self._charged(tenant_id, used, key=key) else None
+
+    async def _charged(self, tenant_id: str, used: int, *, key: str) -> bool:
+        """Charge ``used`` tokens; past the cap, charge what is left instead (the counter
+        reaches the cap, so the next call is refused before it is sent) and say False."""
+        try:
+            await self.tokens.charge(tenant_id, used, key=key)
+        except AiTokensRefused:
+            left = await self.tokens.remaining(tenant_id)
+            if left > 0:
+                with contextlib.suppress(AiTokensRefused):
+                    await self.tokens.charge(tenant_id, left, key=key)
+            return False
+        return True
 
     async def _send(
         self,
