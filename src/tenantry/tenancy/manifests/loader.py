@@ -92,6 +92,17 @@ def load(paths: Iterable[Path]) -> schemas.Bundle:
     return bundle
 
 
+def flow_file(path: Path) -> schemas.Flow:
+    """The one flow of a flow manifest file; :class:`ManifestError` lists its problems."""
+    located, issues = read_all([path])
+    flows = [item.model for item in located if isinstance(item.model, schemas.Flow)]
+    if not issues and len(flows) != 1:
+        issues = [Issue(str(path), 0, 0, "expected one flow manifest (name, version, nodes)")]
+    if issues:
+        raise ManifestError(issues)
+    return flows[0]
+
+
 @dataclass(slots=True)
 class _Origin:
     positions: Positions
