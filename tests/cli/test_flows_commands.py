@@ -62,7 +62,10 @@ def test_flows_never_cross_tenants_and_bad_input_is_clear(
     assert code == 3 and "tenant.not_found" in err
     broken = tmp_path / "broken_flow.yaml"
     broken.write_text(
-        "name: broken_flow\nversion: '1'\nnodes:\n  - {id: a, type: reply, next: b, config: {message: x}}\n"
+        "name: broken_flow\n"
+        "version: '1'\n"
+        "nodes:\n"
+        "  - {id: a, type: reply, next: b, config: {message: x}}\n"
     )
     code, _, err = tenantry(database_url, "flows", "test", "acme", str(broken), "-m", "hi")
     assert code == 1 and f"{broken}:4:" in err and "unknown next node 'b'" in err

@@ -40,15 +40,24 @@ def problems(tmp_path: Path, nodes: str) -> list[str]:
             "4:5 nodes[0].config.message: reply config: missing required key 'message'",
         ),
         (
-            "  - id: a\n    type: branch\n    config:\n      cases: [{regex: '(', next: a}]\n      default: a\n",
+            "  - id: a\n"
+            "    type: branch\n"
+            "    config:\n"
+            "      cases: [{regex: '(', next: a}]\n"
+            "      default: a\n",
             "7:23 nodes[0].config.cases[0].regex: bad regular expression",
         ),
         (
-            "  - id: a\n    type: branch\n    config:\n      cases: [{keywords: [x], regex: y, next: a}]\n      default: a\n",
+            "  - id: a\n"
+            "    type: branch\n"
+            "    config:\n"
+            "      cases: [{keywords: [x], regex: y, next: a}]\n"
+            "      default: a\n",
             "7:15 nodes[0].config.cases[0]: a case has either keywords or regex",
         ),
         (
-            "  - {id: a, type: set, config: {variables: {v: '1'}}}\n  - {id: b, type: reply, next: a, config: {message: x}}\n",
+            "  - {id: a, type: set, config: {variables: {v: '1'}}}\n"
+            "  - {id: b, type: reply, next: a, config: {message: x}}\n",
             "5:5 nodes[1]: node 'b' closes a cycle without an ask",
         ),
         ("  - {id: a, type: end, next: a}\n", "4:30 nodes[0].next: a end node ends the turn"),
