@@ -63,7 +63,7 @@ def _message(error: Any) -> str:
 
 def _content(config: BaseModel) -> Iterator[tuple[Path, str]]:
     """Templates that do not compile, regular expressions that do not either."""
-    for path, source in _templates(config):
+    for path, source in templates_of(config):
         error = templates.syntax_error(source)
         if error is not None:
             yield path, error
@@ -92,7 +92,7 @@ _TEMPLATES = {
 }
 
 
-def _templates(config: BaseModel) -> Iterator[tuple[Path, str]]:
+def templates_of(config: BaseModel) -> Iterator[tuple[Path, str]]:
     for name in _TEMPLATES.get(type(config), ()):
         value = getattr(config, name)
         if isinstance(value, str):

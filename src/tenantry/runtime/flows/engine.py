@@ -10,8 +10,10 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import httpx
+from pydantic import BaseModel
 
 from tenantry.runtime.flows import schemas, templates
+from tenantry.runtime.flows.check import templates_of
 from tenantry.runtime.flows.effects import Effects, idempotency_key
 from tenantry.runtime.flows.egress import EgressGuard, Resolver, system_resolver
 from tenantry.runtime.flows.errors import FlowFailed
@@ -37,6 +39,7 @@ class _Walk:
     settings: Mapping[str, Any]
     variables: dict[str, Any]
     state: dict[str, Any]
+    configs: tuple[BaseModel, ...] = ()
     replies: list[str] = field(default_factory=list)
     state_changed: bool = False
 
@@ -83,14 +86,18 @@ class FlowEngine:
     ) -> Turn:
         """The turn ``flow`` answers to ``message`` in ``session``; the session itself is not
         written (the caller records the turn), the team's state is when a ``set`` changes it."""
+        configs, uses = _prepared(flow)
+        settings = await self._settings.get(scope.ctx.tenant_id) if "settings" in uses else {}
+        state = await _state(scope, session.session_id) if "state" in uses else {}
         walk = _Walk(
             scope,
             flow,
             session,
             message,
-            MappingProxyType(dict(await self._settings.get(scope.ctx.tenant_id))),
+            MappingProxyType(dict(settings)),
             dict(session.variables),
-            await _state(scope, session.session_id),
+            state,
+            configs,
         )
         turn = await self._walk(walk, self._start(walk))
         if walk.state_changed:
@@ -116,7 +123,7 @@ class FlowEngine:
             if index is None:
                 return self._turn(walk)
             node = walk.flow.nodes[index]
-            outcome = await self._step(walk, node)
+            outcome = await self._step(walk, node, walk.configs[index])
             if isinstance(outcome, Turn):
                 return outcome
             index = _after(walk.flow, index) if outcome is None else _index(walk.flow, outcome)
@@ -125,9 +132,8 @@ class FlowEngine:
             details={"flow": walk.flow.name, "max_steps": self._max_steps},
         )
 
-    async def _step(self, walk: _Walk, node: Node) -> Turn | str | None:
+    async def _step(self, walk: _Walk, node: Node, config: BaseModel) -> Turn | str | None:
         """Run ``node``: a finished turn, or the id of the next node (None: the default)."""
-        config = schemas.CONFIGS[node.type].model_validate(dict(node.config))
         explicit = node.next
         if isinstance(config, schemas.Reply):
             walk.replies.append(walk.render(config.message))
@@ -198,6 +204,22 @@ class FlowEngine:
             ended=ended,
             handoff=handoff,
         )
+
+
+def _prepared(flow: FlowDef) -> tuple[tuple[BaseModel, ...], frozenset[str]]:
+    """The nodes' typed configs, and the names the flow's templates read (a ``set`` of state
+    reads the state too), derived once per flow object (the catalog caches flows)."""
+    if "configs" not in flow.prepared:
+        configs = tuple(
+            schemas.CONFIGS[node.type].model_validate(dict(node.config)) for node in flow.nodes
+        )
+        uses: set[str] = set()
+        for config in configs:
+            uses.update(*(templates.names(source) for _, source in templates_of(config)))
+            if isinstance(config, schemas.Set) and config.state:
+                uses.add("state")
+        flow.prepared.update(configs=configs, uses=frozenset(uses))
+    return flow.prepared["configs"], flow.prepared["uses"]
 
 
 async def _state(scope: TenantScope, session_id: str) -> dict[str, Any]:

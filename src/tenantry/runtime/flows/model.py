@@ -30,6 +30,8 @@ class FlowDef:
     name: str
     version: str
     nodes: tuple[Node, ...]
+    # What the engine derives once per flow object (typed configs, names its templates use).
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any, Final
 
-from jinja2 import Template, TemplateError
+from jinja2 import Template, TemplateError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -44,6 +44,12 @@ _ENV: Final = _Sandbox(autoescape=False, keep_trailing_newline=False)
 def compiled(source: str) -> Template:
     """``source`` compiled; :class:`jinja2.TemplateSyntaxError` when it does not parse."""
     return _ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def names(source: str) -> frozenset[str]:
+    """The top-level names ``source`` reads (``state``, ``settings``...)."""
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
 
 
 def syntax_error(source: str) -> str | None:
