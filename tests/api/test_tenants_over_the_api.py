@@ -28,6 +28,8 @@ FLOW = {
     "nodes": [{"id": "start", "type": "reply", "config": {"message": "hi"}}],
 }
 
+LOOP = {"id": "a", "type": "reply", "next": "a", "config": {"message": "again"}}  # never ends
+
 
 @pytest.fixture
 async def client(wired: Services) -> AsyncIterator[httpx.AsyncClient]:
@@ -140,6 +142,12 @@ async def test_unknown_profile_is_400_listing_the_allowed_ones(
         ({"flows": {}}, "request.invalid"),  # the team binds a flow that is not there
         ({"flows": {"other": FLOW}}, "request.invalid"),  # keyed by another name
         ({"name": ""}, "request.invalid"),
+        (
+            {"flows": {"zeta_flow": {**FLOW, "nodes": [{"id": "a", "type": "x"}]}}},
+            "request.invalid",
+        ),
+        ({"flows": {"zeta_flow": {**FLOW, "nodes": [LOOP]}}}, "request.invalid"),
+        ({"teams": {"help": {"flow": "zeta_flow@9.9"}}}, "flow.version_unknown"),
     ],
 )
 async def test_bad_input_is_400_and_changes_nothing(
