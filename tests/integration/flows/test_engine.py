@@ -125,3 +125,18 @@ async def test_templates_run_in_a_sandbox(wired: Services) -> None:
         f = flow({"id": "r", "type": "reply", "config": {"message": source}})
         with pytest.raises(FlowFailed):
             await wired.flow_engine.run(scope, f, session, message(scope, session, "x"))
+
+
+async def test_a_waiting_conversation_follows_a_new_version(wired: Services) -> None:
+    await active(wired, acme=spec("ACME"))
+    scope = await scope_of(wired, "acme")
+    ask = {"id": "q", "type": "ask", "config": {"message": "v1 asks", "save_as": "a"}}
+    v1 = flow(ask, {"id": "r", "type": "reply", "config": {"message": "v1 got {{ vars.a }}"}})
+    session = await say(wired, scope, v1, await new_session(scope), "hi")
+    kept = flow(ask, {"id": "r", "type": "reply", "config": {"message": "v2 got {{ vars.a }}"}})
+    resumed = await say(wired, scope, kept, session, "x")
+    assert texts(resumed)[-1] == "v2 got x"
+    gone = flow({"id": "top", "type": "reply", "config": {"message": "v3 from the top"}})
+    waiting = await say(wired, scope, kept, resumed, "again")  # waits on q again
+    restarted = await say(wired, scope, gone, waiting, "y")
+    assert texts(restarted)[-1] == "v3 from the top"
