@@ -72,6 +72,16 @@ def test_each_problem_is_placed(tmp_path: Path, nodes: str, expected: str) -> No
     assert any(p.startswith(expected) for p in found), found
 
 
+@pytest.mark.parametrize("regex", ["(a+)+$", r"(\w+\s?)*$", "(x{2,})+"])
+def test_catastrophic_regexes_are_refused(tmp_path: Path, regex: str) -> None:
+    nodes = (
+        "  - id: a\n    type: branch\n    config:\n"
+        f"      cases: [{{regex: '{regex}', next: a}}]\n      default: a\n"
+    )
+    found = problems(tmp_path, nodes)
+    assert len(found) == 1 and "exponential" in found[0], found
+
+
 def test_a_loop_through_an_ask_is_a_conversation(tmp_path: Path) -> None:
     nodes = (
         "  - {id: q, type: ask, config: {message: 'again?'}}\n"

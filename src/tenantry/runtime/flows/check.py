@@ -80,6 +80,19 @@ def _case(index: int, case: schemas.Case) -> Iterator[tuple[Path, str]]:
             re.compile(case.regex)
         except re.error as error:
             yield ("cases", index, "regex"), f"bad regular expression: {error}"
+            return
+        if _NESTED.search(case.regex):
+            yield (
+                ("cases", index, "regex"),
+                "a quantified group holding a quantifier (like (a+)+) can take exponential "
+                "time on a crafted message; rewrite it without nesting",
+            )
+
+
+# A group with a +, * or {n,} inside, itself followed by +, * or {: the shape of the classic
+# catastrophic-backtracking patterns. Python's re has no time limit, and branches run on
+# messages anyone can send.
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,)(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
 
 
 _TEMPLATES = {

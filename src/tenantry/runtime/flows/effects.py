@@ -22,6 +22,7 @@ from tenantry.runtime.flows.ports import TokenMeter
 from tenantry.runtime.teams import TeamSecrets
 
 MAX_RESPONSE: Final = 1024 * 1024
+MAX_KEPT: Final = 64 * 1024  # bytes of a response a flow may keep in its session
 
 
 def idempotency_key(message_id: str, node_id: str) -> str:
@@ -166,6 +167,9 @@ async def _read(response: httpx.Response) -> bytes:
 
 def _result(status: int, data: bytes) -> dict[str, Any]:
     result: dict[str, Any] = {"ok": 200 <= status < 300, "status": status}
+    if len(data) > MAX_KEPT:  # the result lands in the session: keep sessions small
+        result["error"] = f"a response of {len(data)} bytes, over the {MAX_KEPT} a flow keeps"
+        return result
     try:
         result["json"] = json.loads(data) if data else None
     except ValueError:
