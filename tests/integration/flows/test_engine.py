@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tenantry.bootstrap import Services
+from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.flows.errors import FlowFailed
 from tenantry.runtime.flows.model import FlowDef
 from tenantry.runtime.flows.turns import outgoing
@@ -140,3 +141,22 @@ async def test_a_waiting_conversation_follows_a_new_version(wired: Services) -> 
     waiting = await say(wired, scope, kept, resumed, "again")  # waits on q again
     restarted = await say(wired, scope, gone, waiting, "y")
     assert texts(restarted)[-1] == "v3 from the top"
+
+
+async def test_the_loop_guard_bounds_the_nodes_of_one_turn(wired: Services) -> None:
+    await active(wired, acme=spec("ACME"))
+    scope = await scope_of(wired, "acme")
+    session = await new_session(scope)
+    three = flow(*({"id": f"n{i}", "type": "reply", "config": {"message": "x"}} for i in range(3)))
+    with pytest.raises(FlowFailed, match="ran 2 nodes"):
+        await FlowEngine(max_steps=2).run(scope, three, session, message(scope, session, "x"))
+    assert (
+        len(
+            (
+                await FlowEngine(max_steps=3).run(
+                    scope, three, session, message(scope, session, "x")
+                )
+            ).replies
+        )
+        == 3
+    )

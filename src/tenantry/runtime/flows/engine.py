@@ -119,18 +119,20 @@ class FlowEngine:
         return _after(flow, index)
 
     async def _walk(self, walk: _Walk, index: int | None) -> Turn:
-        for _ in range(self._max_steps):
-            if index is None:
-                return self._turn(walk)
+        steps = 0
+        while index is not None:
+            if steps == self._max_steps:
+                raise FlowFailed(
+                    f"flow {walk.flow.name!r} ran {steps} nodes in one turn without an ask",
+                    details={"flow": walk.flow.name, "max_steps": steps},
+                )
+            steps += 1
             node = walk.flow.nodes[index]
             outcome = await self._step(walk, node, walk.configs[index])
             if isinstance(outcome, Turn):
                 return outcome
             index = _after(walk.flow, index) if outcome is None else _index(walk.flow, outcome)
-        raise FlowFailed(
-            f"flow {walk.flow.name!r} ran {self._max_steps} nodes in one turn without an ask",
-            details={"flow": walk.flow.name, "max_steps": self._max_steps},
-        )
+        return self._turn(walk)
 
     async def _step(self, walk: _Walk, node: Node, config: BaseModel) -> Turn | str | None:
         """Run ``node``: a finished turn, or the id of the next node (None: the default)."""
