@@ -58,6 +58,19 @@ class TeamMismatch(Forbidden):
     code = "auth.team_mismatch"
 
 
+class EnvMismatch(Forbidden):
+    """The environment selected is not the one a visitor credential is bound to."""
+
+    code = "auth.env_mismatch"
+
+
+class VisitorScope(NotFound):
+    """What a visitor credential names beyond its one conversation: answered like a missing
+    one (another channel, another session)."""
+
+    code = "webchat.conversation_not_found"
+
+
 class NoGrant(Forbidden):
     code = "auth.no_grant"
 

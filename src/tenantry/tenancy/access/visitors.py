@@ -1,0 +1,102 @@
+"""Visitor credentials: a short-lived signed token bound to one webchat conversation.
+
+A team admin mints one for a tenant environment's team, channel and session; the token's
+``conv`` claim names them, and its one grant is the ``visitor`` role, which allows only
+:attr:`~tenantry.tenancy.access.permissions.Action.CONVERSE`. It is recorded and revocable like
+any token (``DELETE /api/v1/tokens/{jti}``), and audited when minted.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from tenantry.core.clock import Clock
+from tenantry.core.context import TenantCtx
+from tenantry.tenancy.access import audit, issuing, lifetimes, signing
+from tenantry.tenancy.access.repository import AccessRepository
+from tenantry.tenancy.access.schemas import Conversation, Grant, PrincipalKind, Role
+from tenantry.tenancy.limits.ports import LimitsSource
+
+DEFAULT_TTL: Final = timedelta(hours=1)
+MAX_TTL: Final = timedelta(hours=24)  # a visitor's credential never outlives a day
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedVisitor:
+    token: str
+    jti: str
+    principal: str
+    conversation: Conversation
+    expires_at: datetime
+
+
+def visitor_id() -> str:
+    """A fresh visitor principal id (the user a visitor speaks as, unless one is given)."""
+    return f"visitor:{secrets.token_hex(8)}"
+
+
+class Visitors:
+    def __init__(
+        self,
+        records: AccessRepository,
+        keys: signing.SigningKeys,
+        limits: LimitsSource,
+        *,
+        clock: Clock,
+        leeway: timedelta,
+    ) -> None:
+        self._records, self._keys, self._limits = records, keys, limits
+        self._clock, self._leeway = clock, leeway
+
+    async def mint(
+        self,
+        ctx: TenantCtx,
+        conversation: Conversation,
+        *,
+        ttl: timedelta | None = None,
+        actor: str,
+        not_after: int | None = None,
+    ) -> IssuedVisitor:
+        """A visitor token for ``conversation`` of ``ctx``'s tenant (checked by the caller:
+        its team, channel and session exist), living ``ttl`` (default 1 h; at most 24 h, the
+        tenant plan's ``max_token_ttl`` and, when given, ``not_after``)."""
+        now = int(self._clock().timestamp())
+        caps = await lifetimes.caps(self._limits, [ctx.tenant_id], now=now, not_after=not_after)
+        caps.append(lifetimes.Cap(int(MAX_TTL.total_seconds()), lifetimes.CapKind.PLAN))
+        seconds = lifetimes.lifetime(ttl or min(DEFAULT_TTL, MAX_TTL), caps)
+        subject = visitor_id()
+        grant = Grant(ctx.tenant_id, Role.VISITOR, ctx.team_id)
+        claims = signing.Claims(
+            subject,
+            PrincipalKind.VISITOR,
+            (grant,),
+            now,
+            now + seconds,
+            issuing.new_jti(),
+            conversation=conversation,
+        )
+        key = self._keys.active()
+        issued = issuing.issued_view(signing.sign(claims, key), claims, key.kid)
+        details = {
+            "principal": subject,
+            "jti": claims.jti,
+            "expires_at": issued.expires_at.isoformat(),
+            "env": conversation.env_id,
+            "team": conversation.team_id,
+            "channel": conversation.channel_id,
+            "session": conversation.session_id,
+        }
+        entry = audit.changed(actor, "visitor.mint", ctx.tenant_id, details, ctx.correlation_id)
+        await self._records.add_token(
+            claims.jti,
+            [ctx.tenant_id],
+            issued.expires_at,
+            [entry],
+            now=self._clock(),
+            forget_before=self._clock() - 2 * self._leeway,
+        )
+        expires = datetime.fromtimestamp(claims.expires_at, UTC)
+        return IssuedVisitor(issued.token, claims.jti, subject, conversation, expires)
