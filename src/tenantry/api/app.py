@@ -12,6 +12,7 @@ from tenantry import __version__, bootstrap
 from tenantry.api import (
     access,
     caller,
+    conversations,
     doors,
     early,
     fencing,
@@ -22,6 +23,7 @@ from tenantry.api import (
     requestlog,
 )
 from tenantry.api.routes import (
+    channels,
     health,
     lifecycle,
     objects,
@@ -78,8 +80,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             objects,
             search,
             usage,
+            channels,
         )
     ]
+    app.add_middleware(conversations.ConnectionSlots)  # a long-poll's slot, freed at its end
     app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.

@@ -71,6 +71,18 @@ class VisitorScope(NotFound):
     code = "webchat.conversation_not_found"
 
 
+class VisitorUser(Forbidden):
+    """A visitor's message names another user than the one its credential speaks as."""
+
+    code = "webchat.user_mismatch"
+
+
+class UserRequired(InvalidInput):
+    """A team member's message names no user (a visitor's is its credential's)."""
+
+    code = "webchat.user_required"
+
+
 class NoGrant(Forbidden):
     code = "auth.no_grant"
 

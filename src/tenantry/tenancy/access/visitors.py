@@ -17,7 +17,15 @@ from tenantry.core.clock import Clock
 from tenantry.core.context import TenantCtx
 from tenantry.tenancy.access import audit, issuing, lifetimes, signing
 from tenantry.tenancy.access.repository import AccessRepository
-from tenantry.tenancy.access.schemas import Conversation, Grant, PrincipalKind, Role
+from tenantry.runtime.messaging import webchat
+from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.access.schemas import (
+    Conversation,
+    Grant,
+    PrincipalKind,
+    Role,
+    visitor_user,
+)
 from tenantry.tenancy.limits.ports import LimitsSource
 
 DEFAULT_TTL: Final = timedelta(hours=1)
@@ -50,6 +58,25 @@ class Visitors:
     ) -> None:
         self._records, self._keys, self._limits = records, keys, limits
         self._clock, self._leeway = clock, leeway
+
+    async def admit(
+        self,
+        scope: TenantScope,
+        channel: str,
+        session: str | None,
+        *,
+        user: str | None = None,
+        ttl: timedelta | None = None,
+        actor: str,
+        not_after: int | None = None,
+    ) -> IssuedVisitor:
+        """A visitor credential for the channel's session ``session`` of the scope's team (a
+        new session when None; another team's, channel's or tenant's is not found)."""
+        speaker = visitor_user(user) if user is not None else visitor_id()
+        found = await webchat.conversation(scope, channel, session, user=speaker)
+        ctx = scope.ctx
+        bound = Conversation(ctx.env_id, ctx.team_id, channel, found.session_id, speaker)
+        return await self.mint(ctx, bound, ttl=ttl, actor=actor, not_after=not_after)
 
     async def mint(
         self,

@@ -14,13 +14,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TypeVar
 
-from tenantry.core.errors import TenantryError
+from tenantry.core.errors import Locked
 
 _T = TypeVar("_T")
 
 
-class ConnectionClosed(TenantryError):
-    """A long-lived connection's tenant was fenced (suspended): end the connection."""
+class ConnectionClosed(Locked):
+    """A long-lived connection's tenant was fenced (suspended): end the connection (423 to a
+    long-poll still waiting)."""
 
     code = "connection.closed_by_fence"
 
