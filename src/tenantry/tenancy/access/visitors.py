@@ -28,7 +28,7 @@ from tenantry.tenancy.access.schemas import (
 )
 from tenantry.tenancy.limits.ports import LimitsSource
 
-DEFAULT_TTL: Final = timedelta(hours=1)
+DEFAULT_TTL: Final = lifetimes.DEFAULT_TTL
 MAX_TTL: Final = timedelta(hours=24)  # a visitor's credential never outlives a day
 
 
@@ -93,7 +93,7 @@ class Visitors:
         now = int(self._clock().timestamp())
         caps = await lifetimes.caps(self._limits, [ctx.tenant_id], now=now, not_after=not_after)
         caps.append(lifetimes.Cap(int(MAX_TTL.total_seconds()), lifetimes.CapKind.PLAN))
-        seconds = lifetimes.lifetime(ttl or min(DEFAULT_TTL, MAX_TTL), caps)
+        seconds = lifetimes.lifetime(ttl, caps)  # default: 1 h, or the shortest cap
         subject = visitor_id()
         grant = Grant(ctx.tenant_id, Role.VISITOR, ctx.team_id)
         claims = signing.Claims(
