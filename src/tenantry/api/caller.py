@@ -329,6 +329,8 @@ def tenant_access(dependency: Callable[..., Any]) -> None:
     reads the selection headers and takes the tenant's limits, as those here do)."""
     _OTHER_ACCESS.add(dependency)
     _SELECTING.add(dependency)
+
+
 # the tenant-access dependencies read the bearer credential themselves: FastAPI would not
 # document it
 _SECURITY: Final[dict[str, Any]] = {"security": [{_bearer.scheme_name: []}]}
