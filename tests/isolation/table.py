@@ -22,8 +22,9 @@ from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.registry.models import TenantRow
 from tests.isolation.world import CHANNEL, SHARED_WORD, TEAM, Names
 
-# Not tenant routes: probes of the process and the documents describing the API.
-UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz"})
+# Not tenant routes: probes of the process, the documents describing the API, the chat page
+# (the same page for everyone; a visitor credential reaches the webchat routes).
+UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz", "GET /chat"})
 
 
 class Kind(enum.Enum):

@@ -24,6 +24,7 @@ from tenantry.api import (
 )
 from tenantry.api.routes import (
     channels,
+    chat,
     health,
     lifecycle,
     objects,
@@ -92,8 +93,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(doors.DoorLimit)
     app.add_middleware(requestlog.RequestLog)  # one line per request, refusals included
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
-    access.declare(health.router)
-    app.include_router(health.router)
+    for public in (health.router, chat.router):
+        access.declare(public)
+        app.include_router(public)
     for router in routers:
         access.declare(router)
         caller.document_selection(router)
