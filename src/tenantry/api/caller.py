@@ -84,8 +84,8 @@ __all__ = [
     "selected",
     "tenant_access",
     "tenant_admin",
-    "wired_of",
     "visitor_minter",
+    "wired_of",
     "writer",
 ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import StreamingResponse
 
 from tenantry.api import idempotency
@@ -87,6 +87,7 @@ async def post_message(
 async def get_messages(
     channel_id: ChannelIdPath,
     session_id: SessionQuery,
+    *,
     access: ConversationListener,
     services: ServicesDep,
     after: After = None,
@@ -114,9 +115,9 @@ async def get_messages(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def get_events(
-    request: Request,
     channel_id: ChannelIdPath,
     session_id: SessionQuery,
+    *,
     access: ConversationListener,
     services: ServicesDep,
     after: After = None,
@@ -133,7 +134,14 @@ async def get_events(
     webchat = _webchat(services)
     await webchat.session(access.scope, access.channel_id, session)  # 404 before streaming
     start = last_event_id if last_event_id is not None else after
-    events = _events(webchat, access, session, -1 if start is None else start, wait, services)
+    events = _events(
+        webchat,
+        access,
+        session,
+        after=-1 if start is None else start,
+        wait=wait,
+        inflight=services.fence.inflight,
+    )
     return StreamingResponse(
         events,
         media_type="text/event-stream",
@@ -145,11 +153,11 @@ async def _events(
     webchat: Webchat,
     access: ConversationAccess,
     session: str,
+    *,
     after: int,
     wait: float,
-    services: ServicesDep,
+    inflight: InFlight,
 ) -> AsyncIterator[bytes]:
-    inflight: InFlight = services.fence.inflight
     yield b"retry: 1000\n\n"
     async with inflight.long_lived(access.ctx.tenant_id) as closing:
         messages = webchat.follow(access.scope, access.channel_id, session, after=after, wait=wait)

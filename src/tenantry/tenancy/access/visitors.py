@@ -15,10 +15,10 @@ from typing import Final
 
 from tenantry.core.clock import Clock
 from tenantry.core.context import TenantCtx
-from tenantry.tenancy.access import audit, issuing, lifetimes, signing
-from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.runtime.messaging import webchat
 from tenantry.runtime.scope import TenantScope
+from tenantry.tenancy.access import audit, issuing, lifetimes, signing
+from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.tenancy.access.schemas import (
     Conversation,
     Grant,
