@@ -34,7 +34,7 @@ from tenantry.api.schemas.paths import ChannelIdPath, id_rules
 from tenantry.core.ids import IdKind
 from tenantry.runtime.messaging.ingress import Inbound
 from tenantry.runtime.messaging.webchat import MAX_WAIT, Outgoing, Webchat
-from tenantry.tenancy.lifecycle.fence.inflight import ConnectionClosed, InFlight
+from tenantry.tenancy.lifecycle.fence.inflight import InFlight
 
 PREFIX: Final = "/api/v1/channels"
 MAX_BODY: Final = 64 * 1024
@@ -98,10 +98,13 @@ async def get_messages(
     """The outgoing messages after position ``after``, waiting up to ``wait`` seconds for the
     first (a long-poll: it answers as soon as one is there)."""
     session = access.session(session_id)
+    webchat = _webchat(services)
     start = -1 if after is None else after
-    read = _webchat(services).read(access.scope, access.channel_id, session, after=start, wait=wait)
     async with services.fence.inflight.long_lived(access.ctx.tenant_id) as closing:
-        found = await closing.race(read)
+        found = await webchat.read(
+            access.scope, access.channel_id, session, after=start, wait=wait, stop=closing
+        )
+        closing.check()
     last = found[-1].position if found else after
     return MessagesOut(
         session_id=session, messages=[MessageOut.of(m) for m in found], next_after=last
@@ -158,18 +161,12 @@ async def _events(
     wait: float,
     inflight: InFlight,
 ) -> AsyncIterator[bytes]:
-    yield b"retry: 1000\n\n"
     async with inflight.long_lived(access.ctx.tenant_id) as closing:
-        messages = webchat.follow(access.scope, access.channel_id, session, after=after, wait=wait)
-        try:
-            while True:
-                try:
-                    message = await closing.race(anext(messages))
-                except (StopAsyncIteration, ConnectionClosed):
-                    return
-                yield _event(message)
-        finally:
-            await messages.aclose()
+        messages = webchat.follow(
+            access.scope, access.channel_id, session, after=after, wait=wait, stop=closing
+        )
+        async for message in messages:
+            yield _event(message)
 
 
 def _event(message: Outgoing) -> bytes:

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Protocol
 
 from tenantry.core import ids, names
 from tenantry.runtime.flows.turns import outgoing
@@ -29,6 +29,15 @@ from tenantry.runtime.sessions.schemas import Session
 
 MAX_WAIT: Final = 60.0  # seconds a long-poll may wait
 MAX_BATCH: Final = 100  # outgoing messages in one answer
+
+
+class Stop(Protocol):
+    """What ends a wait early (a suspend's fence closing a long-lived connection)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def wait(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +63,38 @@ class Webchat:
         return await channel_session(scope, channel, session)
 
     async def read(
-        self, scope: TenantScope, channel: str, session: str, *, after: int, wait: float
+        self,
+        scope: TenantScope,
+        channel: str,
+        session: str,
+        *,
+        after: int,
+        wait: float,
+        stop: Stop | None = None,
     ) -> list[Outgoing]:
         """The session's outgoing messages after position ``after`` (``-1``: from the first),
-        at most a batch, waiting up to ``wait`` seconds for the first of them."""
+        at most a batch, waiting up to ``wait`` seconds (or until ``stop``) for the first."""
         deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT)
         async with self._woken(scope, channel, session) as wake:
             while True:
                 found = after_position(await self.session(scope, channel, session), after)
                 left = deadline - time.monotonic()
-                if found or left <= 0:
+                if found or left <= 0 or (stop is not None and stop.closed):
                     return found
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), left)
-                wake.clear()
+                await _pause(wake, stop, left)
 
     async def follow(
-        self, scope: TenantScope, channel: str, session: str, *, after: int, wait: float
+        self,
+        scope: TenantScope,
+        channel: str,
+        session: str,
+        *,
+        after: int,
+        wait: float,
+        stop: Stop | None = None,
     ) -> AsyncGenerator[Outgoing]:
         """The session's outgoing messages after ``after`` as they come, for ``wait`` seconds
-        (an event stream: the client reconnects with the last position it saw)."""
+        or until ``stop`` (an event stream: the client reconnects with the last position)."""
         deadline = time.monotonic() + max(wait, 0.0)
         async with self._woken(scope, channel, session) as wake:
             while True:
@@ -82,11 +103,9 @@ class Webchat:
                     yield message
                     after = message.position
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or (stop is not None and stop.closed):
                     return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), left)
-                wake.clear()
+                await _pause(wake, stop, left)
 
     @contextlib.asynccontextmanager
     async def _woken(
@@ -111,6 +130,19 @@ class Webchat:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+async def _pause(wake: asyncio.Event, stop: Stop | None, seconds: float) -> None:
+    """Wait until ``wake`` is set, ``stop`` closes or ``seconds`` pass; then clear ``wake``."""
+    waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(wake.wait())]
+    if stop is not None:
+        waits.append(asyncio.ensure_future(stop.wait()))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    wake.clear()
 
 
 async def _watch(messages: AsyncIterator[Message], session: str, wake: asyncio.Event) -> None:

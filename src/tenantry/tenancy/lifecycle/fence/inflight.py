@@ -73,6 +73,11 @@ class Closing:
             await work
         raise ConnectionClosed("the connection's tenant was suspended")
 
+    def check(self) -> None:
+        """Raise :class:`ConnectionClosed` if the fence closed the connection."""
+        if self.closed:
+            raise ConnectionClosed("the connection's tenant was suspended")
+
     def close(self) -> None:
         self._event.set()
 
