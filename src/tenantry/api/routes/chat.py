@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from tenantry.api import chatpage
 from tenantry.api.access import PUBLIC
+from tenantry.api.bodies import StrictJsonRoute
 
-router = APIRouter(tags=["webchat"], dependencies=[PUBLIC])
+router = APIRouter(tags=["webchat"], dependencies=[PUBLIC], route_class=StrictJsonRoute)
 
 
 @router.get("/chat", response_class=HTMLResponse, summary="The webchat page")

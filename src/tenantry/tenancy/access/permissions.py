@@ -29,6 +29,7 @@ _ALLOWED: dict[Role, frozenset[Action]] = {
             Action.SECRETS_READ,
             Action.SECRETS_WRITE,
             Action.MINT_VISITORS,
+            Action.CONVERSE,
         }
     ),
     Role.TENANT_ADMIN: frozenset(Action),
