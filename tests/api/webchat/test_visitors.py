@@ -18,6 +18,7 @@ async def test_a_visitor_talks_in_its_own_conversation(
     admin = await caller(chat, "acme", Role.TEAM_ADMIN)
     minted = await mint(http, admin)
     assert (minted["channel_id"], minted["token_type"]) == (CHANNEL, "Bearer")
+    assert minted["user_id"] == minted["principal"]  # speaks as itself unless named
     headers = visitor(minted)  # no tenant, team or env header: the credential names them
     posted = await http.post(MESSAGES, json={"text": "hi"}, headers=headers)
     assert posted.status_code == 202, posted.text
@@ -106,6 +107,7 @@ async def test_only_team_admins_mint_and_bad_requests_mint_nothing(
     bad = [
         (CHANNEL, {"ttl_seconds": 0}, 400),
         (CHANNEL, {"ttl_seconds": 90_000}, 400),
+        (CHANNEL, {"ttl_seconds": 7200}, 400),  # past the minting token's own hour
         (CHANNEL, {"session_id": "Bad Id"}, 400),
         (CHANNEL, {"session_id": "absent"}, 404),
         (CHANNEL, {"user_id": "a b"}, 400),

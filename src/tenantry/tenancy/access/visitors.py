@@ -72,29 +72,29 @@ class Visitors:
     ) -> IssuedVisitor:
         """A visitor credential for the channel's session ``session`` of the scope's team (a
         new session when None; another team's, channel's or tenant's is not found)."""
-        speaker = visitor_user(user) if user is not None else visitor_id()
+        ctx, subject = scope.ctx, visitor_id()
+        speaker = visitor_user(user) if user is not None else subject
+        seconds = await self.lifetime(ctx, ttl, not_after=not_after)  # refused before a session
         found = await webchat.conversation(scope, channel, session, user=speaker)
-        ctx = scope.ctx
         bound = Conversation(ctx.env_id, ctx.team_id, channel, found.session_id, speaker)
-        return await self.mint(ctx, bound, ttl=ttl, actor=actor, not_after=not_after)
+        return await self._mint(ctx, bound, subject, seconds, actor=actor)
 
-    async def mint(
-        self,
-        ctx: TenantCtx,
-        conversation: Conversation,
-        *,
-        ttl: timedelta | None = None,
-        actor: str,
-        not_after: int | None = None,
-    ) -> IssuedVisitor:
-        """A visitor token for ``conversation`` of ``ctx``'s tenant (checked by the caller:
-        its team, channel and session exist), living ``ttl`` (default 1 h; at most 24 h, the
-        tenant plan's ``max_token_ttl`` and, when given, ``not_after``)."""
+    async def lifetime(
+        self, ctx: TenantCtx, ttl: timedelta | None, *, not_after: int | None = None
+    ) -> int:
+        """Seconds a visitor credential lives: ``ttl`` (default 1 h), refused past 24 h, the
+        tenant plan's ``max_token_ttl`` or, when given, ``not_after``."""
         now = int(self._clock().timestamp())
         caps = await lifetimes.caps(self._limits, [ctx.tenant_id], now=now, not_after=not_after)
         caps.append(lifetimes.Cap(int(MAX_TTL.total_seconds()), lifetimes.CapKind.PLAN))
-        seconds = lifetimes.lifetime(ttl, caps)  # default: 1 h, or the shortest cap
-        subject = visitor_id()
+        return lifetimes.lifetime(ttl, caps)
+
+    async def _mint(
+        self, ctx: TenantCtx, conversation: Conversation, subject: str, seconds: int, *, actor: str
+    ) -> IssuedVisitor:
+        """A visitor token of ``subject`` for ``conversation`` (checked by the caller: its
+        team, channel and session exist), living ``seconds``; recorded and audited."""
+        now = int(self._clock().timestamp())
         grant = Grant(ctx.tenant_id, Role.VISITOR, ctx.team_id)
         claims = signing.Claims(
             subject,
