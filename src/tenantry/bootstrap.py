@@ -24,6 +24,7 @@ from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_dat
 from tenantry.backends.postgres.lookup import PostgresTenantLookup
 from tenantry.backends.postgres.moves import PostgresRelationalMover
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.redis.flow_slots import RedisFlowSlots
 from tenantry.backends.redis.limiter import RedisRateLimiter
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
@@ -61,6 +62,7 @@ from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
 from tenantry.tenancy.limits.doors import DoorLimits, Doors
+from tenantry.tenancy.limits.flow_slots import FlowSlots, LocalFlowSlots
 from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.meters import Meters
 from tenantry.tenancy.limits.quotas import Quotas
@@ -233,6 +235,22 @@ async def message_bus(settings: Settings) -> AsyncIterator[Bus]:
         yield bus
     finally:
         await bus.close()
+
+
+@asynccontextmanager
+async def flow_slots(settings: Settings, limits: LimitsService) -> AsyncIterator[FlowSlots]:
+    """Tenants' flow execution slots: shared through Redis when configured, else counted in
+    this process (with the API's own count, ``limits.flows``)."""
+    local = LocalFlowSlots(limits.flows)
+    slots: FlowSlots = (
+        RedisFlowSlots(settings.redis_url, lease=settings.flow_lease_seconds, fallback=local)
+        if settings.redis_url
+        else local
+    )
+    try:
+        yield slots
+    finally:
+        await slots.close()
 
 
 def fence_timing(settings: Settings) -> FenceTiming:

@@ -1,0 +1,121 @@
+"""The runners' stack: a tenant on the shared pool and one on its dedicated pool, each with a
+webchat channel bound to its own flow; on the embedded default, or PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tenantry.bootstrap import Services, services
+from tenantry.core.context import TenantCtx
+from tenantry.core.settings import Settings
+from tenantry.runtime.flows.turns import outgoing
+from tenantry.runtime.messaging.ingress import Accepted, Inbound
+from tenantry.runtime.sessions.schemas import Session
+from tenantry.tenancy.manifests import loader
+from tenantry.worker.runners.wiring import run_pools
+from tests.conftest import empty
+
+REDIS_URL = "redis://127.0.0.1:6379/12"
+
+BUNDLE = """
+tenants:
+  {shared}:
+    name: "Shared tenant"
+    profile: mt-standard
+    environments: [{{id: prod}}]
+    teams:
+      support:
+        flow: {shared}_flow
+        channels:
+          webchat: {{provider: messaging-webchat}}
+  {dedicated}:
+    name: "Dedicated tenant"
+    profile: st-dedicated
+    environments: [{{id: prod}}]
+    teams:
+      helpdesk:
+        channels:
+          webchat: {{provider: messaging-webchat, flow: {dedicated}_flow}}
+flows:
+  - name: {shared}_flow
+    version: "1.0"
+    nodes:
+      - {{id: greet, type: reply, config: {{message: "Shared here"}}}}
+  - name: {dedicated}_flow
+    version: "1.0"
+    nodes:
+      - {{id: greet, type: reply, config: {{message: "Dedicated here"}}}}
+"""
+
+
+@dataclass(frozen=True)
+class Stack:
+    wired: Services
+    shared: str  # an mt-standard tenant, team support
+    dedicated: str  # an st-dedicated tenant, team helpdesk
+
+    def ctx(self, tenant: str) -> TenantCtx:
+        team = "support" if tenant == self.shared else "helpdesk"
+        return TenantCtx(tenant_id=tenant, env_id="prod", team_id=team)
+
+    async def send(self, tenant: str, text: str, session: str | None = None) -> Accepted:
+        scope = await self.wired.scopes.open(self.ctx(tenant))
+        inbound = Inbound(channel_id="webchat", user_id="u1", text=text, session_id=session)
+        return await self.wired.ingress.accept(scope, inbound)
+
+    async def session(self, tenant: str, session: str) -> Session:
+        scope = await self.wired.scopes.open(self.ctx(tenant))
+        return await scope.team.sessions.get(session)
+
+    async def replies(self, tenant: str, session: str) -> list[str]:
+        return [entry.text for entry in outgoing(await self.session(tenant, session))]
+
+
+@pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.postgres)])
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        pool_refresh_seconds=0.2,
+        order_gap_seconds=2.0,
+    )
+    if request.param == "real":
+        url = empty(request.getfixturevalue("postgres_url"))
+        settings = settings.model_copy(update={"database_url": url, "redis_url": REDIS_URL})
+    token = uuid.uuid4().hex[:8]
+    shared, dedicated = f"rs{token}", f"rd{token}"
+    path = tmp_path / "bundle.yaml"
+    path.write_text(BUNDLE.format(shared=shared, dedicated=dedicated))
+    async with services(settings) as wired:
+        await wired.registry.apply(loader.load([path]))
+        for tenant in (shared, dedicated):
+            await wired.controller.reconcile(tenant)
+        yield Stack(wired, shared, dedicated)
+
+
+@contextlib.asynccontextmanager
+async def pools(wired: Services, name: str = "*") -> AsyncIterator[asyncio.Event]:
+    """The pool ``name`` running in the background until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_pools(wired, name, stop=stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await task
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
+    """Wait until ``check`` holds (a bound, not a timing assertion)."""
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition did not hold in time")
