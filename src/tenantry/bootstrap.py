@@ -26,6 +26,7 @@ from tenantry.backends.postgres.moves import PostgresRelationalMover
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
 from tenantry.backends.redis.flow_slots import RedisFlowSlots
 from tenantry.backends.redis.limiter import RedisRateLimiter
+from tenantry.backends.redis.sequences import RedisSessionSequences
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
 from tenantry.backends.s3.blobs import S3BlobSpace
@@ -34,6 +35,7 @@ from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings, s3_cli
 from tenantry.backends.sqlite.data import SqliteTenantDataSource
 from tenantry.backends.sqlite.lookup import SqliteTenantLookup
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
+from tenantry.backends.sqlite.sequences import SqliteSessionSequences
 from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
@@ -41,6 +43,7 @@ from tenantry.runtime.blobs import ArchiveArea, BlobSpace
 from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.messaging.ingress import Ingress
 from tenantry.runtime.messaging.ports import Bus
+from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
@@ -189,6 +192,7 @@ async def services(
         )
         async with (
             message_bus(settings) as bus,
+            session_sequences(settings) as sequences,
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
@@ -211,7 +215,7 @@ async def services(
                     job_requested,
                     fence,
                     bus,
-                    Ingress(bus, clock=clock),
+                    Ingress(bus, clock=clock, sequences=sequences),
                     FlowCatalog(sessions),
                     FlowEngine(),
                     Retirements(toolkit),
@@ -235,6 +239,20 @@ async def message_bus(settings: Settings) -> AsyncIterator[Bus]:
         yield bus
     finally:
         await bus.close()
+
+
+@asynccontextmanager
+async def session_sequences(settings: Settings) -> AsyncIterator[SessionSequences]:
+    """The counters numbering sessions' messages at ingress: Redis, or a SQLite file."""
+    sequences: SessionSequences = (
+        RedisSessionSequences(settings.redis_url)
+        if settings.redis_url
+        else SqliteSessionSequences(settings.data_dir.resolve() / "sequences.sqlite3")
+    )
+    try:
+        yield sequences
+    finally:
+        await sequences.close()
 
 
 @asynccontextmanager

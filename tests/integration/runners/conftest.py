@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tenantry.bootstrap import Services, services
 from tenantry.core.context import TenantCtx
 from tenantry.core.settings import Settings
-from tenantry.runtime.flows.turns import outgoing
+from tenantry.runtime.flows.model import FlowDef
+from tenantry.runtime.flows.turns import Turn, outgoing
+from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ingress import Accepted, Inbound
+from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.sessions.schemas import Session
+from tenantry.tenancy.limits.flow_slots import FlowSlots
 from tenantry.tenancy.manifests import loader
+from tenantry.worker.runners import wiring
+from tenantry.worker.runners.pool import Pool
 from tenantry.worker.runners.wiring import run_pools
 from tests.conftest import empty
 
@@ -29,6 +37,7 @@ tenants:
   {shared}:
     name: "Shared tenant"
     profile: mt-standard
+    limits: {{max_flow_executions: 2}}
     environments: [{{id: prod}}]
     teams:
       support:
@@ -98,6 +107,47 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         for tenant in (shared, dedicated):
             await wired.controller.reconcile(tenant)
         yield Stack(wired, shared, dedicated)
+
+
+class SlowEngine:
+    """Answers ``re:{text}``; a message whose text starts with ``slow`` takes a while, and the
+    most executions seen at once per tenant are kept."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+
+    async def run(
+        self, scope: TenantScope, flow: FlowDef, session: Session, message: Envelope
+    ) -> Turn:
+        tenant = scope.ctx.tenant_id
+        self.running[tenant] = self.running.get(tenant, 0) + 1
+        self.most[tenant] = max(self.most.get(tenant, 0), self.running[tenant])
+        try:
+            await asyncio.sleep(0.3 if message.text.startswith("slow") else 0.01)
+        finally:
+            self.running[tenant] -= 1
+        return Turn(replies=(f"re:{message.text}",), cursor=None, variables=session.variables)
+
+
+def pool_of(wired: Services, name: str, slots: FlowSlots, **changes: Any) -> Pool:
+    """The pool ``name`` with its processor's fields changed (an engine, a bus...)."""
+    made = wiring.pool(wired, name, slots)
+    made.processor = dataclasses.replace(made.processor, **changes)
+    if "bus" in changes:
+        made.bus = changes["bus"]
+    return made
+
+
+@contextlib.asynccontextmanager
+async def running(*started: Pool) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(p.run(stop)) for p in started]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
 
 
 @contextlib.asynccontextmanager
