@@ -11,10 +11,11 @@ from tenantry.runtime.flows.turns import Turn, recorded
 from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.sessions.schemas import Session
 from tenantry.tenancy.pools.directory import EVERY, Served, check_pool, of_pool, served
-from tenantry.worker.runners.ordering import Gate, gate, last_seq, numbered
+from tenantry.worker.runners.ordering import Gate, Waiting, gate, last_seq, numbered
 
 T0 = datetime(2026, 12, 6, tzinfo=UTC)
 GAP = timedelta(seconds=10)
+ZERO = timedelta(0)
 
 
 def message(seq: int | None, message_id: str = "m", at: datetime = T0) -> Envelope:
@@ -56,22 +57,36 @@ def session_after(*seqs: int | None) -> Session:
 
 
 @pytest.mark.parametrize(
-    ("recorded_seqs", "seq", "now", "expected"),
+    ("recorded_seqs", "seq", "waited", "expected"),
     [
-        ((), 1, T0, Gate.GO),
-        ((), None, T0, Gate.GO),
-        ((1,), 2, T0, Gate.GO),
-        ((1,), 3, T0, Gate.WAIT),
-        ((1,), 3, T0 + GAP, Gate.SKIP_GAP),
-        ((), 2, T0 + GAP - timedelta(seconds=1), Gate.WAIT),
-        ((5,), 1, T0, Gate.GO),  # a counter reset (or a late message after a skipped gap)
-        ((1, None), 3, T0, Gate.WAIT),  # an unnumbered message does not advance the order
+        ((), 1, ZERO, Gate.GO),
+        ((), None, ZERO, Gate.GO),
+        ((1,), 2, ZERO, Gate.GO),
+        ((1,), 3, ZERO, Gate.WAIT),
+        ((1,), 3, GAP, Gate.SKIP_GAP),
+        ((), 2, GAP - timedelta(seconds=1), Gate.WAIT),
+        ((5,), 1, ZERO, Gate.GO),  # a counter reset (or a late message after a skipped gap)
+        ((1, None), 3, ZERO, Gate.WAIT),  # an unnumbered message does not advance the order
     ],
 )
 def test_the_gate(
-    recorded_seqs: tuple[int | None, ...], seq: int | None, now: datetime, expected: Gate
+    recorded_seqs: tuple[int | None, ...], seq: int | None, waited: timedelta, expected: Gate
 ) -> None:
-    assert gate(session_after(*recorded_seqs), message(seq), now=now, gap=GAP) is expected
+    assert gate(session_after(*recorded_seqs), message(seq), waited=waited, gap=GAP) is expected
+
+
+def test_waiting_counts_from_the_first_hold_back() -> None:
+    now = [100.0]
+    waiting = Waiting(lambda: now[0], keep=2)
+    assert waiting.waited("a") == ZERO
+    now[0] = 105.0
+    assert waiting.waited("a") == timedelta(seconds=5)
+    waiting.done("a")
+    assert waiting.waited("a") == ZERO
+    waiting.waited("b")
+    waiting.waited("c")  # over ``keep``: the oldest is forgotten
+    now[0] = 110.0
+    assert waiting.waited("a") == ZERO
 
 
 def test_the_last_number_is_the_newest_user_entrys() -> None:

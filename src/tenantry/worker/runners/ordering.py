@@ -3,7 +3,8 @@
 Ingress numbers each session's messages (``Envelope.seq``, 1, 2, ...); the session records the
 number of every message it processed (``data["seq"]`` of the user entry). A message whose number
 is past the next expected waits (the runner naks it with a short delay) until its predecessor is
-recorded, or until ``gap`` has passed since it was received: a predecessor that never arrives
+recorded, or until it has waited ``gap`` (counted by the runner that holds it back, so time a
+suspended tenant's messages spend held does not count): a predecessor that never arrives
 (refused at publish, dead-lettered) must not stop the conversation.
 """
 
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from datetime import datetime, timedelta
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
 
 from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.sessions.schemas import Session, TranscriptEntry
@@ -32,7 +36,7 @@ def last_seq(session: Session) -> int | None:
     return None
 
 
-def gate(session: Session, message: Envelope, *, now: datetime, gap: timedelta) -> Gate:
+def gate(session: Session, message: Envelope, *, waited: timedelta, gap: timedelta) -> Gate:
     """Whether ``message`` may be processed in ``session`` now.
 
     An unnumbered message, or one numbered at or before the newest recorded (its counter was
@@ -43,8 +47,25 @@ def gate(session: Session, message: Envelope, *, now: datetime, gap: timedelta) 
     last = last_seq(session) or 0
     if message.seq <= last + 1:
         return Gate.GO
-    received = message.received_at or message.sent_at
-    return Gate.SKIP_GAP if now - received >= gap else Gate.WAIT
+    return Gate.SKIP_GAP if waited >= gap else Gate.WAIT
+
+
+class Waiting:
+    """When this process first held back each message still waiting (a bounded memory)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, keep: int = 10_000) -> None:
+        self._clock, self._keep = clock, keep
+        self._since: OrderedDict[str, float] = OrderedDict()
+
+    def waited(self, message_id: str) -> timedelta:
+        now = self._clock()
+        since = self._since.setdefault(message_id, now)
+        while len(self._since) > self._keep:
+            self._since.popitem(last=False)
+        return timedelta(seconds=now - since)
+
+    def done(self, message_id: str) -> None:
+        self._since.pop(message_id, None)
 
 
 def numbered(session: Session, message: Envelope) -> Session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -36,7 +36,7 @@ from tenantry.worker.runners.dead_letters import DeadLetters
 
 log = get_logger(__name__)
 
-HOLD_DELAY = 5.0  # seconds before a held (suspended, not ready) tenant's message comes again
+HOLD_DELAY = 1.0  # seconds before a held (suspended, not ready) tenant's message comes again
 ORDER_DELAY = 0.1  # seconds before a message waiting for its predecessor comes again
 _SAVE_TRIES = 3
 
@@ -69,6 +69,8 @@ class Processor:
     max_deliveries: int = 5
     order_gap: timedelta = timedelta(seconds=10)
     clock: Clock = utc_now
+    hold_delay: float = HOLD_DELAY
+    waiting: ordering.Waiting = field(default_factory=ordering.Waiting)
 
     async def handle(self, delivery: Delivery) -> Outcome:
         """Process ``delivery`` and settle it (ack, nak or term)."""
@@ -86,7 +88,7 @@ class Processor:
                 return await self._process(delivery, message, await self.scopes.open(ctx))
             except (Locked, TenantNotReady) as error:  # suspended, archived, not provisioned
                 log.info("runner.held", code=error.code, **ctx.log_fields())
-                await delivery.nak(HOLD_DELAY)
+                await delivery.nak(self.hold_delay)
                 return Outcome.HELD
             except Gone as error:  # deleting or deleted: nobody will read its messages
                 log.info("runner.dropped", code=error.code, **ctx.log_fields())
@@ -110,9 +112,7 @@ class Processor:
                 await self._publish(message, replies)
                 await delivery.ack()
                 return Outcome.REPLAYED
-            if ordering.gate(session, message, now=self.clock(), gap=self.order_gap) is (
-                ordering.Gate.WAIT
-            ):
+            if self._gate(session, message) is ordering.Gate.WAIT:
                 await delivery.nak(ORDER_DELAY)
                 return Outcome.WAITING
             try:
@@ -124,6 +124,15 @@ class Processor:
             await delivery.ack()
             return Outcome.ANSWERED
         raise RevisionMismatch(f"session {message.session_id} kept changing")
+
+    def _gate(self, session: Session, message: Envelope) -> ordering.Gate:
+        waited = self.waiting.waited(message.message_id)
+        decided = ordering.gate(session, message, waited=waited, gap=self.order_gap)
+        if decided is not ordering.Gate.WAIT:
+            self.waiting.done(message.message_id)
+        if decided is ordering.Gate.SKIP_GAP:
+            log.warning("runner.order_gap_skipped", message_id=message.message_id, seq=message.seq)
+        return decided
 
     async def _turn(self, scope: TenantScope, session: Session, message: Envelope) -> Session:
         """Run the channel's flow on ``message`` and save the session with the turn."""
