@@ -83,11 +83,13 @@ class Pool:
         if not entries:
             return 0
         start = self._cursor % len(entries)
-        self._cursor = start + 1
-        for entry in entries[start:] + entries[:start]:
+        for offset in range(len(entries)):
             if len(self._running) >= self.settings.concurrency:
                 break
-            started += await self._start_one(entry)
+            index = (start + offset) % len(entries)
+            if await self._start_one(entries[index]):
+                started += 1
+                self._cursor = index + 1  # the next round starts after the last one served
         return started
 
     async def _start_one(self, entry: Served) -> int:
