@@ -17,6 +17,7 @@ from typing import Protocol
 
 from tenantry.core import names
 from tenantry.core.clock import Clock, utc_now
+from tenantry.core.context import TenantCtx
 from tenantry.core.errors import Gone, Locked, NotFound, TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.runtime.flows.model import FlowDef
@@ -85,7 +86,7 @@ class Processor:
         )
         with self.inflight.held(ctx.tenant_id):
             try:
-                return await self._process(delivery, message, await self.scopes.open(ctx))
+                return await self._opened(delivery, message, ctx)
             except (Locked, TenantNotReady) as error:  # suspended, archived, not provisioned
                 log.info("runner.held", code=error.code, **ctx.log_fields())
                 await delivery.nak(self.hold_delay)
@@ -99,6 +100,16 @@ class Processor:
                 return Outcome.DEAD
             except Exception as error:  # any failure: retried, then dead-lettered
                 return await self._failed(delivery, message, error)
+
+    async def _opened(self, delivery: Delivery, message: Envelope, ctx: TenantCtx) -> Outcome:
+        """Process under the scope of ``ctx``, opened for writing: a migrating tenant's
+        cutover is waited out (or refused, and the message retried) as an API write is."""
+        scope, release = await self.scopes.open_writing(ctx)
+        try:
+            return await self._process(delivery, message, scope)
+        finally:
+            if release is not None:
+                await release()
 
     async def _process(self, delivery: Delivery, message: Envelope, scope: TenantScope) -> Outcome:
         session = await scope.team.sessions.get(message.session_id)
