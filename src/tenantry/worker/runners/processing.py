@@ -18,7 +18,7 @@ from typing import Protocol
 from tenantry.core import names
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.context import TenantCtx
-from tenantry.core.errors import Gone, Locked, NotFound, TenantryError
+from tenantry.core.errors import Gone, Locked, NotFound, TenantryError, Unavailable
 from tenantry.core.logging import get_logger
 from tenantry.runtime.flows.model import FlowDef
 from tenantry.runtime.flows.turns import Turn, answered, recorded
@@ -28,7 +28,7 @@ from tenantry.runtime.messaging.ports import Bus, Delivery
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.sessions.errors import RevisionMismatch
 from tenantry.runtime.sessions.schemas import Session, TranscriptEntry
-from tenantry.tenancy.lifecycle.fence.inflight import InFlight
+from tenantry.tenancy.lifecycle.fence.inflight import Hold
 from tenantry.tenancy.lifecycle.states import TenantNotReady
 from tenantry.tenancy.scopes import Scopes
 from tenantry.worker.context import context_of_subject
@@ -65,7 +65,7 @@ class Processor:
     scopes: Scopes
     resolve: Resolve  # ``services.flows.resolve``
     engine: Engine
-    inflight: InFlight
+    admit: Callable[[str], Hold]  # ``services.fence.admit``: the suspend's drain waits for it
     dead_letters: DeadLetters
     max_deliveries: int = 5
     order_gap: timedelta = timedelta(seconds=10)
@@ -84,22 +84,34 @@ class Processor:
         ctx = context_of_subject(
             delivery.subject, prefix=self.bus.prefix, correlation_id=message.correlation_id
         )
-        with self.inflight.held(ctx.tenant_id):
-            try:
-                return await self._opened(delivery, message, ctx)
-            except (Locked, TenantNotReady) as error:  # suspended, archived, not provisioned
-                log.info("runner.held", code=error.code, **ctx.log_fields())
-                await delivery.nak(self.hold_delay)
-                return Outcome.HELD
-            except Gone as error:  # deleting or deleted: nobody will read its messages
-                log.info("runner.dropped", code=error.code, **ctx.log_fields())
-                await delivery.term()
-                return Outcome.DEAD
-            except NotFound as error:  # its team, session or environment is not there
-                await self.dead_letters.give_up(delivery, message, error)
-                return Outcome.DEAD
-            except Exception as error:  # any failure: retried, then dead-lettered
-                return await self._failed(delivery, message, error)
+        try:
+            hold = self.admit(ctx.tenant_id)  # counted before the tenant's state is read
+        except Unavailable as error:  # this process missed its heartbeat: it may miss a fence
+            log.warning("runner.not_admitted", code=error.code, **ctx.log_fields())
+            await delivery.nak(self.hold_delay)
+            return Outcome.HELD
+        try:
+            return await self._admitted(delivery, message, ctx)
+        finally:
+            hold.release()
+
+    async def _admitted(self, delivery: Delivery, message: Envelope, ctx: TenantCtx) -> Outcome:
+        """Process, and settle the delivery by what went wrong if anything did."""
+        try:
+            return await self._opened(delivery, message, ctx)
+        except (Locked, TenantNotReady) as error:  # suspended, archived, not provisioned
+            log.info("runner.held", code=error.code, **ctx.log_fields())
+            await delivery.nak(self.hold_delay)
+            return Outcome.HELD
+        except Gone as error:  # deleting or deleted: nobody will read its messages
+            log.info("runner.dropped", code=error.code, **ctx.log_fields())
+            await delivery.term()
+            return Outcome.DEAD
+        except NotFound as error:  # its team, session or environment is not there
+            await self.dead_letters.give_up(delivery, message, error)
+            return Outcome.DEAD
+        except Exception as error:  # any failure: retried, then dead-lettered
+            return await self._failed(delivery, message, error)
 
     async def _opened(self, delivery: Delivery, message: Envelope, ctx: TenantCtx) -> Outcome:
         """Process under the scope of ``ctx``, opened for writing: a migrating tenant's

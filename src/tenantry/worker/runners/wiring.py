@@ -38,7 +38,7 @@ def processor(services: Services) -> Processor:
         scopes=services.scopes,
         resolve=services.flows.resolve,
         engine=services.flow_engine,
-        inflight=services.fence.inflight,
+        admit=services.fence.admit,
         dead_letters=DeadLetters(services.bus, audit),
         max_deliveries=settings.max_deliveries,
         order_gap=timedelta(seconds=settings.order_gap_seconds),
