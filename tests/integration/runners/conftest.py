@@ -23,6 +23,7 @@ from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ingress import Accepted, Inbound
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.sessions.schemas import Session
+from tenantry.tenancy.controller.service import Result
 from tenantry.tenancy.limits.flow_slots import FlowSlots
 from tenantry.tenancy.manifests import loader
 from tenantry.worker.runners import wiring
@@ -105,7 +106,7 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     async with services(settings) as wired:
         await wired.registry.apply(loader.load([path]))
         for tenant in (shared, dedicated):
-            await wired.controller.reconcile(tenant)
+            await _reconciled(wired, tenant)
         yield Stack(wired, shared, dedicated)
 
 
@@ -148,6 +149,17 @@ async def running(*started: Pool) -> AsyncIterator[None]:
     finally:
         stop.set()
         await asyncio.gather(*tasks)
+
+
+async def _reconciled(wired: Services, tenant: str) -> None:
+    """Reconcile until ready: other test sessions on the same PostgreSQL server drop tenant
+    databases they did not make now and then, which degrades a reconcile (then retried)."""
+    for _ in range(5):
+        outcome = await wired.controller.reconcile(tenant)
+        if outcome.result is Result.READY:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{tenant} was not provisioned: {outcome}")
 
 
 @contextlib.asynccontextmanager
