@@ -157,14 +157,6 @@ class Settings(BaseSettings):
         le=86_400,
         description="How long the bus remembers a message id to drop a republished duplicate.",
     )
-
-    max_deliveries: int = Field(
-        default=5,
-        ge=1,
-        le=100,
-        description="Deliveries of a message whose processing fails before the runner"
-        " dead-letters it.",
-    )
     pool_concurrency: int = Field(
         default=16, ge=1, le=1024, description="Messages one worker pool processes at once."
     )
