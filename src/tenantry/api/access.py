@@ -31,6 +31,7 @@ class AccessKind(enum.StrEnum):
     CREDENTIAL = "credential"  # any verified credential; the access service decides the rest
     PLATFORM_ADMIN = "platform-admin"
     TENANT_ROLE = "tenant-role"  # a role of the selected tenant that allows the action
+    PROVIDER_SIGNATURE = "provider-signature"  # a webhook signed with its channel's secret
 
 
 # When a route has several, the more specific one is its kind.
@@ -38,6 +39,7 @@ _RANK: Final = {
     AccessKind.PUBLIC: 0,
     AccessKind.CREDENTIAL: 1,
     AccessKind.PLATFORM_ADMIN: 2,
+    AccessKind.PROVIDER_SIGNATURE: 2,
     AccessKind.TENANT_ROLE: 3,
 }
 

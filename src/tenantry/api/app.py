@@ -23,6 +23,7 @@ from tenantry.api import (
 )
 from tenantry.api.routes import (
     health,
+    hooks,
     lifecycle,
     objects,
     plans,
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
     access.declare(health.router)
     app.include_router(health.router)
+    access.declare(hooks.router)  # signed by providers: no bearer, no tenant headers
+    openapi.document(hooks.router)
+    app.include_router(hooks.router)
     for router in routers:
         access.declare(router)
         caller.document_selection(router)
