@@ -15,6 +15,7 @@ from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller.conditions import Result
+from tenantry.worker.egress import EgressDispatcher
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 
@@ -51,6 +52,7 @@ async def run_worker(services: Services, *, stop: asyncio.Event) -> None:
     await asyncio.gather(
         run_forever(default_tasks(services), interval=interval, stop=stop),
         run_jobs(services, stop=stop),
+        EgressDispatcher.of(services).run(stop=stop),  # replies to Slack, Telegram
     )
 
 
