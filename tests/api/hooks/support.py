@@ -20,8 +20,8 @@ from tenantry.core.context import TenantCtx
 from tenantry.runtime.messaging.envelope import Envelope, reply_id
 from tenantry.runtime.messaging.ports import Bus
 from tenantry.tenancy.channels.hooks import Hooks
-from tenantry.tenancy.registry import database
 from tenantry.tenancy.manifests.schemas import Bundle, Channel, Environment, Team, TenantSpec
+from tenantry.tenancy.registry import database
 
 NOW: Final = 1_800_000_000.0  # the hooks' clock in these tests (seconds since the epoch)
 TEAM: Final = "support"

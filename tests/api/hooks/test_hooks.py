@@ -16,6 +16,7 @@ from tests.api.hooks.support import (
     NOW,
     Keys,
     answer,
+    ctx,
     encoded,
     hook,
     ingress,
@@ -50,7 +51,7 @@ async def test_a_signed_slack_message_is_published_on_the_channel_ingress(
     assert (message.session_id, message.user_id) == ("slack-c0001-u0001", "U0001")
     assert message.text == "where is my order?"
     assert await ingress(wired.bus, "bigcorp") == []
-    session = await (await wired.scopes.open(_ctx("acme"))).team.sessions.get(message.session_id)
+    session = await (await wired.scopes.open(ctx("acme"))).team.sessions.get(message.session_id)
     assert session.channel_id == "slack"
 
 
@@ -301,9 +302,3 @@ async def test_forged_calls_are_limited_by_address_not_against_the_tenant(
             await http.post(hook("acme", "slack"), content=body, headers=headers)
         ).status_code == 200
     assert len(await ingress(wired.bus, "acme")) == 1
-
-
-def _ctx(tenant: str):  # type: ignore[no-untyped-def]
-    from tests.api.hooks.support import ctx
-
-    return ctx(tenant)
