@@ -17,7 +17,7 @@ import httpx
 from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
 from tenantry.tenancy.lifecycle.states import JobKind
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Channel, Environment, Team, TenantSpec
 
 A: Final = "acme"
 B: Final = "bigcorp"
@@ -25,6 +25,8 @@ TEAM: Final = "support"
 TEAM_OF_A: Final = "acme-ops"  # a team A has and B has not
 SHARED_WORD: Final = "quarterly"  # in both tenants' documents: a search for it lists one tenant's
 PROBLEM: Final = "application/problem+json"
+HOOK_CHANNEL: Final = "slack"  # a provider channel of TEAM, whose webhook is signed
+HOOK_SECRET: Final = "slack_signing_secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,10 @@ def bundle() -> Bundle:
         t: TenantSpec(
             name=t,
             environments=[Environment(id="prod")],
-            teams={TEAM: Team(), **({TEAM_OF_A: Team()} if t == A else {})},
+            teams={
+                TEAM: Team(channels={HOOK_CHANNEL: Channel(provider="messaging-slack")}),
+                **({TEAM_OF_A: Team()} if t == A else {}),
+            },
         )
         for t in (A, B)
     }
@@ -181,6 +186,7 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
         title=f"TITLE{tag}",
     )
     values = {
+        "signing": f"SIGNING{tag}",  # the hook channel's signing secret
         "variable": f"VAR{tag}",
         "said": f"SAID{tag}",
         "user": f"user-{tag}",
@@ -226,6 +232,7 @@ async def _store(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
         ("POST", "/api/v1/sessions", {"json": session, "idempotency": "sessions"}),
         ("PUT", f"/api/v1/state/{n.session}", {"json": {"note": v["state"]}}),
         ("PUT", f"/api/v1/secrets/{n.secret}", {"json": {"value": v["secret"]}}),
+        ("PUT", f"/api/v1/secrets/{HOOK_SECRET}", {"json": {"value": v["signing"]}}),
         ("PUT", f"/api/v1/objects/{n.object_key}", {"content": v["object"].encode()}),
         ("POST", "/api/v1/search/documents", {"json": document, "idempotency": "documents"}),
         ("POST", "/api/v1/api-keys", {"json": {"name": v["key_name"], "role": "tenant-admin"}}),
