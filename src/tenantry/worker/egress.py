@@ -34,6 +34,7 @@ from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ports import Bus, Delivery
 from tenantry.runtime.messaging.providers import provider_of
 from tenantry.runtime.messaging.providers.schemas import Outbound, Provider
+from tenantry.tenancy.channels.sends import Sends
 from tenantry.tenancy.lifecycle import states
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.database import SessionFactory
@@ -45,6 +46,7 @@ log = get_logger(__name__)
 BATCH: Final = 32
 IDLE: Final = 0.2  # seconds to rest when no tenant environment had a reply
 REFRESH: Final = 5.0  # seconds between reads of which tenant environments to serve
+PRUNE: Final = 600.0  # seconds between prunes of the record of sends
 HELD_DELAY: Final = 30.0  # seconds before a suspended tenant's reply is looked at again
 TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 _TRANSIENT_SLACK: Final = frozenset(
@@ -57,6 +59,7 @@ class Outcome(enum.StrEnum):
 
     SENT = "sent"
     SKIPPED = "skipped"  # acknowledged without a send (webchat, Teams)
+    ALREADY_SENT = "already-sent"  # published again past the bus's deduplication window
     RETRY = "retry"
     DEAD = "dead-lettered"
     HELD = "held"
@@ -86,6 +89,7 @@ class EgressDispatcher:
         self._bus, self._scopes, self._sessions, self._settings = bus, scopes, sessions, settings
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._sends = Sends(sessions)
         self._bases = {"slack": settings.slack_api_url, "telegram": settings.telegram_api_url}
 
     @classmethod
@@ -103,11 +107,15 @@ class EgressDispatcher:
 
     async def _serve(self, stop: asyncio.Event) -> None:
         served: list[tuple[str, str]] = []
-        refreshed = float("-inf")
+        refreshed = pruned = float("-inf")
         while not stop.is_set():
             if time.monotonic() - refreshed > REFRESH:
                 with contextlib.suppress(TenantryError):
                     served, refreshed = await self.serving(), time.monotonic()
+            if time.monotonic() - pruned > PRUNE:
+                with contextlib.suppress(TenantryError):
+                    await self._sends.prune()
+                    pruned = time.monotonic()
             handled = 0
             for tenant, env in served:
                 try:
@@ -167,6 +175,9 @@ class EgressDispatcher:
         return await self._deliver(delivery, provider, envelope)
 
     async def _deliver(self, delivery: Delivery, provider: Provider, envelope: Envelope) -> Outcome:
+        if await self._sends.sent(envelope.tenant_id, envelope.env_id, envelope.message_id):
+            await delivery.ack()
+            return Outcome.ALREADY_SENT
         try:
             await self._send(delivery, provider, envelope)
         except _Retry as retry:
@@ -178,6 +189,7 @@ class EgressDispatcher:
             return Outcome.HELD
         except TenantryError as error:
             return await self._dead_letter(delivery, error.code)
+        await self._sends.record(envelope.tenant_id, envelope.env_id, envelope.message_id)
         await delivery.ack()
         log.info("egress.sent", message_id=envelope.message_id, provider=provider.name)
         return Outcome.SENT

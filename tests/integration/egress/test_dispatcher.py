@@ -5,7 +5,7 @@ retried then dead-lettered, webchat and Teams acknowledged without a send."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -14,6 +14,7 @@ from tenantry.backends.memory.bus import InProcessBus
 from tenantry.bootstrap import Services
 from tenantry.core import names
 from tenantry.runtime.messaging.envelope import Envelope
+from tenantry.tenancy.channels.sends import Sends
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.models import TenantRow
 from tenantry.worker.egress import EgressDispatcher, Outcome
@@ -241,3 +242,31 @@ async def test_suspended_tenants_are_not_served(
             update(TenantRow).where(TenantRow.id == "acme").values(lifecycle_state="suspended")
         )
     assert await dispatcher.serving() == [("bigcorp", "prod")]
+
+
+async def test_a_reply_published_again_past_the_dedup_window_is_not_sent_twice(
+    dispatcher: EgressDispatcher, bus: InProcessBus, fake: FakeProviders, clock: Clock
+) -> None:
+    message = said("acme", "slack", SLACK_SESSION)
+    await answer(bus, message, "just once")
+    assert await dispatcher.dispatch("acme", "prod") == [Outcome.SENT]
+    clock.now += bus.limits.dedup_window + 1  # the runner answers a redelivery, much later
+    await answer(bus, message, "just once")
+    assert await dispatcher.dispatch("acme", "prod") == [Outcome.ALREADY_SENT]
+    assert len(fake.calls) == 1
+
+
+async def test_the_record_of_sends_is_pruned_after_a_day(wired: Services) -> None:
+    moments = [datetime(2026, 12, 1, tzinfo=UTC)]
+    sends = Sends(database.session_factory(wired.engine), clock=lambda: moments[0])
+    await sends.record("acme", "prod", "m1")
+    await sends.record("acme", "prod", "m1")  # recorded once
+    assert await sends.sent("acme", "prod", "m1")
+    assert not await sends.sent("bigcorp", "prod", "m1")
+    moments[0] += timedelta(days=1, seconds=1)
+    await sends.record("acme", "prod", "m2")
+    assert await sends.prune() == 1
+    assert (await sends.sent("acme", "prod", "m1"), await sends.sent("acme", "prod", "m2")) == (
+        False,
+        True,
+    )
