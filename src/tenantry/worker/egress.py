@@ -44,7 +44,7 @@ from tenantry.worker.context import context_of_subject
 
 log = get_logger(__name__)
 BATCH: Final = 32
-IDLE: Final = 0.2  # seconds to rest when no tenant environment had a reply
+POLL: Final = 1.0  # seconds a reader's fetch waits for a reply
 REFRESH: Final = 5.0  # seconds between reads of which tenant environments to serve
 PRUNE: Final = 600.0  # seconds between prunes of the record of sends
 HELD_DELAY: Final = 30.0  # seconds before a suspended tenant's reply is looked at again
@@ -90,6 +90,7 @@ class EgressDispatcher:
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         self._sends = Sends(sessions)
+        self._retiring: set[asyncio.Task[None]] = set()  # readers of tenants no longer served
         self._bases = {"slack": settings.slack_api_url, "telegram": settings.telegram_api_url}
 
     @classmethod
@@ -106,25 +107,48 @@ class EgressDispatcher:
                 await self._http.aclose()
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        served: list[tuple[str, str]] = []
-        refreshed = pruned = float("-inf")
-        while not stop.is_set():
-            if time.monotonic() - refreshed > REFRESH:
+        """One reader per serving tenant environment (a long poll of its egress), started and
+        stopped as tenants come, go, are suspended or resume."""
+        readers: dict[tuple[str, str], tuple[asyncio.Event, asyncio.Task[None]]] = {}
+        pruned = float("-inf")
+        try:
+            while not stop.is_set():
                 with contextlib.suppress(TenantryError):
-                    served, refreshed = await self.serving(), time.monotonic()
-            if time.monotonic() - pruned > PRUNE:
-                with contextlib.suppress(TenantryError):
-                    await self._sends.prune()
-                    pruned = time.monotonic()
-            handled = 0
-            for tenant, env in served:
-                try:
-                    handled += len(await self.dispatch(tenant, env))
-                except TenantryError as error:
-                    log.warning("egress.fetch_failed", tenant_id=tenant, env=env, code=error.code)
-            if not handled:
+                    self._follow(readers, set(await self.serving()))
+                if time.monotonic() - pruned > PRUNE:
+                    with contextlib.suppress(TenantryError):
+                        await self._sends.prune()
+                        pruned = time.monotonic()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=IDLE)
+                    await asyncio.wait_for(stop.wait(), timeout=REFRESH)
+        finally:
+            for ended, _ in readers.values():
+                ended.set()
+            tasks = [task for _, task in readers.values()] + list(self._retiring)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _follow(
+        self,
+        readers: dict[tuple[str, str], tuple[asyncio.Event, asyncio.Task[None]]],
+        serving: set[tuple[str, str]],
+    ) -> None:
+        for key in [key for key in readers if key not in serving]:
+            ended, task = readers.pop(key)
+            ended.set()  # the reader finishes the replies it holds, then stops
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        for key in serving - set(readers):
+            ended = asyncio.Event()
+            readers[key] = (ended, asyncio.create_task(self._read(*key, stop=ended)))
+
+    async def _read(self, tenant: str, env: str, *, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.dispatch(tenant, env, wait=POLL)
+            except TenantryError as error:
+                log.warning("egress.fetch_failed", tenant_id=tenant, env=env, code=error.code)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=POLL)
 
     async def serving(self) -> list[tuple[str, str]]:
         """The tenant environments whose tenants may run now and have channels."""

@@ -4,6 +4,7 @@ retried then dead-lettered, webchat and Teams acknowledged without a send."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -270,3 +271,23 @@ async def test_the_record_of_sends_is_pruned_after_a_day(wired: Services) -> Non
         False,
         True,
     )
+
+
+async def test_the_running_dispatcher_reads_every_serving_tenant_environment(
+    wired: Services, keys: dict[str, Keys], fake: FakeProviders
+) -> None:
+    bus = InProcessBus()  # on the monotonic clock: the readers long-poll
+    settings = wired.settings.model_copy(update={"slack_api_url": f"{fake.url}/slack"})
+    dispatcher = EgressDispatcher(
+        bus, wired.scopes, database.session_factory(wired.engine), settings
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop=stop))
+    for tenant in ("acme", "bigcorp"):
+        await answer(bus, said(tenant, "slack", SLACK_SESSION), f"hello {tenant}")
+    async with asyncio.timeout(10):
+        while len(fake.calls) < 2:  # noqa: ASYNC110 - the fake server has no event
+            await asyncio.sleep(0.02)
+    stop.set()
+    await running
+    assert sorted(c.json["text"] for c in fake.calls) == ["hello acme", "hello bigcorp"]
