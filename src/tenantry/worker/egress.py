@@ -38,6 +38,7 @@ from tenantry.tenancy.channels.sends import Sends
 from tenantry.tenancy.lifecycle import states
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.database import SessionFactory
+from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.models import ChannelRow, EnvironmentRow, TenantRow
 from tenantry.tenancy.scopes import Scopes
 from tenantry.worker.context import context_of_subject
@@ -113,8 +114,10 @@ class EgressDispatcher:
         pruned = float("-inf")
         try:
             while not stop.is_set():
-                with contextlib.suppress(TenantryError):
+                try:
                     self._follow(readers, set(await self.serving()))
+                except Exception as error:  # the loop outlives a bad read
+                    log.warning("egress.serving_failed", error=repr(error)[:200])
                 if time.monotonic() - pruned > PRUNE:
                     with contextlib.suppress(TenantryError):
                         await self._sends.prune()
@@ -145,8 +148,10 @@ class EgressDispatcher:
         while not stop.is_set():
             try:
                 await self.dispatch(tenant, env, wait=POLL)
-            except TenantryError as error:
-                log.warning("egress.fetch_failed", tenant_id=tenant, env=env, code=error.code)
+            except Exception as error:  # a reader outlives a failed round
+                log.warning(
+                    "egress.read_failed", tenant_id=tenant, env=env, error=repr(error)[:200]
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=POLL)
 
@@ -158,7 +163,7 @@ class EgressDispatcher:
             .where(EnvironmentRow.tenant_id.in_(select(ChannelRow.tenant_id)))
             .order_by(EnvironmentRow.tenant_id, EnvironmentRow.id)
         )
-        async with self._sessions() as session:
+        async with translated(), self._sessions() as session:
             rows = (await session.execute(query)).all()
         return [(t, e) for t, e, state in rows if states.refusal(t, state) is None]
 
