@@ -16,7 +16,7 @@ from tenantry.api import caller, doors, fencing
 from tenantry.api.access import AccessKind, declares
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.problems import problem_responses
-from tenantry.api.schemas.paths import TenantIdPath, documented
+from tenantry.api.schemas.paths import ChannelIdPath, EnvIdPath, TeamIdPath, TenantIdPath
 from tenantry.core import ids
 from tenantry.runtime.messaging.providers.schemas import HookRequest
 from tenantry.tenancy.channels.hooks import HookPath, Hooks, SignedHook
@@ -32,19 +32,6 @@ router = APIRouter(
     route_class=StrictJsonRoute,
     responses=problem_responses(400, 401, 413, 429, 503),
 )
-
-EnvPath = Annotated[
-    str, documented("The environment id.", pattern=ids.pattern(ids.IdKind.ENV), minLength=1)
-]
-TeamPath = Annotated[
-    str,
-    documented(
-        "The team id ('default' for none).", pattern=ids.pattern(ids.IdKind.TEAM), minLength=1
-    ),
-]
-ChannelPath = Annotated[
-    str, documented("The channel id.", pattern=ids.pattern(ids.IdKind.CHANNEL), minLength=1)
-]
 
 
 def hooks_of(app: Any) -> Hooks:
@@ -69,9 +56,9 @@ def hooks_of(app: Any) -> Hooks:
 async def provider_signed(
     request: Request,
     tenant_id: TenantIdPath,
-    env_id: EnvPath,
-    team_id: TeamPath,
-    channel_id: ChannelPath,
+    env_id: EnvIdPath,
+    team_id: TeamIdPath,
+    channel_id: ChannelIdPath,
 ) -> SignedHook:
     """The request verified with the channel's secret (401 otherwise, counted against the
     client address; 429 once that address or, verified, the tenant is over its limit)."""
