@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tenantry.core import names
+from tenantry.core import ids, names
 from tenantry.core.errors import InvalidInput
 
 
@@ -127,6 +127,22 @@ class Settings(BaseSettings):
         le=60,
         description="How long a write waits out a migration's cutover before its 503.",
     )
+
+    single_tenant: str | None = Field(
+        default=None,
+        description="Single-tenant deployment: the one tenant this instance serves (every other"
+        " is refused: not found at runtime, refused at apply). Unset: multi-tenant.",
+    )
+
+    @field_validator("single_tenant")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return ids.tenant_id(value)
+        except InvalidInput as error:
+            raise ValueError(f"single_tenant: {error.message}") from error
 
     @field_validator("subject_prefix")
     @classmethod
