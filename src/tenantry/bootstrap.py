@@ -378,7 +378,9 @@ def _spaces(settings: Settings) -> dict[str, Any]:
     if settings.objects == "local":
         objects = settings.data_dir.resolve() / "objects"
         return {
-            "sessions": LocalBlobSpace(settings.data_dir.resolve() / "runtime"),
+            "sessions": LocalBlobSpace(
+                settings.data_dir.resolve() / "runtime", durable=settings.session_fsync
+            ),
             "objects": lambda placed: LocalBlobSpace.for_objects(objects, placed),
         }
     s3 = _s3(settings)

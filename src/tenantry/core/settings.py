@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         description="How long a write waits out a migration's cutover before its 503.",
     )
 
+    session_fsync: bool = Field(
+        default=True,
+        description="Fsync session files (on the local directory backend) before they replace"
+        " the old: durable across a power loss. False trades that for speed (benchmarks).",
+    )
     single_tenant: str | None = Field(
         default=None,
         description="Single-tenant deployment: the one tenant this instance serves (every other"
