@@ -129,7 +129,10 @@ async def _ours(tenants: Sequence[str]) -> dict[str, Figures | Fairness]:
         command = ["-m", "tenantry.cli", "worker", "--pool", "shared"]
         for count in WORKERS:
             for fsync in (True, False):
-                env = here.env | {"TENANTRY_SESSION_FSYNC": str(fsync).lower()}
+                env = here.env | {
+                    "TENANTRY_SESSION_FSYNC": str(fsync).lower(),
+                    "TENANTRY_POOL_CONCURRENCY": str(TENANTS * USERS),  # as many as the anchor
+                }
                 with workers(command, env, count):
                     key = f"ours{count}" + ("" if fsync else "_nofsync")
                     found[key] = await _measure(OursSide(here.wired, tenants), tenants)
