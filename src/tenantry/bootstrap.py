@@ -19,7 +19,8 @@ from tenantry.backends.fs.objects import DirectoryObjectProvisioner
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.memory.bus import InProcessBus
-from tenantry.backends.nats.streams import JetStreamProvisioner
+from tenantry.backends.nats.bus import JetStreamBus
+from tenantry.backends.nats.streams import JetStreamProvisioner, StreamLimits
 from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_data_engine
 from tenantry.backends.postgres.lookup import PostgresTenantLookup
 from tenantry.backends.postgres.moves import PostgresRelationalMover
@@ -39,6 +40,7 @@ from tenantry.core.settings import Settings
 from tenantry.runtime.blobs import ArchiveArea, BlobSpace
 from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.messaging.ingress import Ingress
+from tenantry.runtime.messaging.limits import BusLimits
 from tenantry.runtime.messaging.ports import Bus
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
@@ -236,12 +238,26 @@ async def services(
 
 @asynccontextmanager
 async def message_bus(settings: Settings) -> AsyncIterator[Bus]:
-    """The bus tenants' messages travel on, closed at the end."""
-    bus = InProcessBus(prefix=settings.subject_prefix)
+    """The bus tenants' messages travel on (NATS JetStream when ``nats_url`` is set, else the
+    in-process bus), closed at the end."""
+    limits = bus_limits(settings)
+    bus: InProcessBus | JetStreamBus = (
+        JetStreamBus(settings.nats_url, prefix=settings.subject_prefix, limits=limits)
+        if settings.nats_url
+        else InProcessBus(prefix=settings.subject_prefix, limits=limits)
+    )
     try:
         yield bus
     finally:
         await bus.close()
+
+
+def bus_limits(settings: Settings) -> BusLimits:
+    return BusLimits(
+        max_msgs=settings.bus_tenant_max_msgs,
+        ack_wait=settings.bus_ack_wait_seconds,
+        dedup_window=settings.bus_dedup_window_seconds,
+    )
 
 
 def fence_timing(settings: Settings) -> FenceTiming:
@@ -301,7 +317,11 @@ def provisioners(settings: Settings) -> list[Provisioner]:
     found: list[Provisioner] = [KeyProvisioner(Keyring(root)), relational, _objects(settings)]
     if settings.nats_url:
         layout = Layout(subject_prefix=settings.subject_prefix)
-        found.append(JetStreamProvisioner(settings.nats_url, layout=layout))
+        limits = StreamLimits(
+            duplicate_window_seconds=settings.bus_dedup_window_seconds,
+            ack_wait_seconds=settings.bus_ack_wait_seconds,
+        )
+        found.append(JetStreamProvisioner(settings.nats_url, layout=layout, limits=limits))
     return found
 
 

@@ -371,9 +371,60 @@ def subject_wildcard(tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PRE
     return f"{check_subject_prefix(prefix)}.*.{ids.env_id(env)}.{ids.tenant_id(tenant)}.>"
 
 
-def consumer_name(tenant: str, env: str) -> str:
-    """``c_{tenant}__{env}``: a tenant environment's durable consumer on the shared stream."""
-    return _sql_pair("c_", tenant, env)
+_CONSUMER_PREFIX: Final = {"ingress": "c_", "egress": "e_", "deadletter": "d_"}
+
+
+def consumer_name(tenant: str, env: str, direction: Direction = Direction.INGRESS) -> str:
+    """``c_|e_|d_{tenant}__{env}``: a tenant environment's durable consumer of one direction
+    (ingress, egress, dead letters), on its shared or dedicated stream. The ingress consumer
+    keeps the ``c_`` name the controller has always recorded as the tenant's messaging resource."""
+    return _sql_pair(_CONSUMER_PREFIX[direction.value], tenant, env)
+
+
+def bus_message_id(direction: Direction, tenant: str, env: str, message_id: str) -> str:
+    """``{direction}.{tenant}.{env}.{message_id}``: the deduplication id of a message on the
+    wire (``Nats-Msg-Id``). A shared stream deduplicates across all its tenants, so the id is
+    confined to one direction of one tenant environment: a tenant choosing another's message
+    ids cannot make the stream drop the other's messages as duplicates."""
+    parts = (direction.value, ids.tenant_id(tenant), ids.env_id(env), ids.message_id(message_id))
+    return "{}.{}.{}.{}".format(*parts)
+
+
+_FILTER_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}|\*")
+_QUEUE_GROUP = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
+_QUEUE_GROUP_LIMIT: Final = 64
+
+
+def check_subject_filter(value: object, *, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
+    """A live subject filter under ``prefix``: tokens of the id alphabet, ``*`` for one token,
+    a final ``>`` for the rest; nothing else (a space or CR/LF would be a protocol injection)."""
+    head = check_subject_prefix(prefix) + "."
+    body = value.removeprefix(head) if isinstance(value, str) and value.startswith(head) else ""
+    tokens = body.split(".")
+    if tokens[-1] == ">":
+        tokens = tokens[:-1]
+    if not body or not all(_FILTER_TOKEN.fullmatch(token) for token in tokens):
+        raise InvalidInput(
+            f"subject filter {ids.show(value)} is not a filter under {prefix} "
+            "(id tokens, '*' for one token, a final '>' for the rest)",
+            code="subject_filter.invalid",
+        )
+    return str(value)
+
+
+def check_queue_group(value: object) -> str:
+    """A live listeners' queue group: lowercase letters, digits, single ``_`` or ``-``."""
+    if (
+        not isinstance(value, str)
+        or len(value) > _QUEUE_GROUP_LIMIT
+        or _QUEUE_GROUP.fullmatch(value) is None
+    ):
+        raise InvalidInput(
+            f"queue group {ids.show(value)} must be at most {_QUEUE_GROUP_LIMIT} lowercase "
+            "letters, digits and single '_' or '-'",
+            code="queue_group.invalid",
+        )
+    return value
 
 
 _ROUTE_CLASS = re.compile(r"[a-z]+(?:-[a-z]+)*")

@@ -127,6 +127,31 @@ class Settings(BaseSettings):
         le=60,
         description="How long a write waits out a migration's cutover before its 503.",
     )
+    max_deliveries: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Deliveries of a message before the runner dead-letters it.",
+    )
+    bus_tenant_max_msgs: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000_000,
+        description="Messages a tenant environment may keep unacknowledged in one direction "
+        "(ingress, egress, dead letters); publishing past it is refused with 429.",
+    )
+    bus_ack_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a delivery may stay unacknowledged before it is delivered again.",
+    )
+    bus_dedup_window_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        description="How long the bus remembers a message id to drop a republished duplicate.",
+    )
 
     session_fsync: bool = Field(
         default=True,

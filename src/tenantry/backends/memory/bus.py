@@ -17,22 +17,15 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Final
 
 from tenantry.backends.memory.subjects import matches
 from tenantry.core import names
+from tenantry.runtime.messaging import live
 from tenantry.runtime.messaging.errors import BusUnavailable, TenantBusFull
+from tenantry.runtime.messaging.limits import BACKOFF, BusLimits, backoff
 from tenantry.runtime.messaging.ports import Message
 
-BACKOFF: Final = (1.0, 5.0, 15.0, 60.0)  # seconds before the 2nd, 3rd, 4th... delivery
-_LISTEN_BUFFER: Final = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class BusLimits:
-    max_msgs: int = 10_000  # kept messages per direction and tenant environment
-    ack_wait: float = 30.0  # seconds before an unacknowledged delivery is redelivered
-    dedup_window: float = 120.0  # seconds a message id is remembered
+__all__ = ["BACKOFF", "BusLimits", "InProcessBus"]
 
 
 @dataclass(slots=True)
@@ -71,7 +64,7 @@ class _Delivery:
 
     async def nak(self, delay: float | None = None) -> None:
         if self._held():
-            wait = delay if delay is not None else _backoff(self._kept.attempts)
+            wait = delay if delay is not None else backoff(self._kept.attempts)
             self._kept.leased, self._kept.due = 0, self._bus.now() + wait
             self._bus.wake(self._queue, after=wait)
 
@@ -104,6 +97,7 @@ class InProcessBus:
         if self._closed:
             raise BusUnavailable("the in-process bus is closed")
         direction, tenant, env, _, _ = names.parse_subject(subject, prefix=self.prefix)
+        names.bus_message_id(direction, tenant, env, message_id)  # refuses a malformed id
         queue = self._queue(direction, tenant, env)
         now = self.now()
         _forget_before(queue.seen, now - self.limits.dedup_window)
@@ -128,11 +122,11 @@ class InProcessBus:
             if not matches(subject_filter, message.subject):
                 continue
             if group is None:
-                _offer(inbox, message)
+                live.offer(inbox, message)
             else:
                 groups.setdefault(group, []).append(inbox)
         for members in groups.values():
-            _offer(random.choice(members), message)  # noqa: S311 - spreading, not secrecy
+            live.offer(random.choice(members), message)  # noqa: S311 - spreading, not secrecy
 
     async def fetch(
         self,
@@ -143,6 +137,7 @@ class InProcessBus:
         batch: int = 1,
         wait: float = 1.0,
     ) -> list[_Delivery]:
+        names.consumer_name(tenant, env, direction)  # refuses malformed ids, as on JetStream
         queue = self._queue(direction, tenant, env)
         deadline = self.now() + wait
         while True:
@@ -177,11 +172,14 @@ class InProcessBus:
     async def listen(
         self, subject_filter: str, *, queue: str | None = None
     ) -> AsyncIterator[AsyncIterator[Message]]:
-        inbox: asyncio.Queue[Message] = asyncio.Queue(_LISTEN_BUFFER)
+        names.check_subject_filter(subject_filter, prefix=self.prefix)
+        if queue is not None:
+            names.check_queue_group(queue)
+        inbox = live.inbox()
         entry = (subject_filter, queue, inbox)
         self._listeners.append(entry)
         try:
-            yield _drain(inbox)
+            yield live.drain(inbox)
         finally:
             self._listeners.remove(entry)
 
@@ -191,22 +189,6 @@ class InProcessBus:
             queue.ready.set()
 
 
-async def _drain(inbox: asyncio.Queue[Message]) -> AsyncIterator[Message]:
-    while True:
-        yield await inbox.get()
-
-
-def _offer(inbox: asyncio.Queue[Message], message: Message) -> None:
-    """A live listener too slow to keep up loses the oldest message, as on core NATS."""
-    if inbox.full():
-        inbox.get_nowait()
-    inbox.put_nowait(message)
-
-
 def _forget_before(seen: OrderedDict[str, float], moment: float) -> None:
     while seen and next(iter(seen.values())) < moment:
         seen.popitem(last=False)
-
-
-def _backoff(attempts: int) -> float:
-    return BACKOFF[min(max(attempts - 1, 0), len(BACKOFF) - 1)]

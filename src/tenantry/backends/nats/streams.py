@@ -3,11 +3,13 @@
 mt-standard: shared streams (a fixed number of shards, the tenant environment's shard derived
 from its ids by ``Layout``) whose subjects list each tenant environment's wildcard
 (``{prefix}.*.{env}.{tenant}.>``; JetStream forbids overlapping streams, so a shared stream
-names its tenants rather than covering everything, and shards keep each list short), plus a
-durable consumer per tenant environment filtered on that wildcard. st-dedicated: a stream per
-tenant environment with its own limits. Every call is idempotent; concurrent additions to a
-shared stream in this process go in one update, and one lost to another process shows up as
-"not existing" on the next reconcile and is repaired then.
+names its tenants rather than covering everything, and shards keep each list short).
+st-dedicated: a stream per tenant environment. On both, one durable consumer per direction of
+each tenant environment (ingress, egress, dead letters; disjoint filters), so a runner reading
+ingress never reads replies. New streams are work queues (an acknowledged message is gone) that
+discard nothing: a full stream refuses new messages. Every call is idempotent; concurrent
+additions to a shared stream in this process go in one update, and one lost to another process
+shows up as "not existing" on the next reconcile and is repaired then.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 
 from tenantry.core import names
@@ -36,9 +45,18 @@ class NatsUnavailable(Unavailable):
 
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
+    """A stream's own limits (a shared stream's are one pool for all its tenants: each tenant's
+    share is enforced by the bus when publishing), and its consumers' acknowledgement wait."""
+
     max_bytes: int = 1024**3
     max_msgs: int = 1_000_000
     max_age_seconds: float = 7 * 24 * 3600
+    max_msg_size: int = 1024**2
+    duplicate_window_seconds: float = 120.0
+    ack_wait_seconds: float = 30.0
+
+
+DIRECTIONS = tuple(names.Direction)
 
 
 class JetStreamProvisioner:
@@ -114,33 +132,64 @@ class JetStreamProvisioner:
     def _shared(self, resource: Resource) -> str:
         return self._layout.shared_stream_of(resource.tenant_id, str(resource.env_id))
 
+    def _stream(self, resource: Resource) -> str:
+        if resource.variant == Messaging.DEDICATED_STREAM:
+            return resource.name
+        return self._shared(resource)
+
     async def exists(self, resource: Resource) -> bool:
+        """The stream covers the tenant environment and its three consumers read one direction
+        each (a consumer of the older single wildcard filter is not the wanted one)."""
+        stream = self._stream(resource)
         async with self._js() as js:
             try:
-                if resource.variant == Messaging.DEDICATED_STREAM:
-                    await js.stream_info(resource.name)
-                    return True
-                info = await js.stream_info(self._shared(resource))
-                await js.consumer_info(self._shared(resource), resource.name)
+                info = await js.stream_info(stream)
+                for direction, wanted in self._consumers(resource).items():
+                    found = await js.consumer_info(
+                        stream, names.consumer_name(*_pair(resource), direction)
+                    )
+                    if not _same_consumer(found.config, wanted):
+                        return False
             except NotFoundError:
                 return False
-        return self._wildcard(resource) in (info.config.subjects or [])
+        return self._current(info.config) and self._wildcard(resource) in (
+            info.config.subjects or []
+        )
+
+    def _current(self, config: StreamConfig) -> bool:
+        """Whether a stream has the wanted limits (older streams discarded the oldest)."""
+        limits = self._limits
+        return (
+            config.discard == DiscardPolicy.NEW
+            and config.max_msg_size == limits.max_msg_size
+            and _close(config.duplicate_window, limits.duplicate_window_seconds)
+        )
 
     async def ensure(self, resource: Resource) -> None:
         async with self._js() as js:
+            stream = self._stream(resource)
             if resource.variant == Messaging.DEDICATED_STREAM:
-                await self._put_stream(js, resource.name, [self._wildcard(resource)])
-                return
-            stream = self._shared(resource)
-            await self._add_shared_subject(js, stream, self._wildcard(resource))
-            await js.add_consumer(
-                stream,
-                ConsumerConfig(
-                    durable_name=resource.name,
-                    filter_subject=self._wildcard(resource),
-                    ack_policy=AckPolicy.EXPLICIT,
-                ),
+                await self._put_stream(js, stream, [self._wildcard(resource)])
+            else:
+                await self._add_shared_subject(js, stream, self._wildcard(resource))
+            for config in self._consumers(resource).values():
+                await js.add_consumer(stream, config)  # creates, or updates the filter
+
+    def _consumers(self, resource: Resource) -> dict[names.Direction, ConsumerConfig]:
+        """One durable pull consumer per direction; redelivery is unbounded here because the
+        runner itself dead-letters after ``max_deliveries`` (it sees each delivery's attempt)."""
+        tenant, env = _pair(resource)
+        return {
+            direction: ConsumerConfig(
+                durable_name=names.consumer_name(tenant, env, direction),
+                filter_subject=names.subject_filter(direction, tenant, env, prefix=self._prefix),
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._limits.ack_wait_seconds,
+                max_deliver=-1,
+                max_ack_pending=-1,
             )
+            for direction in DIRECTIONS
+        }
 
     async def retire(self, resource: Resource) -> None:
         async with self._js() as js:
@@ -148,7 +197,9 @@ class JetStreamProvisioner:
                 await _ignore_missing(js.delete_stream(resource.name))
                 return
             stream = self._shared(resource)
-            await _ignore_missing(js.delete_consumer(stream, resource.name))
+            for direction in DIRECTIONS:
+                consumer = names.consumer_name(*_pair(resource), direction)
+                await _ignore_missing(js.delete_consumer(stream, consumer))
             async with self._updates.setdefault(stream, asyncio.Lock()):
                 await self._drop_shared_subject(js, stream, self._wildcard(resource))
 
@@ -158,15 +209,22 @@ class JetStreamProvisioner:
             name=name,
             subjects=subjects,
             storage=StorageType.FILE,
+            retention=RetentionPolicy.WORK_QUEUE,
+            discard=DiscardPolicy.NEW,
             max_bytes=limits.max_bytes,
             max_msgs=limits.max_msgs,
             max_age=limits.max_age_seconds,
+            max_msg_size=limits.max_msg_size,
+            duplicate_window=limits.duplicate_window_seconds,
         )
         try:
-            await js.stream_info(name)
+            info = await js.stream_info(name)
         except NotFoundError:
             await js.add_stream(config)
             return
+        # JetStream cannot change a stream's retention: a stream made before work queues keeps
+        # its own (acknowledged messages then age out instead of going at once).
+        config.retention = info.config.retention
         await js.update_stream(config)
 
     async def _add_shared_subject(self, js: JetStreamContext, stream: str, subject: str) -> None:
@@ -178,8 +236,12 @@ class JetStreamProvisioner:
                 return  # an update made while we waited carried it
             batch = set(pending)
             pending.clear()
-            subjects = await _subjects(js, stream)
-            if not batch <= set(subjects):
+            try:
+                config = (await js.stream_info(stream)).config
+            except NotFoundError:
+                config = StreamConfig(subjects=[])
+            subjects = list(config.subjects or [])
+            if not batch <= set(subjects) or not self._current(config):
                 await self._put_stream(js, stream, sorted({*subjects, *batch}))
 
     async def _drop_shared_subject(self, js: JetStreamContext, stream: str, subject: str) -> None:
@@ -192,6 +254,18 @@ class JetStreamProvisioner:
             await self._put_stream(js, stream, remaining)
         else:
             await _ignore_missing(js.delete_stream(stream))
+
+
+def _same_consumer(found: ConsumerConfig, wanted: ConsumerConfig) -> bool:
+    return found.filter_subject == wanted.filter_subject and _close(found.ack_wait, wanted.ack_wait)
+
+
+def _close(found: float | None, wanted: float | None) -> bool:
+    return found is not None and wanted is not None and abs(found - wanted) < 0.001
+
+
+def _pair(resource: Resource) -> tuple[str, str]:
+    return resource.tenant_id, str(resource.env_id)
 
 
 async def _subjects(js: JetStreamContext, stream: str) -> list[str]:
