@@ -104,7 +104,7 @@ async def _raw(tenants: Sequence[str]) -> dict[str, Figures | Fairness]:
     stream, prefix = f"benchraw_{token}", f"benchraw{token}.messaging"
     client = await raw.connect()
     try:
-        await raw.provision(client.jetstream(), stream, prefix, tenants, cap=USERS * 64)
+        await raw.provision(client.jetstream(), stream, prefix, tenants)
     finally:
         await client.close()
     found: dict[str, Figures | Fairness] = {}

@@ -86,10 +86,11 @@ async def deployed(tenants: Sequence[str]) -> AsyncIterator[Deployed]:
     }
     try:
         async with services(settings) as wired:
-            (folder / "flows").mkdir()
-            (folder / "bundle.yaml").write_text(_bundle(tenants))
-            (folder / "flows" / "bench_flow.yaml").write_text(FLOW)
-            await wired.registry.apply(loader.load([folder / "bundle.yaml"]))
+            bundle = folder / "bundle"
+            (bundle / "flows").mkdir(parents=True)
+            (bundle / "bundle.yaml").write_text(_bundle(tenants))
+            (bundle / "flows" / "bench_flow.yaml").write_text(FLOW)
+            await wired.registry.apply(loader.load([bundle]))
             outcomes = await wired.controller.reconcile_many(list(tenants), concurrency=4)
             assert {o.result for o in outcomes} == {"ready"}, [o.message for o in outcomes]
             try:

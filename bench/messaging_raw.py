@@ -20,7 +20,14 @@ from contextlib import suppress
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 
 NATS_URL = "nats://127.0.0.1:4222"
 REPLY = "Welcome to ACME Support! How can I help?"
@@ -39,15 +46,15 @@ async def connect() -> Client:
     return await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=3)
 
 
-async def provision(
-    js: JetStreamContext, stream: str, prefix: str, tenants: Sequence[str], *, cap: int
-) -> None:
+async def provision(js: JetStreamContext, stream: str, prefix: str, tenants: Sequence[str]) -> None:
     """The anchor's stream and its consumers (a consumer per tenant and direction)."""
     await js.add_stream(
         StreamConfig(
             name=stream,
             subjects=[f"{prefix}.>"],
             storage=StorageType.FILE,
+            retention=RetentionPolicy.WORK_QUEUE,  # as Tenantry's streams
+            discard=DiscardPolicy.NEW,
             duplicate_window=120.0,
         )
     )
@@ -60,7 +67,7 @@ async def provision(
                     filter_subject=f"{prefix}.{direction}.{ENV}.{tenant}.>",
                     ack_policy=AckPolicy.EXPLICIT,
                     ack_wait=30.0,
-                    max_ack_pending=max(1000, cap),
+                    max_ack_pending=-1,
                 ),
             )
 
