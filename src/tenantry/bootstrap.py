@@ -49,6 +49,7 @@ from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.deployment import Deployment
 from tenantry.tenancy.flows.catalog import FlowCatalog
+from tenantry.tenancy.flows.wiring import MeteredTokens, RegistrySettings
 from tenantry.tenancy.idempotency.service import IdempotencyService
 from tenantry.tenancy.isolation.strategies import Layout
 from tenantry.tenancy.lifecycle.fence.drain import Fences
@@ -222,7 +223,11 @@ async def services(
                     bus,
                     Ingress(bus, clock=clock),
                     FlowCatalog(sessions),
-                    FlowEngine(),
+                    FlowEngine(
+                        settings=RegistrySettings(sessions),
+                        tokens=MeteredTokens(meters),
+                        egress_allow=settings.flow_egress_allow,
+                    ),
                     Retirements(toolkit),
                 )
             finally:

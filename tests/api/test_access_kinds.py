@@ -28,8 +28,9 @@ def undeclared(document: dict[str, Any]) -> list[str]:
             if method not in _METHODS:
                 continue
             declared = operation.get(EXTENSION) or {}
+            role_kinds = {AccessKind.TENANT_ROLE, AccessKind.CONVERSATION}
             well_formed = declared.get("kind") in kinds and (
-                declared.get("kind") != AccessKind.TENANT_ROLE
+                declared.get("kind") not in role_kinds
                 or declared.get("action") in {a.value for a in Action}
             )
             if not well_formed:
@@ -63,6 +64,11 @@ def test_the_declared_kinds_are_the_routes_checks() -> None:
     assert declared["PUT /api/v1/secrets/{name}"] == {"kind": tenant, "action": "secrets.write"}
     assert declared["POST /api/v1/secrets/rotate-key"] == {"kind": tenant, "action": "admin"}
     assert declared["GET /api/v1/usage"] == {"kind": tenant, "action": "read"}
+    chat, channel = AccessKind.CONVERSATION.value, "/api/v1/channels/{channel_id}"
+    assert declared[f"POST {channel}/messages"] == {"kind": chat, "action": "write"}
+    assert declared[f"GET {channel}/messages"] == {"kind": chat, "action": "read"}
+    assert declared[f"GET {channel}/events"] == {"kind": chat, "action": "read"}
+    assert declared[f"POST {channel}/visitors"] == {"kind": tenant, "action": "visitors.mint"}
     admin = {"kind": "platform-admin"}
     for kind in ("suspend", "resume", "archive", "restore", "rotate-keys"):
         assert declared[f"POST /api/v1/tenants/{{tenant_id}}/{kind}"] == admin

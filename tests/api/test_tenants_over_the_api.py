@@ -22,7 +22,13 @@ from tests.api.test_api import ADMIN, assert_problem, client_for
 from tests.conftest import EXAMPLE_BUNDLE
 from tests.integration.registry.support import snapshot
 
-FLOW = {"name": "zeta_flow", "version": "1.0", "nodes": [{"id": "start", "type": "reply"}]}
+FLOW = {
+    "name": "zeta_flow",
+    "version": "1.0",
+    "nodes": [{"id": "start", "type": "reply", "config": {"message": "hi"}}],
+}
+
+LOOP = {"id": "a", "type": "reply", "next": "a", "config": {"message": "again"}}  # never ends
 
 
 @pytest.fixture
@@ -136,6 +142,12 @@ async def test_unknown_profile_is_400_listing_the_allowed_ones(
         ({"flows": {}}, "request.invalid"),  # the team binds a flow that is not there
         ({"flows": {"other": FLOW}}, "request.invalid"),  # keyed by another name
         ({"name": ""}, "request.invalid"),
+        (
+            {"flows": {"zeta_flow": {**FLOW, "nodes": [{"id": "a", "type": "x"}]}}},
+            "request.invalid",
+        ),
+        ({"flows": {"zeta_flow": {**FLOW, "nodes": [LOOP]}}}, "request.invalid"),
+        ({"teams": {"help": {"flow": "zeta_flow@9.9"}}}, "flow.version_unknown"),
     ],
 )
 async def test_bad_input_is_400_and_changes_nothing(

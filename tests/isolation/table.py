@@ -20,10 +20,11 @@ from tenantry.api.app import create_app
 from tenantry.bootstrap import Services
 from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.registry.models import TenantRow
-from tests.isolation.world import SHARED_WORD, TEAM, Names
+from tests.isolation.world import CHANNEL, SHARED_WORD, TEAM, Names
 
-# Not tenant routes: probes of the process and the documents describing the API.
-UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz"})
+# Not tenant routes: probes of the process, the documents describing the API, the chat page
+# (the same page for everyone; a visitor credential reaches the webchat routes).
+UNSCOPED: Final = frozenset({"GET /healthz", "GET /readyz", "GET /chat"})
 
 
 class Kind(enum.Enum):
@@ -101,6 +102,7 @@ SESSION: Final = "/api/v1/sessions/{names.session}"
 MATCH_1: Final = {"If-Match": '"1"'}  # every session of the world is at revision 1
 OBJECT: Final = "/api/v1/objects/{names.object_key}"
 CREATE_ONLY: Final = {"If-None-Match": "*"}
+CHANNEL_MESSAGES: Final = f"/api/v1/channels/{CHANNEL}/messages"
 SOME_TAG: Final = '"0123456789abcdef0123456789abcdef"'  # an object ETag's form; no object's
 
 ROUTES: Final[tuple[Route, ...]] = (
@@ -377,21 +379,72 @@ ROUTES: Final[tuple[Route, ...]] = (
         Kind.ITEM,
         _one("DELETE", "/api/v1/search/documents/{names.doc}"),
     ),
+    # -- webchat: the team's channel, a session of it --
+    Route(
+        "POST",
+        "/api/v1/channels/{channel_id}/messages",
+        Kind.ITEM,  # on another tenant's session: 404 like a missing one, nothing published
+        lambda n: [
+            Call(
+                "POST",
+                CHANNEL_MESSAGES,
+                json={"user_id": "u", "text": "hi", "session_id": n.session},
+            )
+        ],
+    ),
+    Route(
+        "GET",
+        "/api/v1/channels/{channel_id}/messages",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("GET", CHANNEL_MESSAGES, params={"session_id": n.session}),
+            lambda n: Call("GET", CHANNEL_MESSAGES, params={"session_id": n.session, "after": "0"}),
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/channels/{channel_id}/events",
+        Kind.ITEM,
+        _calls(
+            lambda n: Call("GET", f"/api/v1/channels/{CHANNEL}/events", params=_stream(n.session)),
+            lambda n: Call(
+                "GET",
+                f"/api/v1/channels/{CHANNEL}/events",
+                params=_stream(n.session),
+                headers={"Last-Event-ID": "0"},
+            ),
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/channels/{channel_id}/visitors",
+        Kind.ITEM,  # a visitor of another tenant's session: 404 like a missing one
+        lambda n: [
+            Call("POST", f"/api/v1/channels/{CHANNEL}/visitors", json={"session_id": n.session})
+        ],
+    ),
     # -- usage --
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 
 
+def _stream(session: str) -> dict[str, str]:
+    """An event stream that ends once it sent what is there (``wait=0``)."""
+    return {"session_id": session, "wait": "0"}
+
+
 def tenant_role_routes(app: FastAPI | None = None) -> frozenset[str]:
-    """``METHOD /path`` of every operation whose declared access is a tenant role."""
+    """``METHOD /path`` of every operation whose declared access is a tenant role (or a
+    conversation's: a tenant role, or a visitor)."""
     document = (app or create_app()).openapi()
     return frozenset(
         f"{method.upper()} {path}"
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
         if isinstance(operation, dict)
-        and operation.get(EXTENSION, {}).get("kind") == AccessKind.TENANT_ROLE
+        and operation.get(EXTENSION, {}).get("kind")
+        in {AccessKind.TENANT_ROLE, AccessKind.CONVERSATION}
     )
 
 

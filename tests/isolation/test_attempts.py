@@ -11,7 +11,7 @@ import pytest
 
 from tests.isolation import probes
 from tests.isolation.table import TABLE
-from tests.isolation.world import A, Names, World
+from tests.isolation.world import CHANNEL, A, Names, World
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -20,6 +20,7 @@ def _session_body(world: World) -> dict[str, Any]:
     a = world.a
     return {
         "session_id": a.names.session,
+        "channel_id": CHANNEL,
         "user_id": a.values["user"],
         "variables": {"note": a.values["variable"]},
         "transcript": [{"role": "user", "text": a.values["said"]}],

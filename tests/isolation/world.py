@@ -17,12 +17,13 @@ import httpx
 from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
 from tenantry.tenancy.lifecycle.states import JobKind
-from tenantry.tenancy.manifests.schemas import Bundle, Environment, Team, TenantSpec
+from tenantry.tenancy.manifests.schemas import Bundle, Channel, Environment, Team, TenantSpec
 
 A: Final = "acme"
 B: Final = "bigcorp"
 TEAM: Final = "support"
 TEAM_OF_A: Final = "acme-ops"  # a team A has and B has not
+CHANNEL: Final = "webchat"  # each tenant's team has it; the seeded session is on it
 SHARED_WORD: Final = "quarterly"  # in both tenants' documents: a search for it lists one tenant's
 PROBLEM: Final = "application/problem+json"
 
@@ -151,7 +152,10 @@ def bundle() -> Bundle:
         t: TenantSpec(
             name=t,
             environments=[Environment(id="prod")],
-            teams={TEAM: Team(), **({TEAM_OF_A: Team()} if t == A else {})},
+            teams={
+                TEAM: Team(channels={CHANNEL: Channel(provider="messaging-webchat")}),
+                **({TEAM_OF_A: Team()} if t == A else {}),
+            },
         )
         for t in (A, B)
     }
@@ -212,6 +216,7 @@ async def _store(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
     n, v, headers = tenant.names, tenant.values, tenant.headers()
     session = {
         "session_id": n.session,
+        "channel_id": CHANNEL,
         "user_id": v["user"],
         "variables": {"note": v["variable"]},
         "transcript": [{"role": "user", "text": v["said"]}],

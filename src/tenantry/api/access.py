@@ -31,6 +31,8 @@ class AccessKind(enum.StrEnum):
     CREDENTIAL = "credential"  # any verified credential; the access service decides the rest
     PLATFORM_ADMIN = "platform-admin"
     TENANT_ROLE = "tenant-role"  # a role of the selected tenant that allows the action
+    # a tenant role that allows the action, or a visitor credential of the conversation
+    CONVERSATION = "conversation"
 
 
 # When a route has several, the more specific one is its kind.
@@ -39,6 +41,7 @@ _RANK: Final = {
     AccessKind.CREDENTIAL: 1,
     AccessKind.PLATFORM_ADMIN: 2,
     AccessKind.TENANT_ROLE: 3,
+    AccessKind.CONVERSATION: 3,
 }
 
 Declared = tuple[AccessKind, Action | None]

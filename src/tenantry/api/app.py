@@ -12,6 +12,7 @@ from tenantry import __version__, bootstrap
 from tenantry.api import (
     access,
     caller,
+    conversations,
     doors,
     early,
     fencing,
@@ -22,6 +23,8 @@ from tenantry.api import (
     requestlog,
 )
 from tenantry.api.routes import (
+    channels,
+    chat,
     health,
     lifecycle,
     objects,
@@ -78,8 +81,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             objects,
             search,
             usage,
+            channels,
         )
     ]
+    app.add_middleware(conversations.ConnectionSlots)  # a long-poll's slot, freed at its end
     app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
@@ -88,8 +93,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(doors.DoorLimit)
     app.add_middleware(requestlog.RequestLog)  # one line per request, refusals included
     app.add_middleware(middleware.CorrelationId)  # outermost: every response carries the id
-    access.declare(health.router)
-    app.include_router(health.router)
+    for public in (health.router, chat.router):
+        access.declare(public)
+        app.include_router(public)
     for router in routers:
         access.declare(router)
         caller.document_selection(router)

@@ -34,6 +34,7 @@ from tenantry.api.proofs import (
     SecretsReadAccess,
     SecretsWriteAccess,
     TenantAccess,
+    VisitorMintAccess,
     WriteAccess,
 )
 from tenantry.core import ids
@@ -66,6 +67,7 @@ __all__ = [
     "SecretsWriter",
     "SelectionDep",
     "TenantAdmin",
+    "VisitorMinter",
     "Writer",
     "access_service",
     "admit",
@@ -80,7 +82,9 @@ __all__ = [
     "secrets_reader",
     "secrets_writer",
     "selected",
+    "tenant_access",
     "tenant_admin",
+    "visitor_minter",
     "wired_of",
     "writer",
 ]
@@ -274,11 +278,17 @@ async def tenant_admin(request: Request) -> AdminAccess:
     return (await _checked(request, AdminAccess))[0]
 
 
+async def visitor_minter(request: Request) -> VisitorMintAccess:
+    """Admit the team's admins, who mint visitor credentials (:attr:`Action.MINT_VISITORS`)."""
+    return (await _checked(request, VisitorMintAccess))[0]
+
+
 Reader = Annotated[ReadAccess, Depends(reader)]
 Writer = Annotated[WriteAccess, Depends(writer)]
 SecretsReader = Annotated[SecretsReadAccess, Depends(secrets_reader)]
 SecretsWriter = Annotated[SecretsWriteAccess, Depends(secrets_writer)]
 TenantAdmin = Annotated[AdminAccess, Depends(tenant_admin)]
+VisitorMinter = Annotated[VisitorMintAccess, Depends(visitor_minter)]
 # The tenant-access dependencies and the proof each returns.
 TENANT_ACCESS: Final[dict[Callable[..., Any], type[TenantAccess]]] = {
     reader: ReadAccess,
@@ -286,6 +296,7 @@ TENANT_ACCESS: Final[dict[Callable[..., Any], type[TenantAccess]]] = {
     secrets_reader: SecretsReadAccess,
     secrets_writer: SecretsWriteAccess,
     tenant_admin: AdminAccess,
+    visitor_minter: VisitorMintAccess,
 }
 
 
@@ -309,7 +320,17 @@ _SELECTION_HEADERS: Final = (
     (TEAM_HEADER, ids.IdKind.TEAM, "The team to act for."),
     (ENV_HEADER, ids.IdKind.ENV, "The environment; default prod."),
 )
-_SELECTING: Final = frozenset({selected, resolved, *TENANT_ACCESS})
+_SELECTING: Final = {selected, resolved, *TENANT_ACCESS}
+_OTHER_ACCESS: Final[set[Callable[..., Any]]] = set()  # e.g. the webchat conversations'
+
+
+def tenant_access(dependency: Callable[..., Any]) -> None:
+    """Count ``dependency`` among the tenant-access dependencies of another module (one that
+    reads the selection headers and takes the tenant's limits, as those here do)."""
+    _OTHER_ACCESS.add(dependency)
+    _SELECTING.add(dependency)
+
+
 # the tenant-access dependencies read the bearer credential themselves: FastAPI would not
 # document it
 _SECURITY: Final[dict[str, Any]] = {"security": [{_bearer.scheme_name: []}]}
@@ -350,4 +371,9 @@ def _selects(dependant: Dependant) -> bool:
 def admits(dependant: Dependant) -> bool:
     """Whether a route with this dependant goes through a tenant-access dependency (so the
     tenant's limits are taken for it)."""
-    return dependant.call in TENANT_ACCESS or any(admits(d) for d in dependant.dependencies)
+    call = dependant.call
+    return (
+        call in TENANT_ACCESS
+        or call in _OTHER_ACCESS
+        or any(admits(d) for d in dependant.dependencies)
+    )

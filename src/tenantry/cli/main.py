@@ -72,6 +72,7 @@ COMMANDS = {
     "apikey": lazy.Entry(
         "tokens:apikey_app", "Create, list and revoke tenants' API keys (for services)."
     ),
+    "flows": lazy.Entry("flows:app", "List a tenant's flows, read one, and test one locally."),
     "usage": lazy.Entry(
         "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
     ),

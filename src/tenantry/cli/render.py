@@ -266,6 +266,13 @@ def _team_rows(t: TenantDetail) -> list[tuple[str, ...]]:
     return rows
 
 
+def rows(columns: Sequence[str], found: Sequence[Sequence[str]]) -> None:
+    table = Table(*columns, box=None, pad_edge=False)
+    for row in found:
+        table.add_row(*_texts(*row))
+    show(table)
+
+
 def _sub_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     if not rows:
         return

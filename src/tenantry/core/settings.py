@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses or networks (comma-separated) whose X-Forwarded-For is believed.",
     )
+    flow_egress_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (comma-separated) a flow's call and llm nodes may reach although "
+        "they are not public (loopback, private, link-local); empty: public addresses only.",
+    )
     refusal_audit_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -182,7 +187,7 @@ class Settings(BaseSettings):
         except InvalidInput as error:
             raise ValueError(error.message) from error
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "flow_egress_allow", mode="before")
     @classmethod
     def _networks(cls, value: object) -> object:
         items = value.split(",") if isinstance(value, str) else value
@@ -191,7 +196,7 @@ class Settings(BaseSettings):
         try:
             return [str(ipaddress.ip_network(str(item).strip())) for item in items if item]
         except ValueError as error:
-            raise ValueError(f"trusted_proxies: {error}") from None
+            raise ValueError(f"a network list: {error}") from None
 
     def tenant_postgres_url(self) -> str | None:
         """The tenant-data PostgreSQL server, or None for SQLite files (the embedded default)."""

@@ -85,6 +85,7 @@ def test_roles_and_their_order() -> None:
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
+        (Role.VISITOR, {Action.CONVERSE}),
         (Role.VIEWER, {Action.READ}),
         (Role.TEAM_MEMBER, {Action.READ, Action.WRITE}),
         (Role.TEAM_ADMIN, set(Action) - {Action.ADMIN}),

@@ -129,7 +129,7 @@ def test_cross_file_problems(tmp_path: Path) -> None:
     write(tmp_path, "bundle/tenants/acme.yaml", "tenant:\n  id: acme\n  name: Again\n")
     write(tmp_path, "bundle/teams/t.yaml", "team:\n  id: x\n  tenant_id: nobody\n")
     write(tmp_path, "bundle/teams/u.yaml", "team:\n  id: support\n  tenant_id: acme\n")
-    flow = "name: lonely\nversion: '1'\nnodes:\n  - {id: a, type: reply}\n"
+    flow = "name: lonely\nversion: '1'\nnodes:\n  - {id: a, type: reply, config: {message: hi}}\n"
     write(tmp_path, "bundle/flows/lonely.yaml", flow)
     write(tmp_path, "bundle/flows/lonely2.yaml", flow)
     messages = "\n".join(str(i) for i in issues_of(tmp_path / "bundle"))
@@ -151,8 +151,8 @@ def test_flow_problems(tmp_path: Path) -> None:
                 "name: Bad.Flow\n"
                 "version: latest\n"
                 "nodes:\n"
-                "  - {id: greet, type: reply}\n"
-                "  - {id: greet, type: reply}\n"
+                "  - {id: greet, type: reply, config: {message: hi}}\n"
+                "  - {id: greet, type: reply, config: {message: hi}}\n"
             ),
         )
     )
@@ -191,7 +191,11 @@ def test_directory_bundle_loads(tmp_path: Path) -> None:
         "b/teams/s.yaml",
         "team:\n  id: s\n  tenant_id: beta\n  flow: f\nchannels:\n  web: {provider: web}\n",
     )
-    write(tmp_path, "b/flows/f.yaml", "name: f\nversion: '2.1'\nnodes:\n  - {id: n, type: reply}\n")
+    write(
+        tmp_path,
+        "b/flows/f.yaml",
+        "name: f\nversion: '2.1'\nnodes:\n  - {id: n, type: reply, config: {message: hi}}\n",
+    )
     write(tmp_path, "b/README.md", "ignored\n")
     bundle = loader.load([tmp_path / "b"])
     assert sorted(bundle.tenants) == ["acme", "beta"]

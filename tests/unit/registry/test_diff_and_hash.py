@@ -76,7 +76,9 @@ def _spec(**update: Any) -> dict[str, Any]:
         },
         flows={
             "support_flow": Flow(
-                name="support_flow", version="1.0", nodes=[Node(id="greet", type="reply")]
+                name="support_flow",
+                version="1.0",
+                nodes=[Node(id="greet", type="reply", config={"message": "hi"})],
             )
         },
     )
@@ -95,7 +97,9 @@ def test_diff_of_real_specs_names_each_changed_field() -> None:
     }
     flows = {
         "support_flow": Flow(
-            name="support_flow", version="1.1", nodes=[Node(id="hello", type="reply")]
+            name="support_flow",
+            version="1.1",
+            nodes=[Node(id="hello", type="reply", config={"message": "hi"})],
         )
     }
     after = _spec(teams=teams, flows=flows, settings={"timezone": "UTC", "language": "en"})

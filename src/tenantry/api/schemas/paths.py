@@ -47,6 +47,7 @@ def _id(kind: ids.IdKind, what: str, note: str = "") -> Any:
 
 TenantIdPath = Annotated[str, _id(ids.IdKind.TENANT, "The tenant id", "; 'global' is reserved")]
 SessionIdPath = Annotated[str, _id(ids.IdKind.SESSION, "The session id")]
+ChannelIdPath = Annotated[str, _id(ids.IdKind.CHANNEL, "The channel id (of the caller's team)")]
 SecretNamePath = Annotated[str, _id(ids.IdKind.SECRET, "The secret's name")]
 ApiKeyIdPath = Annotated[
     str,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
+
+MAX_REF: Final = 64
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """A binding's flow name and pinned version: ``support_flow@1.0`` -> (``support_flow``,
+    ``1.0``); without ``@``, the version is None (the newest applied)."""
+    name, _, version = ref.partition("@")
+    return name, version or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +30,8 @@ class FlowDef:
     name: str
     version: str
     nodes: tuple[Node, ...]
+    # What the engine derives once per flow object (typed configs, names its templates use).
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

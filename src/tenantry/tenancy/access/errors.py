@@ -58,6 +58,31 @@ class TeamMismatch(Forbidden):
     code = "auth.team_mismatch"
 
 
+class EnvMismatch(Forbidden):
+    """The environment selected is not the one a visitor credential is bound to."""
+
+    code = "auth.env_mismatch"
+
+
+class VisitorScope(NotFound):
+    """What a visitor credential names beyond its one conversation: answered like a missing
+    one (another channel, another session)."""
+
+    code = "webchat.conversation_not_found"
+
+
+class VisitorUser(Forbidden):
+    """A visitor's message names another user than the one its credential speaks as."""
+
+    code = "webchat.user_mismatch"
+
+
+class UserRequired(InvalidInput):
+    """A team member's message names no user (a visitor's is its credential's)."""
+
+    code = "webchat.user_required"
+
+
 class NoGrant(Forbidden):
     code = "auth.no_grant"
 

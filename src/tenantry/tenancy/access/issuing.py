@@ -22,6 +22,8 @@ def grants_of(
     kind: PrincipalKind, tenant: str | None, team: str | None, role: Role | str | None
 ) -> tuple[Grant, ...]:
     """The grant of a one-grant token (none for a platform-admin token), checked."""
+    if kind is PrincipalKind.VISITOR:
+        raise InvalidGrant("visitor credentials are minted per conversation, not issued")
     if kind is PrincipalKind.PLATFORM_ADMIN:
         if tenant is not None or team is not None or role not in (None, Role.PLATFORM_ADMIN):
             raise InvalidGrant("a platform-admin token carries no tenant, team or role")

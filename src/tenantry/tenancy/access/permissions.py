@@ -14,13 +14,23 @@ class Action(enum.StrEnum):
     SECRETS_READ = "secrets.read"  # secret values
     SECRETS_WRITE = "secrets.write"  # put, rotate, delete
     ADMIN = "admin"  # tokens and API keys for the tenant
+    MINT_VISITORS = "visitors.mint"  # visitor credentials of the team's webchat conversations
+    CONVERSE = "converse"  # post to and read one webchat conversation (a visitor's only right)
 
 
 _ALLOWED: dict[Role, frozenset[Action]] = {
+    Role.VISITOR: frozenset({Action.CONVERSE}),
     Role.VIEWER: frozenset({Action.READ}),
     Role.TEAM_MEMBER: frozenset({Action.READ, Action.WRITE}),
     Role.TEAM_ADMIN: frozenset(
-        {Action.READ, Action.WRITE, Action.SECRETS_READ, Action.SECRETS_WRITE}
+        {
+            Action.READ,
+            Action.WRITE,
+            Action.SECRETS_READ,
+            Action.SECRETS_WRITE,
+            Action.MINT_VISITORS,
+            Action.CONVERSE,
+        }
     ),
     Role.TENANT_ADMIN: frozenset(Action),
     Role.PLATFORM_ADMIN: frozenset(Action),

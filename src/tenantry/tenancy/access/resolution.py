@@ -24,26 +24,35 @@ Pure. The credential decides what may be acted for; the headers only select amon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
 from tenantry.tenancy.access.errors import (
     AmbiguousHeader,
+    EnvMismatch,
     NoGrant,
     TeamMismatch,
     TeamRequired,
     TenantMismatch,
     TenantRequired,
 )
-from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind, Role, strongest
+from tenantry.tenancy.access.schemas import (
+    Conversation,
+    Grant,
+    Principal,
+    PrincipalKind,
+    Role,
+    strongest,
+)
 
 TENANT_HEADER: Final = "X-Tenant-ID"
 TEAM_HEADER: Final = "X-Team-ID"
 ENV_HEADER: Final = "X-Env-ID"
 DEFAULT_ENV: Final = ids.EnvId("prod")
+_Id = TypeVar("_Id", bound=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,8 @@ def resolve(
     tenant = None if selection.tenant is None else ids.tenant_id(selection.tenant)
     team = None if selection.team is None else ids.team_id(selection.team)
     env = DEFAULT_ENV if selection.env is None else ids.env_id(selection.env)
+    if principal.conversation is not None:
+        return _visitor(principal, principal.conversation, selection, correlation_id)
     if principal.kind is PrincipalKind.PLATFORM_ADMIN:
         if tenant is None:
             raise TenantRequired(
@@ -94,6 +105,41 @@ def resolve(
         correlation_id=correlation_id,
     )
     return Resolved(ctx, role)
+
+
+def _visitor(
+    principal: Principal,
+    bound: Conversation,
+    selection: Selection,
+    correlation_id: str | None,
+) -> Resolved:
+    """A visitor acts only in its conversation's tenant environment and team: the headers may
+    name them (or be left out), never select others."""
+    tenant = _tenant(principal.grants, _id(selection.tenant, ids.tenant_id))
+    team = None if bound.team_id is None else ids.TeamId(bound.team_id)
+    if _id(selection.team, ids.team_id) not in (None, team):
+        raise TeamMismatch(
+            f"this credential may not act for team {selection.team!r}",
+            details={"team_id": selection.team},
+        )
+    if _id(selection.env, ids.env_id) not in (None, bound.env_id):
+        raise EnvMismatch(
+            f"this credential may not act in environment {selection.env!r}",
+            details={"env_id": selection.env},
+        )
+    ctx = TenantCtx(
+        tenant_id=tenant,
+        env_id=ids.EnvId(bound.env_id),
+        team_id=team,
+        user_id=principal.id,
+        session_id=ids.SessionId(bound.session_id),
+        correlation_id=correlation_id,
+    )
+    return Resolved(ctx, Role.VISITOR)
+
+
+def _id(value: str | None, check: Callable[[object], _Id]) -> _Id | None:
+    return None if value is None else check(value)
 
 
 def agree(selected: ids.TenantId, named: str | None) -> None:

@@ -21,12 +21,26 @@ class Role(enum.StrEnum):
     TEAM_MEMBER = "team-member"
     VIEWER = "viewer"
     PLATFORM_ADMIN = "platform-admin"
+    VISITOR = "visitor"  # a webchat visitor: one conversation, minted per session
 
 
 class PrincipalKind(enum.StrEnum):
     USER = "user"
     SERVICE = "service"
     PLATFORM_ADMIN = "platform-admin"
+    VISITOR = "visitor"  # a visitor credential (``tenancy.access.visitors``)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """The one conversation a visitor credential is bound to: its tenant environment's team
+    (None: the default team), channel and session, and the user it speaks as."""
+
+    env_id: str
+    team_id: str | None
+    channel_id: str
+    session_id: str
+    user_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +61,7 @@ class Principal:
     grants: tuple[Grant, ...]
     credential_id: str  # the token's jti or the API key's id (for audit and revocation)
     expires_at: int | None = None  # a token's exp (epoch seconds); None for keys and admin token
+    conversation: Conversation | None = None  # a visitor's, and only a visitor's
 
 
 # Principal ids come from operators (``--principal alice@example.com``) and from API keys
@@ -67,8 +82,10 @@ RANK: tuple[Role, ...] = (
     Role.TEAM_ADMIN,
     Role.TEAM_MEMBER,
     Role.VIEWER,
+    Role.VISITOR,
 )
-GRANT_ROLES = frozenset(RANK) - {Role.PLATFORM_ADMIN}
+# Roles a token or API key may be granted; a visitor's role comes only with its conversation.
+GRANT_ROLES = frozenset(RANK) - {Role.PLATFORM_ADMIN, Role.VISITOR}
 _ROLE_VALUES = frozenset(r.value for r in Role)
 
 
@@ -101,6 +118,20 @@ def builtin_subject(subject: str) -> bool:
     return folded in BUILTIN_PRINCIPALS or folded.startswith(BUILTIN_PREFIXES)
 
 
+MAX_VISITOR_USER: Final = 128
+_VISITOR_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
+
+
+def visitor_user(value: object) -> str:
+    """The user a visitor speaks as (in the envelopes it sends): a principal id's alphabet."""
+    if not isinstance(value, str) or _VISITOR_USER.fullmatch(value) is None:
+        raise errors.InvalidPrincipal(
+            f"invalid visitor user id {ids.show(value)}: use 1 to 128 ASCII letters, digits and "
+            "'.', '_', '@', ':', '+', '-', starting with a letter or digit"
+        )
+    return value
+
+
 def key_name(value: object) -> str:
     if not isinstance(value, str) or _KEY_NAME.fullmatch(value) is None:
         raise errors.InvalidKeyName(
@@ -123,6 +154,11 @@ def parse_role(value: object) -> Role:
 def checked_grant(tenant: object, role: object, team: object = None) -> Grant:
     """A validated grant: ids checked, a real tenant role, tenant-admin never team-scoped."""
     checked = parse_role(role)
+    if checked is Role.VISITOR:
+        raise errors.InvalidGrant(
+            "visitor credentials are minted per conversation: "
+            "POST /api/v1/channels/{channel_id}/visitors"
+        )
     if checked not in GRANT_ROLES:
         raise errors.InvalidGrant("platform-admin is not a tenant role; issue a platform token")
     if checked is Role.TENANT_ADMIN and team is not None:

@@ -1,7 +1,5 @@
-"""Access use cases: issue and revoke tokens, authenticate credentials, resolve tenants
-(auditing refused attempts), API keys, signing keys. :class:`AccessService` is the control
-plane's one door for access; docs in the README's access section and docs/limits.md.
-"""
+"""Access use cases: tokens, credentials, tenant resolution (refusals audited), API keys,
+signing keys, visitors: the control plane's one door for access (docs/access.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +23,7 @@ from tenantry.tenancy.access import (
 )
 from tenantry.tenancy.access.errors import (
     ApiKeyNotFound,
+    EnvMismatch,
     InvalidGrant,
     InvalidToken,
     MissingToken,
@@ -52,6 +51,7 @@ from tenantry.tenancy.access.schemas import (
     Role,
 )
 from tenantry.tenancy.access.signing import Claims, SigningKeys
+from tenantry.tenancy.access.visitors import Visitors
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.ports import LimitsSource
@@ -88,6 +88,7 @@ class AccessService:
         self._clock, self._leeway = clock, leeway
         self._limits = limits if limits is not None else LimitsCatalog(sessions)
         self._revoked = RevokedTokens(self._records.revocations_after)
+        self.visitors = Visitors(self._records, keys, self._limits, clock=clock, leeway=leeway)
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -348,7 +349,7 @@ class AccessService:
         attempt is audited (``denied``), and so is every platform-admin act (``allowed``)."""
         try:
             resolved = resolution.resolve(principal, selection, correlation_id=correlation_id)
-        except (TenantMismatch, TeamMismatch) as refused:
+        except (TenantMismatch, TeamMismatch, EnvMismatch) as refused:
             entry = audit.refused(principal, refused, selection, action, correlation_id)
             await self._refused(principal, entry)
             raise

@@ -23,10 +23,11 @@ from typing import Any, Final, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tenantry.core import ids
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.access import schemas
 from tenantry.tenancy.access.errors import ExpiredToken, InvalidToken
-from tenantry.tenancy.access.schemas import Grant, Principal, PrincipalKind
+from tenantry.tenancy.access.schemas import Conversation, Grant, Principal, PrincipalKind, Role
 
 ISSUER: Final = "tenantry"
 AUDIENCE: Final = "tenantry-api"
@@ -37,6 +38,7 @@ _REQUIRED: Final = ["iss", "aud", "sub", "iat", "exp", "jti"]
 _KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _JTI = re.compile(r"[0-9a-f]{32}")
 _GRANT_KEYS: Final = frozenset({"tenant", "team", "role"})
+_CONVERSATION_KEYS: Final = frozenset({"env", "team", "channel", "session", "user"})
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # The bits of a segment's last character that encode nothing, by the segment's length mod 4.
@@ -82,9 +84,12 @@ class Claims:
     expires_at: int
     jti: str
     not_before: int | None = None  # ``nbf``: tokens we issue have none
+    conversation: Conversation | None = None  # ``conv``: a visitor token's, only
 
     def principal(self) -> Principal:
-        return Principal(self.subject, self.kind, self.grants, self.jti, self.expires_at)
+        return Principal(
+            self.subject, self.kind, self.grants, self.jti, self.expires_at, self.conversation
+        )
 
 
 def sign(claims: Claims, key: SigningKey) -> str:
@@ -102,6 +107,15 @@ def sign(claims: Claims, key: SigningKey) -> str:
     }
     if claims.not_before is not None:
         payload["nbf"] = claims.not_before
+    if claims.conversation is not None:
+        c = claims.conversation
+        payload["conv"] = {
+            "env": c.env_id,
+            "team": c.team_id,
+            "channel": c.channel_id,
+            "session": c.session_id,
+            "user": c.user_id,
+        }
     return jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
@@ -191,17 +205,21 @@ def canonical(segment: str) -> bool:
 def _claims(payload: dict[str, Any]) -> Claims:
     try:
         kind = PrincipalKind(str(payload["kind"]))
+        visitor = kind is PrincipalKind.VISITOR
         claims = Claims(
             subject=_subject(payload["sub"]),
             kind=kind,
-            grants=_grants(payload.get("grants")),
+            grants=_visitor_grants(payload) if visitor else _grants(payload.get("grants")),
             issued_at=_seconds(payload["iat"]),
             expires_at=_seconds(payload["exp"]),
             jti=_jti(payload["jti"]),
             not_before=None if "nbf" not in payload else _seconds(payload["nbf"]),
+            conversation=_conversation(payload["conv"]) if visitor else None,
         )
     except (InvalidInput, ValueError, KeyError) as error:
         raise InvalidToken from error
+    if claims.conversation is None and "conv" in payload:
+        raise InvalidToken  # only a visitor token is bound to a conversation
     # A platform admin acts on tenants only explicitly, never through grants; others need one.
     if (kind is PrincipalKind.PLATFORM_ADMIN) == bool(claims.grants):
         raise InvalidToken
@@ -224,6 +242,35 @@ def _grants(value: object) -> tuple[Grant, ...]:
             raise ValueError("a grant is an object of tenant, team and role")
         found.append(schemas.checked_grant(item.get("tenant"), item.get("role"), item.get("team")))
     return tuple(found)
+
+
+def _visitor_grants(payload: dict[str, Any]) -> tuple[Grant, ...]:
+    """A visitor token's one grant: the visitor role on its conversation's tenant and team."""
+    value = payload.get("grants")
+    if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
+        raise ValueError("a visitor token carries one grant")
+    item, conv = value[0], payload.get("conv")
+    if item.keys() != _GRANT_KEYS or item["role"] != Role.VISITOR.value:
+        raise ValueError("a visitor token's grant is the visitor role")
+    if not isinstance(conv, dict) or conv.get("team") != item["team"]:
+        raise ValueError("a visitor's grant names its conversation's team")
+    team = None if item["team"] is None else ids.team_id(item["team"])
+    return (Grant(ids.tenant_id(item["tenant"]), Role.VISITOR, team),)
+
+
+def _conversation(value: object) -> Conversation:
+    if not isinstance(value, dict) or value.keys() != _CONVERSATION_KEYS:
+        raise ValueError("conv names env, team, channel, session and user")
+    user = value["user"]
+    if not isinstance(user, str) or not 1 <= len(user) <= schemas.MAX_VISITOR_USER:
+        raise ValueError("a visitor's user is a short string")
+    return Conversation(
+        env_id=ids.env_id(value["env"]),
+        team_id=None if value["team"] is None else ids.team_id(value["team"]),
+        channel_id=ids.channel_id(value["channel"]),
+        session_id=ids.session_id(value["session"]),
+        user_id=schemas.visitor_user(user),
+    )
 
 
 def _seconds(value: object) -> int:

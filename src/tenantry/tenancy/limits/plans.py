@@ -29,6 +29,7 @@ BUILTIN_STANDARD: Final = LimitsSpec.model_validate(
         "authoring_burst": 10,
         "max_in_flight": 64,
         "max_flow_executions": 16,
+        "max_connections": 32,
         "max_token_ttl": 86_400,
         "storage": {
             "sessions": {"bytes": _GIB, "count": 100_000},
@@ -71,6 +72,7 @@ class Limits:
     rates: Mapping[RouteClass, RateLimit]
     max_in_flight: int
     max_flow_executions: int
+    max_connections: int  # long-polls and event streams open at once (per API process)
     max_token_ttl: timedelta  # the longest a token granting the tenant may live
     storage: Mapping[Resource, Quota]
     ai_tokens: AiCap
@@ -117,6 +119,7 @@ def _resolved(spec: LimitsSpec) -> Limits:
         rates=MappingProxyType({RouteClass.DEFAULT: default, RouteClass.AUTHORING: authoring}),
         max_in_flight=_set(spec.max_in_flight),
         max_flow_executions=_set(spec.max_flow_executions),
+        max_connections=_set(spec.max_connections),
         max_token_ttl=timedelta(seconds=_set(spec.max_token_ttl)),
         storage=MappingProxyType(quotas),
         ai_tokens=AiCap(_set(ai.cap), _set(ai.period)),

@@ -69,6 +69,8 @@ class LimitsService:
         self.refusals = refusals if refusals is not None else RefusalMemo()
         self.requests = requests or ConcurrencyLimiter("requests in flight")
         self.flows = flows or ConcurrencyLimiter("flow executions")
+        # Long-polls and event streams: their own slots, not the in-flight requests'.
+        self.connections = ConcurrencyLimiter("long-lived connections")
 
     async def limits(self, ctx: TenantCtx) -> Limits:
         return await self.source.get(ctx.tenant_id)
@@ -119,6 +121,12 @@ class LimitsService:
         limits = await self.source.get(ctx.tenant_id)
         async with self.requests.hold(ctx.tenant_id, limits.max_in_flight):
             yield
+
+    async def connection(self, ctx: TenantCtx) -> Slot:
+        """One of the tenant's long-lived connection slots (``max_connections``, per process),
+        or ``concurrency.limited``; the caller releases it when the connection ends."""
+        limits = await self.source.get(ctx.tenant_id)
+        return self.connections.take(ctx.tenant_id, limits.max_connections)
 
     @asynccontextmanager
     async def flow_execution(self, ctx: TenantCtx) -> AsyncIterator[None]:

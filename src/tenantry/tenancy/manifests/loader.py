@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from tenantry.runtime.flows.model import parse_ref
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests import files, schemas, source, validation
@@ -89,6 +90,17 @@ def load(paths: Iterable[Path]) -> schemas.Bundle:
     if issues:
         raise ManifestError(issues)
     return bundle
+
+
+def flow_file(path: Path) -> schemas.Flow:
+    """The one flow of a flow manifest file; :class:`ManifestError` lists its problems."""
+    located, issues = read_all([path])
+    flows = [item.model for item in located if isinstance(item.model, schemas.Flow)]
+    if not issues and len(flows) != 1:
+        issues = [Issue(str(path), 0, 0, "expected one flow manifest (name, version, nodes)")]
+    if issues:
+        raise ManifestError(issues)
+    return flows[0]
 
 
 @dataclass(slots=True)
@@ -197,7 +209,8 @@ class _Assembly:
         teams = self.teams[tenant_id]
         flows: dict[str, schemas.Flow] = {}
         for team_id, (team, origin) in teams.items():
-            for name, at in _bindings(team):
+            for ref, at in _bindings(team):
+                name = parse_ref(ref)[0]
                 if name in self.flows:
                     flows[name] = self.flows[name][0]
                 else:

@@ -10,6 +10,7 @@ a bundle may define ``plans:`` (plan name -> limits). Unknown keys are errors ev
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Self, TypeVar
 
@@ -25,6 +26,8 @@ from pydantic import (
 )
 
 from tenantry.core import ids
+from tenantry.runtime.flows import check as flow_check
+from tenantry.runtime.flows.model import MAX_REF, parse_ref
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
 
@@ -57,6 +60,24 @@ FlowVersion = Annotated[
 ]
 Settings = dict[str, Any]
 
+
+def _flow_ref(value: str) -> str:
+    """A binding: a flow name, optionally pinned to a version (``support_flow@1.0``)."""
+    if len(value) > MAX_REF:
+        raise ValueError(f"a flow binding is at most {MAX_REF} characters")
+    name, version = parse_ref(value)
+    try:
+        ids.flow_name(name)
+    except ids.InvalidId as error:
+        raise ValueError(error.message) from error
+    if "@" in value and (version is None or _VERSION.fullmatch(version) is None):
+        raise ValueError(f"{ids.show(value)}: a pinned version looks like name@1.0")
+    return value
+
+
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?")
+FlowRefField = Annotated[str, AfterValidator(_flow_ref)]
+
 DEFAULT_ENVIRONMENT = "prod"
 DEFAULT_PLAN = "standard"
 
@@ -76,12 +97,12 @@ class Strict(BaseModel):
 class Channel(Strict):
     provider: Provider
     config: Settings = Field(default_factory=dict)
-    flow: FlowNameField | None = None
+    flow: FlowRefField | None = None
 
 
 class Team(Strict):
     name: DisplayName | None = None
-    flow: FlowNameField | None = None
+    flow: FlowRefField | None = None
     channels: dict[ChannelIdField, Channel] = Field(default_factory=dict)
 
 
@@ -94,6 +115,20 @@ class Node(Strict):
     id: NodeIdField
     type: NodeType
     config: Settings = Field(default_factory=dict)
+    next: NodeIdField | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class FlowProblems(ValueError):
+    """Every reason a flow cannot run, each at its path in the flow (``validation`` places
+    them at their own ``file:line:col``)."""
+
+    def __init__(self, problems: list[flow_check.Problem]) -> None:
+        super().__init__("; ".join(f"{_dotted(p.path)}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in path)
 
 
 def _unique(what: str, values: list[str]) -> None:
@@ -117,6 +152,13 @@ class Flow(Strict):
     def _unique_nodes(cls, nodes: list[Node]) -> list[Node]:
         _unique("node id", [node.id for node in nodes])
         return nodes
+
+    @model_validator(mode="after")
+    def _runnable(self) -> Self:
+        problems = flow_check.check([node.model_dump() for node in self.nodes])
+        if problems:
+            raise FlowProblems(problems)
+        return self
 
 
 class _WithEnvironments(Strict):
@@ -150,6 +192,10 @@ class TenantSpec(Tenant):
     flows: dict[FlowNameField, Flow] = Field(default_factory=dict)
 
     def bound_flows(self) -> set[str]:
+        """The names of the flows its teams and channels bind (pinned or not)."""
+        return {parse_ref(ref)[0] for ref in self.bindings()}
+
+    def bindings(self) -> set[str]:
         bound = {team.flow for team in self.teams.values() if team.flow}
         for team in self.teams.values():
             bound.update(c.flow for c in team.channels.values() if c.flow)
@@ -248,7 +294,7 @@ class TeamHeader(Strict):
     id: TeamIdField
     tenant_id: TenantIdField
     name: DisplayName | None = None
-    flow: FlowNameField | None = None
+    flow: FlowRefField | None = None
 
 
 class TeamFile(Strict):

@@ -9,6 +9,7 @@ from pydantic_core import ErrorDetails
 
 from tenantry.core.ids import show
 from tenantry.tenancy.manifests.errors import Issue
+from tenantry.tenancy.manifests.schemas import FlowProblems
 from tenantry.tenancy.manifests.source import PathKey, Positions
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -19,7 +20,24 @@ def validate(model: type[ModelT], data: Any, positions: Positions) -> ModelT | l
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        return [_issue(detail, positions) for detail in error.errors(include_url=False)]
+        issues: list[Issue] = []
+        for detail in error.errors(include_url=False):
+            issues += _issues(detail, positions)
+        return issues
+
+
+def _issues(detail: ErrorDetails, positions: Positions) -> list[Issue]:
+    """One issue per problem: a flow's problems each at its own position."""
+    cause = (detail.get("ctx") or {}).get("error")
+    if not isinstance(cause, FlowProblems):
+        return [_issue(detail, positions)]
+    base = tuple(part for part in detail["loc"] if part != _KEY_MARKER)
+    return [
+        positions.issue(
+            (*base, *problem.path), f"{_dotted((*base, *problem.path))}: {problem.message}"
+        )
+        for problem in cause.problems
+    ]
 
 
 def _issue(detail: ErrorDetails, positions: Positions) -> Issue:

@@ -49,6 +49,16 @@ class FlowVersionConflict(Conflict):
     code = "flow.version_conflict"
 
 
+class FlowVersionUnknown(InvalidInput):
+    """A binding pins a flow version that was never applied for the tenant."""
+
+    code = "flow.version_unknown"
+
+
+class FlowNotFound(NotFound):
+    code = "flow.not_found"
+
+
 class ControlDatabaseUnavailable(Unavailable):
     code = "control_db.unavailable"
 

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.runtime.flows.model import parse_ref
 from tenantry.tenancy.lifecycle.states import LifecycleState
 from tenantry.tenancy.manifests.schemas import Flow, TenantSpec
 from tenantry.tenancy.registry import plan as planning
-from tenantry.tenancy.registry.errors import FlowVersionConflict
+from tenantry.tenancy.registry.errors import FlowVersionConflict, FlowVersionUnknown
 from tenantry.tenancy.registry.models import (
     AppliedManifestRow,
     ChannelRow,
@@ -217,6 +218,20 @@ async def add_flow_versions(
                 f"flow {flow.name!r} version {flow.version} of tenant {tenant_id!r} was applied "
                 "before with different content; give the changed flow a new version",
                 details={"tenant_id": tenant_id, "flow": flow.name, "version": flow.version},
+            )
+
+
+async def check_pinned(session: AsyncSession, tenant_id: str, spec: TenantSpec) -> None:
+    """Every pinned binding names a version applied for the tenant (now or before)."""
+    for ref in sorted(spec.bindings()):
+        name, version = parse_ref(ref)
+        if version is None:
+            continue
+        if await session.get(FlowRow, (tenant_id, name, version)) is None:
+            raise FlowVersionUnknown(
+                f"tenant {tenant_id!r} binds {ref!r}: flow {name!r} version {version} was never "
+                "applied for it",
+                details={"tenant_id": tenant_id, "flow": name, "version": version},
             )
 
 

@@ -58,6 +58,8 @@ async def store(
             )
         await repository.replace_projections(session, tenant_id, spec)
         await repository.add_flow_versions(session, tenant_id, list(spec.flows.values()), now=now)
+        await session.flush()
+        await repository.check_pinned(session, tenant_id, spec)
 
 
 def _awaiting(now: Any) -> dict[str, Any]:

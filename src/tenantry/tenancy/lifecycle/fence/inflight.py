@@ -14,13 +14,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TypeVar
 
-from tenantry.core.errors import TenantryError
+from tenantry.core.errors import Locked
 
 _T = TypeVar("_T")
 
 
-class ConnectionClosed(TenantryError):
-    """A long-lived connection's tenant was fenced (suspended): end the connection."""
+class ConnectionClosed(Locked):
+    """A long-lived connection's tenant was fenced (suspended): end the connection (423 to a
+    long-poll still waiting)."""
 
     code = "connection.closed_by_fence"
 
@@ -71,6 +72,11 @@ class Closing:
         with contextlib.suppress(asyncio.CancelledError):
             await work
         raise ConnectionClosed("the connection's tenant was suspended")
+
+    def check(self) -> None:
+        """Raise :class:`ConnectionClosed` if the fence closed the connection."""
+        if self.closed:
+            raise ConnectionClosed("the connection's tenant was suspended")
 
     def close(self) -> None:
         self._event.set()
