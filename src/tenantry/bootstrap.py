@@ -25,7 +25,9 @@ from tenantry.backends.postgres.data import PostgresTenantDataSource, tenant_dat
 from tenantry.backends.postgres.lookup import PostgresTenantLookup
 from tenantry.backends.postgres.moves import PostgresRelationalMover
 from tenantry.backends.postgres.relational import PostgresRelationalProvisioner
+from tenantry.backends.redis.flow_slots import RedisFlowSlots
 from tenantry.backends.redis.limiter import RedisRateLimiter
+from tenantry.backends.redis.sequences import RedisSessionSequences
 from tenantry.backends.redis.state import RedisState
 from tenantry.backends.runtime import DataSource, RuntimeBackends
 from tenantry.backends.s3.blobs import S3BlobSpace
@@ -34,6 +36,7 @@ from tenantry.backends.s3.objects import S3ObjectProvisioner, S3Settings, s3_cli
 from tenantry.backends.sqlite.data import SqliteTenantDataSource
 from tenantry.backends.sqlite.lookup import SqliteTenantLookup
 from tenantry.backends.sqlite.relational import SqliteRelationalProvisioner
+from tenantry.backends.sqlite.sequences import SqliteSessionSequences
 from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
@@ -42,6 +45,7 @@ from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.messaging.ingress import Ingress
 from tenantry.runtime.messaging.limits import BusLimits
 from tenantry.runtime.messaging.ports import Bus
+from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
@@ -65,6 +69,7 @@ from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.counting import RequestMeter
 from tenantry.tenancy.limits.doors import DoorLimits, Doors
+from tenantry.tenancy.limits.flow_slots import FlowSlots, LocalFlowSlots
 from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.meters import Meters
 from tenantry.tenancy.limits.quotas import Quotas
@@ -199,6 +204,7 @@ async def services(
         )
         async with (
             message_bus(settings) as bus,
+            session_sequences(settings) as sequences,
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
@@ -221,7 +227,7 @@ async def services(
                     job_requested,
                     fence,
                     bus,
-                    Ingress(bus, clock=clock),
+                    Ingress(bus, clock=clock, sequences=sequences),
                     FlowCatalog(sessions),
                     FlowEngine(
                         settings=RegistrySettings(sessions),
@@ -263,6 +269,36 @@ def bus_limits(settings: Settings) -> BusLimits:
         ack_wait=settings.bus_ack_wait_seconds,
         dedup_window=settings.bus_dedup_window_seconds,
     )
+
+
+@asynccontextmanager
+async def session_sequences(settings: Settings) -> AsyncIterator[SessionSequences]:
+    """The counters numbering sessions' messages at ingress: Redis, or a SQLite file."""
+    sequences: SessionSequences = (
+        RedisSessionSequences(settings.redis_url)
+        if settings.redis_url
+        else SqliteSessionSequences(settings.data_dir.resolve() / "sequences.sqlite3")
+    )
+    try:
+        yield sequences
+    finally:
+        await sequences.close()
+
+
+@asynccontextmanager
+async def flow_slots(settings: Settings, limits: LimitsService) -> AsyncIterator[FlowSlots]:
+    """Tenants' flow execution slots: shared through Redis when configured, else counted in
+    this process (with the API's own count, ``limits.flows``)."""
+    local = LocalFlowSlots(limits.flows)
+    slots: FlowSlots = (
+        RedisFlowSlots(settings.redis_url, lease=settings.flow_lease_seconds, fallback=local)
+        if settings.redis_url
+        else local
+    )
+    try:
+        yield slots
+    finally:
+        await slots.close()
 
 
 def fence_timing(settings: Settings) -> FenceTiming:

@@ -42,7 +42,8 @@ COMMANDS = {
     ),
     "worker": lazy.Entry(
         "worker:worker",
-        "Run the worker loops (reconcile and lifecycle jobs) until SIGINT or SIGTERM.",
+        "Run the worker loops (reconcile, lifecycle jobs, the shared pool) until SIGINT or"
+        " SIGTERM.",
     ),
     "suspend": lazy.Entry(
         "lifecycle:suspend",

@@ -351,6 +351,17 @@ def runtime_pool(tenant: str) -> str:
     return f"tenant:{ids.tenant_id(tenant)}"
 
 
+def flow_slots_key(tenant: str) -> str:
+    """``flows:{tenant}``: a tenant's flow execution leases (Redis), shared by every worker."""
+    return f"flows:{ids.tenant_id(tenant)}"
+
+
+def session_seq_key(tenant: str, env: str, team: str | None, session: str) -> str:
+    """``seq:{tenant}:{env}:{team|default}:{session}``: the counter numbering a session's
+    messages at ingress (Redis key, or the embedded counter table's key)."""
+    return f"seq:{ids.tenant_id(tenant)}:{ids.env_id(env)}:{_team(team)}:{ids.session_id(session)}"
+
+
 def byoc_dsn_secret(tenant: str, env: str) -> str:
     """The secret path holding a bring-your-own-cloud tenant environment's database DSN."""
     return secret_path(f"database_dsn_{ids.env_id(env)}", tenant=tenant)

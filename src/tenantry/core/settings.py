@@ -157,6 +157,29 @@ class Settings(BaseSettings):
         le=86_400,
         description="How long the bus remembers a message id to drop a republished duplicate.",
     )
+    pool_concurrency: int = Field(
+        default=16, ge=1, le=1024, description="Messages one worker pool processes at once."
+    )
+    pool_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How often a worker pool re-reads which tenant environments it serves.",
+    )
+    order_gap_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How long a session's message waits for its predecessor before the runner"
+        " gives up on it and goes on.",
+    )
+    flow_lease_seconds: float = Field(
+        default=60.0,
+        gt=1,
+        le=3600,
+        description="How long a flow execution slot held in Redis lasts unrenewed (a dead"
+        " worker's slots come back after it).",
+    )
 
     session_fsync: bool = Field(
         default=True,

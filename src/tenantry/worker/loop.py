@@ -15,8 +15,10 @@ from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller.conditions import Result
+from tenantry.tenancy.pools.directory import SHARED
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
+from tenantry.worker.runners.wiring import run_pools
 
 log = get_logger(__name__)
 
@@ -45,13 +47,17 @@ async def _run_once(task: Task) -> None:
         log.warning("worker.task_failed", task=task.name, code=error.code, error=error.message)
 
 
-async def run_worker(services: Services, *, stop: asyncio.Event) -> None:
-    """Every worker loop of this process (``tenantry worker``, and ``tenantry up`` in-process)."""
+async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | None = SHARED) -> None:
+    """Every worker loop of this process (``tenantry worker``, and ``tenantry up`` in-process):
+    reconcile, lifecycle jobs, and the worker pool ``pool`` (``*``: every pool; None: none)."""
     interval = services.settings.resync_seconds
-    await asyncio.gather(
+    loops = [
         run_forever(default_tasks(services), interval=interval, stop=stop),
         run_jobs(services, stop=stop),
-    )
+    ]
+    if pool is not None:
+        loops.append(run_pools(services, pool, stop=stop))
+    await asyncio.gather(*loops)
 
 
 def default_tasks(services: Services) -> list[Task]:

@@ -1,4 +1,5 @@
-"""``tenantry up``: apply a bundle if given, serve the API and run the worker loop in-process."""
+"""``tenantry up``: apply a bundle if given, serve the API and run the worker loops in-process
+(reconcile, jobs, the shared pool and every dedicated tenant's pool)."""
 
 from __future__ import annotations
 
@@ -106,13 +107,14 @@ async def _serve(services: Services, listening: socket.socket, *, host: str, por
     import uvicorn
 
     from tenantry.api.app import create_app
+    from tenantry.tenancy.pools.directory import EVERY as EVERY_POOL
     from tenantry.worker import loop
 
     app = create_app(services.settings, services=services)
     server = uvicorn.Server(server_config(app, host=host, port=port))
     server.capture_signals = lambda: _stopping_on_signals(server)  # type: ignore[method-assign]
     stop = asyncio.Event()
-    worker = asyncio.create_task(loop.run_worker(services, stop=stop))
+    worker = asyncio.create_task(loop.run_worker(services, stop=stop, pool=EVERY_POOL))
     announce = asyncio.create_task(_announce(server, services.settings, host=host, port=port))
     try:
         await server.serve(sockets=[listening])

@@ -16,6 +16,7 @@ from tenantry.core import ids, names
 from tenantry.core.clock import Clock, utc_now
 from tenantry.runtime.messaging.envelope import Attachment, Envelope, new_message_id
 from tenantry.runtime.messaging.ports import Bus
+from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.sessions.errors import SessionNotFound
 from tenantry.runtime.sessions.schemas import Session
@@ -44,17 +45,32 @@ def new_session_id() -> ids.SessionId:
 
 
 class Ingress:
-    def __init__(self, bus: Bus, *, clock: Clock = utc_now) -> None:
-        self._bus, self._clock = bus, clock
+    def __init__(
+        self, bus: Bus, *, clock: Clock = utc_now, sequences: SessionSequences | None = None
+    ) -> None:
+        """``sequences`` numbers each session's messages (``Envelope.seq``), so runners keep
+        their order; without it messages go unnumbered."""
+        self._bus, self._clock, self._sequences = bus, clock, sequences
 
     async def accept(self, scope: TenantScope, inbound: Inbound) -> Accepted:
         channel = ids.channel_id(inbound.channel_id)
         session, started = await self._session(scope, inbound, channel)
-        envelope = self.envelope(scope, inbound, session)
-        await self.publish(envelope)
+        key = names.session_seq_key(
+            session.tenant_id, session.env_id, session.team_id, session.session_id
+        )
+        seq = None if self._sequences is None else await self._sequences.next(key)
+        envelope = self.envelope(scope, inbound, session, seq=seq)
+        try:
+            await self.publish(envelope)
+        except BaseException:
+            if seq is not None and self._sequences is not None:
+                await self._sequences.give_back(key, seq)
+            raise
         return Accepted(ids.MessageId(envelope.message_id), session.session_id, started)
 
-    def envelope(self, scope: TenantScope, inbound: Inbound, session: Session) -> Envelope:
+    def envelope(
+        self, scope: TenantScope, inbound: Inbound, session: Session, *, seq: int | None = None
+    ) -> Envelope:
         ctx, now = scope.ctx, self._clock()
         return Envelope.of(
             message_id=inbound.message_id or new_message_id(),
@@ -69,6 +85,7 @@ class Ingress:
             correlation_id=ctx.correlation_id,
             sent_at=inbound.sent_at or now,
             received_at=now,
+            seq=seq,
         )
 
     async def publish(self, envelope: Envelope) -> None:

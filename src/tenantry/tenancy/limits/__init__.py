@@ -12,7 +12,7 @@ and is the whole plan of a tenant whose plan the bundle does not define::
         authoring_rate: 20        # the stricter route class (standard: 5, burst 10);
         authoring_burst: 40       #   never looser than rate/burst
         max_in_flight: 128        # concurrent requests per API process (standard: 64)
-        max_flow_executions: 32   # concurrent flow runs per worker process (standard: 16)
+        max_flow_executions: 32   # concurrent flow runs, across workers (standard: 16)
         max_connections: 64       # long-polls and event streams per API process (standard: 32)
         max_token_ttl: 7d         # the longest a token may live (standard: 24h; at most 30d)
         storage:                  # bytes (or "10GiB"), item counts, optional per-item size

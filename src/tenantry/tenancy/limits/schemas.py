@@ -139,7 +139,7 @@ class LimitsSpec(_Strict):
     authoring_rate: Rate | None = None
     authoring_burst: Burst | None = None
     max_in_flight: Slots | None = None  # concurrent requests, per API process
-    max_flow_executions: Slots | None = None  # concurrent flow runs, per worker process
+    max_flow_executions: Slots | None = None  # concurrent flow runs, across worker processes
     max_connections: Slots | None = None  # long-polls and event streams open, per API process
     max_token_ttl: TokenTtl | None = None  # seconds a token for the tenant may live at most
     storage: StorageSpec | None = None

@@ -1,0 +1,1 @@
+"""Runners: worker pools that consume tenants' ingress, run their flows and publish replies."""

@@ -1,0 +1,179 @@
+"""A worker pool: round-robin over the ingress of the tenant environments it serves.
+
+Each round takes at most one message per tenant environment, so a busy tenant gets the same
+turn as a quiet one; a tenant at its ``max_flow_executions`` (counted across processes, see
+``tenancy.limits.flow_slots``) is passed over until a slot is free, and the pool processes at
+most ``concurrency`` messages at once. Which tenant environments it serves is read from the
+registry every ``refresh`` seconds (``tenancy.pools.directory``): tenants added, moved to this
+pool or resumed are picked up, suspended or moved ones dropped, without a restart. An idle pool
+sleeps until a message is published on ingress (a live listener) or ``idle`` seconds pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from tenantry.core import names
+from tenantry.core.errors import TenantryError
+from tenantry.core.logging import get_logger
+from tenantry.runtime.messaging.ports import Bus, Delivery
+from tenantry.tenancy.limits.flow_slots import FlowSlot, FlowSlots
+from tenantry.tenancy.limits.plans import Limits
+from tenantry.tenancy.pools.directory import Served, of_pool
+from tenantry.worker.runners.processing import Processor
+
+log = get_logger(__name__)
+
+SLOT_WAIT = 0.2  # seconds before a message refused a slot elsewhere comes again
+DRAIN = 10.0  # seconds a stopping pool lets its messages finish before leaving them to others
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    concurrency: int = 16
+    refresh: float = 2.0
+    idle: float = 0.25
+
+
+@dataclass(slots=True)
+class Pool:
+    name: str  # ``shared``, ``tenant:{id}``, or ``*`` for every tenant environment
+    bus: Bus
+    processor: Processor
+    served: Callable[[], Awaitable[list[Served]]]  # the registry's view (``Directory.served``)
+    limits: Callable[[str], Awaitable[Limits]]  # a tenant's effective limits
+    slots: FlowSlots
+    settings: PoolSettings = field(default_factory=PoolSettings)
+    entries: list[Served] = field(default_factory=list)
+    _running: dict[asyncio.Task[None], str] = field(default_factory=dict)
+    _per_tenant: dict[str, int] = field(default_factory=dict)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _cursor: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set; then let running messages finish (a while)."""
+        helpers = [
+            asyncio.create_task(self._refreshing(stop)),
+            asyncio.create_task(self._listening()),
+        ]
+        try:
+            await self.refresh()
+            while not stop.is_set():
+                self._wake.clear()
+                if not await self.round():
+                    await _first(self._wake.wait(), stop.wait(), seconds=self.settings.idle)
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._drain()
+
+    async def refresh(self) -> None:
+        try:
+            self.entries = of_pool(await self.served(), self.name)
+        except TenantryError as error:  # the registry is unreachable: keep serving as before
+            log.warning("pool.refresh_failed", pool=self.name, code=error.code)
+
+    async def round(self) -> int:
+        """One turn over the tenant environments; how many messages were started."""
+        entries, started = self.entries, 0
+        if not entries:
+            return 0
+        start = self._cursor % len(entries)
+        for offset in range(len(entries)):
+            if len(self._running) >= self.settings.concurrency:
+                break
+            index = (start + offset) % len(entries)
+            if await self._start_one(entries[index]):
+                started += 1
+                self._cursor = index + 1  # the next round starts after the last one served
+        return started
+
+    async def _start_one(self, entry: Served) -> int:
+        tenant = entry.tenant_id
+        try:
+            limit = (await self.limits(tenant)).max_flow_executions
+            if self._per_tenant.get(tenant, 0) >= limit:
+                return 0
+            found = await self.bus.fetch(
+                names.Direction.INGRESS, tenant, entry.env_id, batch=1, wait=0.0
+            )
+            if not found:
+                return 0
+            slot = await self.slots.take(tenant, limit)
+        except TenantryError as error:
+            log.warning("pool.fetch_failed", pool=self.name, tenant_id=tenant, code=error.code)
+            return 0
+        if slot is None:  # every slot of the tenant is held by other processes
+            await found[0].nak(SLOT_WAIT)
+            return 0
+        self._started(tenant, found[0], slot)
+        return 1
+
+    def _started(self, tenant: str, delivery: Delivery, slot: FlowSlot) -> None:
+        self._per_tenant[tenant] = self._per_tenant.get(tenant, 0) + 1
+        task = asyncio.create_task(self._process(delivery, slot))
+        self._running[task] = tenant
+        task.add_done_callback(self._done)
+
+    async def _process(self, delivery: Delivery, slot: FlowSlot) -> None:
+        try:
+            await self.processor.handle(delivery)
+        except Exception as error:  # left unsettled: the bus delivers it again
+            log.error("pool.message_failed", pool=self.name, error=repr(error))
+        finally:
+            await slot.release()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        tenant = self._running.pop(task)
+        left = self._per_tenant[tenant] - 1
+        if left:
+            self._per_tenant[tenant] = left
+        else:
+            del self._per_tenant[tenant]
+        self._wake.set()
+
+    async def _refreshing(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _first(stop.wait(), seconds=self.settings.refresh)
+            await self.refresh()
+            self._wake.set()
+
+    async def _listening(self) -> None:
+        """Wake the pool when anything is published on ingress (the read itself is durable)."""
+        every_ingress = f"{self.bus.prefix}.{names.Direction.INGRESS.value}.>"
+        while True:
+            try:
+                async with self.bus.listen(every_ingress) as messages:
+                    async for _ in messages:
+                        self._wake.set()
+            except TenantryError as error:
+                log.warning("pool.listen_failed", pool=self.name, code=error.code)
+                await asyncio.sleep(self.settings.idle * 4)
+
+    async def _drain(self) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=DRAIN)
+        for task in pending:  # unacknowledged: delivered again to another worker
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+
+async def _first(*waits: Awaitable[object], seconds: float) -> None:
+    """Wait until the first of ``waits`` is done, or ``seconds`` have passed."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
