@@ -18,6 +18,7 @@ from tenantry.tenancy.deployment import TenantNotServed
 from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.manifests.schemas import Bundle
 from tenantry.tenancy.registry.errors import TenantNotFound
+from tenantry.worker.runners.wiring import directory
 from tests.api.test_api import ADMIN, assert_problem, client_for
 from tests.integration.registry.support import example, snapshot
 
@@ -116,3 +117,14 @@ async def test_a_multi_tenant_instance_serves_every_tenant(wired: Services) -> N
     await wired.registry.apply(example())
     assert [t.id for t in await wired.registry.list()] == ["acme", "bigcorp"]
     assert sorted(await wired.controller.everyone()) == ["acme", "bigcorp"]
+
+
+async def test_the_worker_pools_of_a_single_tenant_instance_serve_it_alone(
+    single: Services,
+) -> None:
+    served = await directory(single).served()
+    assert {entry.tenant_id for entry in served} == {"acme"}
+    assert {entry.pool for entry in served} == {"shared"}
+    async with services(single.settings.model_copy(update={"single_tenant": None})) as shared:
+        every = await directory(shared).served()
+        assert {entry.tenant_id for entry in every} == {"acme", "bigcorp"}
