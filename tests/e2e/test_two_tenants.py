@@ -20,13 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from tenantry.worker.runners.wiring import run_pools
 
 from tenantry.bootstrap import Services, services
 from tenantry.core.settings import Settings
 from tenantry.tenancy.access.schemas import Role
 from tenantry.tenancy.manifests import loader
 from tenantry.tenancy.manifests.schemas import Bundle
+from tenantry.worker.runners.wiring import run_pools
 from tests.api.test_api import client_for
 from tests.conftest import EXAMPLE_BUNDLE, NATS_URL, empty
 
