@@ -133,7 +133,7 @@ async def _ours(tenants: Sequence[str]) -> dict[str, Figures | Fairness]:
                     "TENANTRY_SESSION_FSYNC": str(fsync).lower(),
                     "TENANTRY_POOL_CONCURRENCY": str(TENANTS * USERS),  # as many as the anchor
                 }
-                with workers(command, env, count):
+                with workers(command, env, count, ready="is running"):
                     key = f"ours{count}" + ("" if fsync else "_nofsync")
                     found[key] = await _measure(OursSide(here.wired, tenants), tenants)
                     if count == 1 and fsync:

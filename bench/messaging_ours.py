@@ -23,6 +23,7 @@ from bench.anchor import driver
 from tenantry.bootstrap import Services, services
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
+from tenantry.core.errors import TenantryError
 from tenantry.core.settings import Settings
 from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ingress import Inbound
@@ -127,7 +128,11 @@ class OursSide:
 
     async def _replies(self, tenant: str, on_reply: Callable[[str], None]) -> None:
         while True:
-            found = await self.wired.bus.fetch(names.Direction.EGRESS, tenant, ENV, batch=64)
+            try:
+                found = await self.wired.bus.fetch(names.Direction.EGRESS, tenant, ENV, batch=64)
+            except TenantryError:  # a fetch timed out on a busy server: the replies wait
+                await asyncio.sleep(0.05)
+                continue
             for delivery in found:
                 envelope = Envelope.decode(delivery.data)
                 if envelope.in_reply_to is not None:
