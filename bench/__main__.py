@@ -13,6 +13,7 @@ from bench import (
     fairness,
     idempotency,
     manifests,
+    messaging,
     migration,
     overhead,
     refusals,
@@ -45,6 +46,7 @@ SUITES = {
     "suspend": suspend,
     "archive": archive,
     "migration": migration,
+    "messaging": messaging,
 }
 
 

@@ -51,6 +51,7 @@ from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
+from tenantry.tenancy.deployment import Deployment
 from tenantry.tenancy.flows.catalog import FlowCatalog
 from tenantry.tenancy.flows.wiring import MeteredTokens, RegistrySettings
 from tenantry.tenancy.idempotency.service import IdempotencyService
@@ -128,7 +129,10 @@ async def services(
         )
         layout = Layout(subject_prefix=settings.subject_prefix)
         job_requested = asyncio.Event()
-        lifecycle = LifecycleService(sessions, clock=clock, wake=job_requested.set)
+        deployment = Deployment.of(settings)  # the tenants this instance serves
+        lifecycle = LifecycleService(
+            sessions, clock=clock, wake=job_requested.set, deployment=deployment
+        )
 
         async def start_migration(tenant_id: str) -> object:
             return await start_migrate_job(lifecycle, sessions, tenant_id)
@@ -141,8 +145,11 @@ async def services(
             clock=clock,
             purges=lifecycle,
             migrations=start_migration,
+            deployment=deployment,
         )
-        registry = RegistryService(sessions, clock=clock, lifecycle=lifecycle)
+        registry = RegistryService(
+            sessions, clock=clock, lifecycle=lifecycle, deployment=deployment
+        )
         catalog = LimitsCatalog(sessions)
         quotas = Quotas(sessions, catalog, clock=clock)
         backends = runtime(settings, sessions, quotas=quotas.bind)
@@ -151,6 +158,7 @@ async def services(
             tenant_lookup(settings),
             backends,
             gate=WriteGate(sessions, settings=freezing, clock=clock),
+            deployment=deployment,
         )
         access = AccessService(
             sessions,
@@ -159,6 +167,7 @@ async def services(
             clock=clock,
             limits=catalog,
             refusal_window=timedelta(seconds=settings.refusal_audit_seconds),
+            deployment=deployment,
         )
         relational = _relational_mover(settings)
         moving = Moving(
@@ -430,7 +439,9 @@ def _spaces(settings: Settings) -> dict[str, Any]:
     if settings.objects == "local":
         objects = settings.data_dir.resolve() / "objects"
         return {
-            "sessions": LocalBlobSpace(settings.data_dir.resolve() / "runtime"),
+            "sessions": LocalBlobSpace(
+                settings.data_dir.resolve() / "runtime", durable=settings.session_fsync
+            ),
             "objects": lambda placed: LocalBlobSpace.for_objects(objects, placed),
         }
     s3 = _s3(settings)

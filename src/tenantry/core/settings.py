@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tenantry.core import names
+from tenantry.core import ids, names
 from tenantry.core.errors import InvalidInput
 
 
@@ -203,6 +203,27 @@ class Settings(BaseSettings):
         le=100,
         description="Attempts to send a reply to a provider before it is dead-lettered.",
     )
+
+    session_fsync: bool = Field(
+        default=True,
+        description="Fsync session files (on the local directory backend) before they replace"
+        " the old: durable across a power loss. False trades that for speed (benchmarks).",
+    )
+    single_tenant: str | None = Field(
+        default=None,
+        description="Single-tenant deployment: the one tenant this instance serves (every other"
+        " is refused: not found at runtime, refused at apply). Unset: multi-tenant.",
+    )
+
+    @field_validator("single_tenant")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return ids.tenant_id(value)
+        except InvalidInput as error:
+            raise ValueError(f"single_tenant: {error.message}") from error
 
     @field_validator("subject_prefix")
     @classmethod

@@ -27,6 +27,7 @@ from tenantry.core.errors import NotFound
 from tenantry.runtime.scope import TenantScope
 from tenantry.runtime.search import language
 from tenantry.tenancy.access.errors import TeamNotFound
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.lifecycle import states as lifecycle
 from tenantry.tenancy.registry.errors import TenantNotFound
@@ -114,8 +115,10 @@ class Scopes:
         *,
         keep: int = BOUND_SCOPES,
         gate: WriteGate | None = None,
+        deployment: Deployment = MULTI_TENANT,
     ) -> None:
         self._lookup, self._runtime, self._keep, self._gate = lookup, runtime, keep, gate
+        self._deployment = deployment
         # (tenant, env) -> (placements, language) it was bound for, and the bound scope
         self._bound: dict[tuple[str, str], tuple[tuple[str, str | None], TenantScope]] = {}
         self._rosters: dict[str, tuple[int, Roster]] = {}
@@ -145,6 +148,7 @@ class Scopes:
             raise
 
     async def _status(self, ctx: TenantCtx, *, holding: bool = False) -> TenantStatus:
+        self._deployment.check(ctx.tenant_id)  # a tenant not served here: as if absent
         status = await self._lookup.status(ctx.tenant_id)
         if status is None:
             raise TenantNotFound(ctx.tenant_id)

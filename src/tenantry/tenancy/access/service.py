@@ -52,6 +52,7 @@ from tenantry.tenancy.access.schemas import (
 )
 from tenantry.tenancy.access.signing import Claims, SigningKeys
 from tenantry.tenancy.access.visitors import Visitors
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.ports import LimitsSource
 from tenantry.tenancy.registry.database import SessionFactory
@@ -76,8 +77,10 @@ class AccessService:
         leeway: timedelta = LEEWAY,
         limits: LimitsSource | None = None,
         refusal_window: timedelta = DEFAULT_WINDOW,
+        deployment: Deployment = MULTI_TENANT,
     ) -> None:
         self._records = AccessRepository(sessions)
+        self._deployment = deployment
         self.refusals = RefusalAudit(self._audit_all, clock=clock, window=refusal_window)
         self._keys = keys
         self._tokens = signing.VerifiedTokens(keys)
@@ -350,6 +353,7 @@ class AccessService:
             entry = audit.refused(principal, refused, selection, action, correlation_id)
             await self._refused(principal, entry)
             raise
+        self._deployment.check(resolved.ctx.tenant_id)  # another tenant: as if absent
         if principal.kind is PrincipalKind.PLATFORM_ADMIN:
             await self._audit(audit.admin_act(principal, resolved.ctx, action))
         return resolved
@@ -357,7 +361,9 @@ class AccessService:
     # -- registry checks and audit ----------------------------------------------------------
 
     async def check_open(self, tenant: str, *, team: str | None = None) -> None:
-        """Refuse unknown, suspended, archived, deleted and deleting tenants, unknown teams."""
+        """Refuse unknown, suspended, archived, deleted and deleting tenants, unknown teams,
+        and tenants this deployment does not serve."""
+        self._deployment.check(ids.tenant_id(tenant))
         found = await self._records.standing(ids.tenant_id(tenant), team)
         refused = standing.refusal(tenant, team, found)
         if refused is not None:

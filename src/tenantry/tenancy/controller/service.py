@@ -35,6 +35,7 @@ from tenantry.tenancy.controller.plan import (
     serving,
 )
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Resource
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
 from tenantry.tenancy.lifecycle import states as lifecycle
@@ -82,10 +83,12 @@ class Controller:
         clock: Clock = utc_now,
         purges: Purges | None = None,
         migrations: Callable[[str], Awaitable[object]] | None = None,
+        deployment: Deployment = MULTI_TENANT,
     ) -> None:
         """``migrations(tenant_id)`` starts the migrate job of a tenant whose reconcile found
         environments to move (the lifecycle service's request; it returns the job running)."""
         self.engine = engine
+        self.deployment = deployment  # the tenants it reconciles (a single-tenant instance's)
         self.purges = purges
         self._migrations = migrations
         self.migrator = migrator
@@ -97,11 +100,11 @@ class Controller:
 
     async def due(self) -> list[str]:
         async with translated(), self._sessions() as session:
-            return await repository.due(session)
+            return self.deployment.served(await repository.due(session))
 
     async def everyone(self) -> list[str]:
         async with translated(), self._sessions() as session:
-            return await repository.all_ids(session)
+            return self.deployment.served(await repository.all_ids(session))
 
     async def reconcile(self, tenant_id: str, *, for_job: bool = False) -> Outcome:
         """Bring one tenant's resources in line with its spec (one reconcile per tenant at once).
@@ -109,6 +112,7 @@ class Controller:
         Only states the lifecycle lets the controller reconcile are; a lifecycle job
         (``for_job``, e.g. a restore) provisions a tenant in any state, leaving its state alone.
         """
+        self.deployment.check(tenant_id)
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
         async with lock, translated(), repository.lease(self.engine, tenant_id) as held:
             if not held:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import Conflict, NotFound
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.lifecycle import repository, retention
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepState
@@ -96,9 +97,11 @@ class LifecycleService:
         clock: Clock = utc_now,
         retention: Retention = _default_retention,
         wake: Callable[[], None] | None = None,
+        deployment: Deployment = MULTI_TENANT,
     ) -> None:
         self._sessions, self._clock, self._retention = sessions, clock, retention
         self._wake = wake or (lambda: None)
+        self._deployment = deployment
 
     async def request(
         self,
@@ -137,6 +140,7 @@ class LifecycleService:
 
     async def _request(self, session: AsyncSession, ask: Ask) -> JobRow:
         kind, tenant_id, options = ask.kind, ask.tenant_id, ask.options
+        self._deployment.check_managed([tenant_id])
         tenant = await repository.tenant(session, tenant_id)
         if tenant is None:
             raise TenantNotFound(tenant_id)

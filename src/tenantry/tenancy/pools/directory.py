@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tenantry.core import ids, names
 from tenantry.core.errors import InvalidInput
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.isolation.strategies import SHARED_POOL
 from tenantry.tenancy.lifecycle import states as lifecycle
 from tenantry.tenancy.registry.database import SessionFactory
@@ -68,11 +69,12 @@ def of_pool(entries: Iterable[Served], pool: str) -> list[Served]:
 
 
 class Directory:
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
+    def __init__(self, sessions: SessionFactory, *, deployment: Deployment = MULTI_TENANT) -> None:
+        self._sessions, self._deployment = sessions, deployment
 
     async def served(self) -> list[Served]:
         query = select(TenantRow.id, TenantRow.lifecycle_state, TenantRow.placement)
         async with translated(), self._sessions() as session:
             rows = (await session.execute(query)).all()
-        return served((row[0], row[1], row[2]) for row in rows)
+        mine = (row for row in rows if self._deployment.serves(row[0]))  # single-tenant: one
+        return served((row[0], row[1], row[2]) for row in mine)

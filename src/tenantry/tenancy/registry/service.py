@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
 from tenantry.tenancy.lifecycle.service import LifecycleService
@@ -50,23 +51,27 @@ class RegistryService:
         *,
         clock: Clock = utc_now,
         lifecycle: LifecycleService | None = None,
+        deployment: Deployment = MULTI_TENANT,
     ) -> None:
         self._sessions = sessions
+        self._deployment = deployment
         self._clock = clock
         self._lifecycle = lifecycle or LifecycleService(sessions, clock=clock)
 
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
+        self._deployment.check_managed(bundle.tenants)
         async with translated(), self._sessions() as session:
-            return await _plan(session, bundle, prune=prune)
+            return await _plan(session, bundle, prune=prune, deployment=self._deployment)
 
     async def apply(
         self, bundle: Bundle, *, prune: bool = False, source: str = ""
     ) -> planning.Plan:
         """Store the bundle as the desired state, in one transaction; return what changed."""
+        self._deployment.check_managed(bundle.tenants)
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
-            result = await _plan(session, bundle, prune=prune)
+            result = await _plan(session, bundle, prune=prune, deployment=self._deployment)
             if result.has_changes:
                 now = self._clock()
                 await writing.store(
@@ -87,7 +92,7 @@ class RegistryService:
         made again, it is answered with the tenant it created; any other request for an
         existing id is :class:`TenantExists`, and for a deleted one :class:`TenantTombstoned`.
         """
-        ids.tenant_id(tenant_id)
+        self._deployment.check_managed([ids.tenant_id(tenant_id)])
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -114,7 +119,7 @@ class RegistryService:
     async def replace(self, tenant_id: str, spec: TenantSpec) -> TenantDetail:
         """Store a tenant's new spec as applying a bundle holding it would (the generation
         moves only if the spec changed); its source stays where it came from."""
-        ids.tenant_id(tenant_id)
+        self._deployment.check_managed([ids.tenant_id(tenant_id)])
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -157,13 +162,13 @@ class RegistryService:
 
     async def list(self) -> list[TenantSummary]:
         async with translated(), self._sessions() as session:
-            rows = await repository.tenant_rows(session)
+            rows = [r for r in await repository.tenant_rows(session) if self._serves(r.id)]
             envs = await repository.environments_by_tenant(session)
             teams = await repository.teams_by_tenant(session)
         return [views.summary(row, envs.get(row.id, []), teams.get(row.id, [])) for row in rows]
 
     async def get(self, tenant_id: str) -> TenantDetail:
-        ids.tenant_id(tenant_id)
+        self._deployment.check(ids.tenant_id(tenant_id))
         async with translated(), self._sessions() as session:
             rows = await repository.tenant_rows(session, [tenant_id])
             if not rows:
@@ -173,16 +178,26 @@ class RegistryService:
             channels = await repository.channels_of(session, tenant_id)
         return views.detail(rows[0], envs.get(tenant_id, []), teams.get(tenant_id, []), channels)
 
+    def _serves(self, tenant_id: str) -> bool:
+        return self._deployment.serves(tenant_id)
+
     async def ping(self) -> None:
         """Raise :class:`ControlDatabaseUnavailable` unless the control database answers."""
         async with translated(), self._sessions() as session:
             await repository.ping(session)
 
 
-async def _plan(session: AsyncSession, bundle: Bundle, *, prune: bool) -> planning.Plan:
-    """The bundle's tenant and plan changes; a bundle naming a deleted tenant is refused."""
+async def _plan(
+    session: AsyncSession, bundle: Bundle, *, prune: bool, deployment: Deployment
+) -> planning.Plan:
+    """The bundle's tenant and plan changes; a bundle naming a deleted tenant is refused.
+    Only tenants the deployment serves are compared (so a prune never reaches another's)."""
     desired = _desired(bundle.tenants)
-    stored = await repository.stored_state(session)
+    stored = {
+        tid: old
+        for tid, old in (await repository.stored_state(session)).items()
+        if deployment.serves(tid)
+    }
     tombstones = planning.tombstones(desired, stored)
     if tombstones:
         raise TenantTombstoned(tombstones)

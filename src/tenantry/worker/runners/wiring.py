@@ -14,6 +14,7 @@ from tenantry.bootstrap import Services, flow_slots
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.access.repository import AccessRepository
 from tenantry.tenancy.access.schemas import AuditEntry
+from tenantry.tenancy.deployment import Deployment
 from tenantry.tenancy.limits.flow_slots import FlowSlots
 from tenantry.tenancy.pools.directory import EVERY, SHARED, Directory
 from tenantry.tenancy.registry.database import session_factory
@@ -22,6 +23,12 @@ from tenantry.worker.runners.pool import Pool, PoolSettings
 from tenantry.worker.runners.processing import Processor
 
 log = get_logger(__name__)
+
+
+def directory(services: Services) -> Directory:
+    """The registry's tenant environments by pool, those this deployment serves only."""
+    deployment = Deployment.of(services.settings)
+    return Directory(session_factory(services.engine), deployment=deployment)
 
 
 def processor(services: Services) -> Processor:
@@ -52,7 +59,7 @@ def pool(services: Services, name: str, slots: FlowSlots) -> Pool:
         name,
         services.bus,
         processor(services),
-        Directory(session_factory(services.engine)).served,
+        directory(services).served,
         services.limits.source.get,
         slots,
         PoolSettings(concurrency=settings.pool_concurrency, refresh=settings.pool_refresh_seconds),
@@ -69,12 +76,12 @@ async def run_pools(services: Services, name: str, *, stop: asyncio.Event) -> No
 
 
 async def _every_pool(services: Services, slots: FlowSlots, stop: asyncio.Event) -> None:
-    directory = Directory(session_factory(services.engine))
+    registry = directory(services)
     running: dict[str, asyncio.Task[None]] = {}
     try:
         while not stop.is_set():
             try:
-                wanted = {SHARED} | {entry.pool for entry in await directory.served()}
+                wanted = {SHARED} | {entry.pool for entry in await registry.served()}
             except Exception as error:  # the registry is down: keep what runs
                 log.warning("pools.refresh_failed", error=repr(error))
                 wanted = set(running)
