@@ -59,11 +59,15 @@ def _amount(name: str, value: object, limit: int) -> int:
     return value
 
 
+_KNOWN_COUNTERS: Final = 100_000
+
+
 class Quotas:
     def __init__(
         self, sessions: SessionFactory, source: LimitsSource, *, clock: Clock = utc_now
     ) -> None:
         self._sessions, self._source, self._clock = sessions, source, clock
+        self._counters: set[tuple[str, str]] = set()  # counters known to exist: no upsert
 
     @asynccontextmanager
     async def reserve(
@@ -102,20 +106,29 @@ class Quotas:
         quota = (await self._source.get(tenant)).storage[kind]
         written = size if item_bytes is None else _amount("item_bytes", item_bytes, MAX_BYTES)
         _check_item(tenant, kind, quota, written)
-        now = self._clock()
+        now, counter = self._clock(), (tenant, kind.value)
+        known = counter in self._counters
         async with translated(), self._sessions() as session, session.begin():
-            await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
-            done = await repository.add_within(
-                session,
-                tenant,
-                kind.value,
-                LIFETIME,
-                used=size,
-                items=items,
-                max_used=quota.bytes,
-                max_items=quota.count,
-                now=now,
-            )
+
+            async def add() -> bool:
+                return await repository.add_within(
+                    session,
+                    tenant,
+                    kind.value,
+                    LIFETIME,
+                    used=size,
+                    items=items,
+                    max_used=quota.bytes,
+                    max_items=quota.count,
+                    now=now,
+                )
+
+            if not known:
+                await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
+            done = await add()
+            if not done and known:  # refused, or its counter is gone (a purge): make sure
+                await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
+                done = await add()
             usage = (
                 None
                 if done
@@ -123,6 +136,9 @@ class Quotas:
             )
         if usage is not None:
             raise _refused(tenant, kind, quota, usage, size=size, items=items)
+        if len(self._counters) >= _KNOWN_COUNTERS:
+            self._counters.clear()
+        self._counters.add(counter)
 
     async def release(
         self,
