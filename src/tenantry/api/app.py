@@ -85,8 +85,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             channels,
         )
     ]
-    app.add_middleware(conversations.ConnectionSlots)  # a long-poll's slot, freed at its end
-    app.add_middleware(fencing.FenceMiddleware)  # a tenant request's hold, released at its end
+    # a long-poll's connection slot and a tenant request's fence hold, released at the end
+    app.add_middleware(fencing.ReleasedAtEnd, key=conversations.SLOT_KEY)
+    app.add_middleware(fencing.ReleasedAtEnd, key=fencing.STATE_KEY)
     app.add_middleware(limits.LimitsMiddleware)
     # A tenant whose rate-limit refusal still holds is refused here, before routing.
     app.add_middleware(early.EarlyRefusal, routes=early.tenant_routes(*routers))

@@ -7,7 +7,7 @@ session. They take the steps of ``caller``'s tenant dependencies in the same ord
 resolve, limit, check the role, hold the fence, open the scope, claim the ``Idempotency-Key``).
 :data:`ConversationListener` is the reader of long-lived requests (a long-poll, an event
 stream): instead of an in-flight request slot it takes one of the tenant's ``max_connections``
-slots, held until the response is done (:class:`ConnectionSlots`).
+slots, held until the response is done (``fencing.ReleasedAtEnd``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Depends, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantry.api import caller, doors, fencing, idempotency
 from tenantry.api import limits as limits_http
@@ -99,22 +98,3 @@ for _dependency in (conversation_writer, conversation_reader, conversation_liste
 
 def _keep_slot(request: Request, slot: Slot) -> None:
     setattr(request.state, SLOT_KEY, slot)
-
-
-class ConnectionSlots:
-    """ASGI middleware: give a long-lived request's connection slot back once the app is done
-    with it (its streamed body included), however it ended."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            slot = scope.get("state", {}).get(SLOT_KEY)
-            if isinstance(slot, Slot):
-                slot.release()

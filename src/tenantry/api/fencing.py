@@ -4,7 +4,7 @@ scope reads the tenant's state, and given back here once the app has answered an
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,7 +15,7 @@ STATE_KEY: Final = "fence_hold"
 
 
 def remember(request: Request, hold: Hold) -> None:
-    """Keep the request's hold for :class:`FenceMiddleware` to release; a request checked
+    """Keep the request's hold for :class:`ReleasedAtEnd` to release; a request checked
     twice keeps its first hold (taken before either state read) and gives the second back."""
     if isinstance(getattr(request.state, STATE_KEY, None), Hold):
         hold.release()
@@ -23,11 +23,16 @@ def remember(request: Request, hold: Hold) -> None:
     setattr(request.state, STATE_KEY, hold)
 
 
-class FenceMiddleware:
-    """Release the request's hold when the app is done with it (however it ended)."""
+class Releasable(Protocol):
+    def release(self) -> None: ...
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class ReleasedAtEnd:
+    """ASGI middleware: release what a request kept in its state under ``key`` (a fence hold,
+    a connection slot) once the app is done with it, streamed body included, however it ended."""
+
+    def __init__(self, app: ASGIApp, *, key: str = STATE_KEY) -> None:
+        self.app, self.key = app, key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,6 +41,6 @@ class FenceMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            hold = scope.get("state", {}).get(STATE_KEY)
-            if isinstance(hold, Hold):
-                hold.release()
+            kept: Releasable | None = scope.get("state", {}).get(self.key)
+            if kept is not None:
+                kept.release()

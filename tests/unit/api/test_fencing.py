@@ -30,7 +30,7 @@ async def test_the_hold_is_released_when_the_app_returns_or_fails(fails: bool) -
         del message
 
     scope: Scope = {"type": "http", "state": {}, "headers": []}
-    middleware = fencing.FenceMiddleware(app)
+    middleware = fencing.ReleasedAtEnd(app)
     if fails:
         with pytest.raises(RuntimeError):
             await middleware(scope, receive, send)
