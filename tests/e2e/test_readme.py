@@ -33,11 +33,14 @@ SAFE = (
     "jobs",
     "flows",
 )
+SINGLE = "TENANTRY_SINGLE_TENANT"
 TENANTRY = f"{shlex.quote(sys.executable)} -m tenantry.cli"
 
 
 def _commands() -> list[str]:
-    offline = [block for block in BLOCKS if "$API" not in block]  # the others need a server
+    offline = [  # the others need a server, or set the deployment for the whole block
+        block for block in BLOCKS if "$API" not in block and SINGLE not in block
+    ]
     lines = [line.strip() for block in offline for line in block.splitlines()]
     return [line for line in lines if re.match(rf"uv run tenantry ({'|'.join(SAFE)})\b", line)]
 
@@ -105,3 +108,13 @@ def test_the_conversation_runs_against_a_served_bundle(server: str, tmp_path: Pa
     assert "Welcome to ACME Support! How can I help?" in acme, acme
     assert "BigCorp Helpdesk here." in bigcorp and "ACME" not in bigcorp, bigcorp
     assert link.startswith(f"open {server}/chat#token=ey"), link
+
+
+def test_the_single_tenant_block_runs_as_a_whole(tmp_path: Path) -> None:
+    (block,) = [block for block in BLOCKS if SINGLE in block]
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    done = _bash(f"set -eu\n{block}", tmp_path, _env(tmp_path / ".tenantry"))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "refused: exit 6" in done.stdout, done.stdout
+    listed = done.stdout.split("refused: exit 6", 1)[1]
+    assert "acme" in listed and "bigcorp" not in listed, listed
