@@ -30,6 +30,7 @@ SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ when beside it
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
+    "egress_sends",
     "fence_acks",
     "fence_processes",
     "fences",

@@ -57,6 +57,8 @@ def test_the_declared_kinds_are_the_routes_checks() -> None:
     assert declared["GET /healthz"] == {"kind": "public"}
     assert declared["GET /api/v1/tenants"] == {"kind": "platform-admin"}
     assert declared["POST /api/v1/tokens"] == {"kind": "credential"}
+    hook = "POST /hooks/{tenant_id}/{env_id}/{team_id}/{channel_id}"
+    assert declared[hook] == {"kind": "provider-signature"}
     assert declared["POST /api/v1/api-keys"] == {"kind": tenant, "action": "admin"}
     assert declared["GET /api/v1/sessions"] == {"kind": tenant, "action": "read"}
     assert declared["POST /api/v1/sessions"] == {"kind": tenant, "action": "write"}

@@ -24,6 +24,8 @@ from tenantry.tenancy.access.issuing import JTI_PATTERN, checked_jti
 DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
     "tenant_id": (ids.pattern(ids.IdKind.TENANT), 1, 32),
     "session_id": (ids.pattern(ids.IdKind.SESSION), 1, 64),
+    "env_id": (ids.pattern(ids.IdKind.ENV), 1, 16),
+    "team_id": (ids.pattern(ids.IdKind.TEAM), 1, 32),
     "channel_id": (ids.pattern(ids.IdKind.CHANNEL), 1, 32),
     "name": (ids.pattern(ids.IdKind.SECRET), 1, 64),
     "key_id": (KEY_ID_PATTERN, 16, 16),

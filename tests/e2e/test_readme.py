@@ -31,6 +31,7 @@ SAFE = (
     "suspend",
     "resume",
     "jobs",
+    "flows",
 )
 TENANTRY = f"{shlex.quote(sys.executable)} -m tenantry.cli"
 
@@ -92,3 +93,15 @@ def test_a_tenants_life_runs_against_a_served_bundle(server: str, tmp_path: Path
     assert '"lifecycle_state":"deleted"' in done.stdout.replace(" ", ""), done.stdout
     for kind in ("suspend", "resume", "migrate", "archive", "restore", "delete"):
         assert kind in done.stdout, (kind, done.stdout)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the conversation uses curl")
+def test_the_conversation_runs_against_a_served_bundle(server: str, tmp_path: Path) -> None:
+    (talk,) = [block for block in BLOCKS if "say $ACME" in block]
+    talk = talk.replace("http://127.0.0.1:8080", server)
+    done = _bash(f"set -eu\n{talk}", tmp_path, _env(tmp_path / "data"))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    acme, bigcorp, link = done.stdout.strip().splitlines()
+    assert "Welcome to ACME Support! How can I help?" in acme, acme
+    assert "BigCorp Helpdesk here." in bigcorp and "ACME" not in bigcorp, bigcorp
+    assert link.startswith(f"open {server}/chat#token=ey"), link

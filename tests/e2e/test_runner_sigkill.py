@@ -61,6 +61,8 @@ async def test_a_worker_killed_mid_message_replies_once(tmp_path: Path) -> None:
         finally:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
+            if worker.stdout is not None:
+                worker.stdout.close()
         async with (
             flow_slots(settings, wired.limits) as slots,
             running(wiring.pool(wired, "shared", slots)),

@@ -20,7 +20,7 @@ from tenantry.api.app import create_app
 from tenantry.bootstrap import Services
 from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.registry.models import TenantRow
-from tests.isolation.world import CHANNEL, SHARED_WORD, TEAM, Names
+from tests.isolation.world import CHANNEL, HOOK_CHANNEL, SHARED_WORD, TEAM, Names
 
 # Not tenant routes: probes of the process, the documents describing the API, the chat page
 # (the same page for everyone; a visitor credential reaches the webchat routes).
@@ -32,6 +32,7 @@ class Kind(enum.Enum):
     LIST = "list"  # lists the caller's things: only the caller's, never another tenant's
     WRITE = "write"  # creates or replaces under a name: the same answer as for a new name
     ADMIN = "admin"  # platform admins only: refused to tenant credentials whatever they name
+    SIGNED = "signed"  # a provider's webhook: its access is the signature of the channel's secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +423,13 @@ ROUTES: Final[tuple[Route, ...]] = (
         lambda n: [
             Call("POST", f"/api/v1/channels/{CHANNEL}/visitors", json={"session_id": n.session})
         ],
+    ),
+    # -- provider webhooks (signed with the channel's secret, no bearer token) --
+    Route(
+        "POST",
+        "/hooks/{tenant_id}/{env_id}/{team_id}/{channel_id}",
+        Kind.SIGNED,
+        _one("POST", f"/hooks/{{names.tenant}}/prod/{TEAM}/{HOOK_CHANNEL}"),
     ),
     # -- usage --
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),

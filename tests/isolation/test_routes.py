@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.isolation import probes
-from tests.isolation.table import TABLE, schema_routes, tenant_role_routes
+from tests.isolation import hooks, probes
+from tests.isolation.table import TABLE, Kind, schema_routes, tenant_role_routes
 from tests.isolation.world import A, World
 
 ROUTES = schema_routes()
@@ -40,6 +40,11 @@ async def test_tenant_b_cannot_reach_tenant_a(
     route = TABLE.get(label)
     assert route is not None, f"{label} is served but not in tests/isolation/table.py"
     before = await world.snapshot(world.a)
+    if route.kind is Kind.SIGNED:
+        with subtests.test("a provider webhook: B's signatures never reach A"):
+            await hooks.probe(world, route)
+        assert await world.snapshot(world.a) == before, f"A's data changed after: {world.log}"
+        return
     with subtests.test("(a) A's ids are answered like missing ones"):
         await probes.foreign_names(world, route)
     with subtests.test("(b) a mismatched X-Tenant-ID is 403 and audited"):

@@ -26,6 +26,8 @@ TEAM_OF_A: Final = "acme-ops"  # a team A has and B has not
 CHANNEL: Final = "webchat"  # each tenant's team has it; the seeded session is on it
 SHARED_WORD: Final = "quarterly"  # in both tenants' documents: a search for it lists one tenant's
 PROBLEM: Final = "application/problem+json"
+HOOK_CHANNEL: Final = "slack"  # a provider channel of TEAM, whose webhook is signed
+HOOK_SECRET: Final = "slack_signing_secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,12 @@ def bundle() -> Bundle:
             name=t,
             environments=[Environment(id="prod")],
             teams={
-                TEAM: Team(channels={CHANNEL: Channel(provider="messaging-webchat")}),
+                TEAM: Team(
+                    channels={
+                        CHANNEL: Channel(provider="messaging-webchat"),
+                        HOOK_CHANNEL: Channel(provider="messaging-slack"),
+                    }
+                ),
                 **({TEAM_OF_A: Team()} if t == A else {}),
             },
         )
@@ -185,6 +192,7 @@ async def seed(services: Services, http: httpx.AsyncClient, tenant: str) -> Tena
         title=f"TITLE{tag}",
     )
     values = {
+        "signing": f"SIGNING{tag}",  # the hook channel's signing secret
         "variable": f"VAR{tag}",
         "said": f"SAID{tag}",
         "user": f"user-{tag}",
@@ -231,6 +239,7 @@ async def _store(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
         ("POST", "/api/v1/sessions", {"json": session, "idempotency": "sessions"}),
         ("PUT", f"/api/v1/state/{n.session}", {"json": {"note": v["state"]}}),
         ("PUT", f"/api/v1/secrets/{n.secret}", {"json": {"value": v["secret"]}}),
+        ("PUT", f"/api/v1/secrets/{HOOK_SECRET}", {"json": {"value": v["signing"]}}),
         ("PUT", f"/api/v1/objects/{n.object_key}", {"content": v["object"].encode()}),
         ("POST", "/api/v1/search/documents", {"json": document, "idempotency": "documents"}),
         ("POST", "/api/v1/api-keys", {"json": {"name": v["key_name"], "role": "tenant-admin"}}),

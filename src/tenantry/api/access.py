@@ -33,6 +33,7 @@ class AccessKind(enum.StrEnum):
     TENANT_ROLE = "tenant-role"  # a role of the selected tenant that allows the action
     # a tenant role that allows the action, or a visitor credential of the conversation
     CONVERSATION = "conversation"
+    PROVIDER_SIGNATURE = "provider-signature"  # a webhook signed with its channel's secret
 
 
 # When a route has several, the more specific one is its kind.
@@ -40,6 +41,7 @@ _RANK: Final = {
     AccessKind.PUBLIC: 0,
     AccessKind.CREDENTIAL: 1,
     AccessKind.PLATFORM_ADMIN: 2,
+    AccessKind.PROVIDER_SIGNATURE: 2,
     AccessKind.TENANT_ROLE: 3,
     AccessKind.CONVERSATION: 3,
 }

@@ -26,6 +26,7 @@ from tenantry.api.routes import (
     channels,
     chat,
     health,
+    hooks,
     lifecycle,
     objects,
     plans,
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for public in (health.router, chat.router):
         access.declare(public)
         app.include_router(public)
+    access.declare(hooks.router)  # signed by providers: no bearer, no tenant headers
+    openapi.document(hooks.router)
+    app.include_router(hooks.router)
     for router in routers:
         access.declare(router)
         caller.document_selection(router)

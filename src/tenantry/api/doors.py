@@ -30,6 +30,10 @@ STATE_KEY: Final = "door_authenticated"
 _AUTHORIZATION: Final = b"authorization"
 _FORWARDED_FOR: Final = b"x-forwarded-for"
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Provider webhooks count their failed verifications against the client address themselves
+# (``tenancy.channels.hooks``): a provider's verified calls for many tenants share its
+# addresses, and must not share one address budget.
+HOOKS_PREFIX: Final = "/hooks/"
 
 
 class _Wired(Protocol):
@@ -60,7 +64,7 @@ class DoorLimit:
         self._trusted: tuple[_Network, ...] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(HOOKS_PREFIX):
             await self.app(scope, receive, send)
             return
         wired: _Wired = scope["app"].state.services

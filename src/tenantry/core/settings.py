@@ -181,6 +181,29 @@ class Settings(BaseSettings):
         " worker's slots come back after it).",
     )
 
+    slack_api_url: str = Field(
+        default="https://slack.com/api",
+        description="Slack's Web API base URL (replies: chat.postMessage); tests point it at a"
+        " local server.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="Telegram's Bot API base URL (replies: sendMessage).",
+    )
+    teams_reply_seconds: float = Field(
+        default=4.5,
+        gt=0,
+        le=15,
+        description="How long a Teams outgoing webhook waits for the flow's reply to answer it"
+        " in its own response (Teams gives up after about 5 s).",
+    )
+    egress_send_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Attempts to send a reply to a provider before it is dead-lettered.",
+    )
+
     session_fsync: bool = Field(
         default=True,
         description="Fsync session files (on the local directory backend) before they replace"

@@ -128,6 +128,11 @@ class Scopes:
         """The scope of ``ctx``'s tenant environment and team, if that tenant may run now."""
         return await self._scope(ctx, await self._status(ctx))
 
+    async def open_holding(self, ctx: TenantCtx) -> TenantScope:
+        """:meth:`open`, also for a suspended tenant: a verified provider message is accepted
+        and held until the tenant resumes (``lifecycle.states.refusal(holding=True)``)."""
+        return await self._scope(ctx, await self._status(ctx, holding=True))
+
     async def open_writing(self, ctx: TenantCtx) -> tuple[TenantScope, Release | None]:
         """:meth:`open` for a write: a migrating tenant's write first passes its write gate
         (it may wait out a cutover, or be refused), then opens its scope on the placement that
@@ -142,12 +147,12 @@ class Scopes:
             await release()
             raise
 
-    async def _status(self, ctx: TenantCtx) -> TenantStatus:
+    async def _status(self, ctx: TenantCtx, *, holding: bool = False) -> TenantStatus:
         self._deployment.check(ctx.tenant_id)  # a tenant not served here: as if absent
         status = await self._lookup.status(ctx.tenant_id)
         if status is None:
             raise TenantNotFound(ctx.tenant_id)
-        refused = lifecycle.refusal(ctx.tenant_id, status.lifecycle_state)
+        refused = lifecycle.refusal(ctx.tenant_id, status.lifecycle_state, holding=holding)
         if refused is not None:
             raise refused
         return status

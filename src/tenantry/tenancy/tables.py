@@ -4,6 +4,7 @@ feature tables registered on the same metadata."""
 from __future__ import annotations
 
 from tenantry.tenancy.access import models as access_models
+from tenantry.tenancy.channels import models as channel_models
 from tenantry.tenancy.idempotency import models as idempotency_models
 from tenantry.tenancy.lifecycle import models as lifecycle_models
 from tenantry.tenancy.lifecycle.fence import models as fence_models
@@ -13,6 +14,7 @@ from tenantry.tenancy.registry.models import Base
 metadata = Base.metadata
 FEATURES = (
     access_models,
+    channel_models,
     fence_models,
     idempotency_models,
     lifecycle_models,

@@ -16,6 +16,7 @@ from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.pools.directory import SHARED
+from tenantry.worker.egress import EgressDispatcher
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 from tenantry.worker.runners.wiring import run_pools
@@ -54,6 +55,7 @@ async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | Non
     loops = [
         run_forever(default_tasks(services), interval=interval, stop=stop),
         run_jobs(services, stop=stop),
+        EgressDispatcher.of(services).run(stop=stop),  # replies to Slack, Telegram
     ]
     if pool is not None:
         loops.append(run_pools(services, pool, stop=stop))

@@ -8,7 +8,9 @@ import pytest
 
 from tenantry.bootstrap import Services
 from tenantry.core.errors import ErrorKind, TenantryError
+from tenantry.tenancy.flows.catalog import FRESH, FlowCatalog
 from tenantry.tenancy.manifests.schemas import Bundle, Channel, Flow, Team, TenantSpec
+from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.errors import FlowNotFound
 
 
@@ -32,15 +34,26 @@ async def _reply(wired: Services, tenant: str, channel: str = "webchat") -> str 
 
 
 async def test_unpinned_bindings_follow_the_newest_and_pinned_ones_stay(wired: Services) -> None:
+    moment = [0.0]
+    catalog = FlowCatalog(database.session_factory(wired.engine), now=lambda: moment[0])
+
+    async def reply() -> str:
+        found = await catalog.resolve("acme", "support", "webchat")
+        assert found is not None
+        return str(found.nodes[0].config["message"])
+
     v1 = _flow("help_flow", "1.0", "one")
     await wired.registry.apply(Bundle(tenants={"acme": _tenant("help_flow", None, v1)}))
-    assert await _reply(wired, "acme") == "one"
+    assert await reply() == "one"
     v2 = _flow("help_flow", "2.0", "two")
     await wired.registry.apply(Bundle(tenants={"acme": _tenant("help_flow", None, v2)}))
-    assert await _reply(wired, "acme") == "two"  # the cache saw the new generation
+    assert await reply() == "one"  # within FRESH of the last read: answered from the cache
+    moment[0] += FRESH
+    assert await reply() == "two"  # the cache saw the new generation
     pinned = _tenant("help_flow", "help_flow@1.0", v2)
     await wired.registry.apply(Bundle(tenants={"acme": pinned}))
-    assert await _reply(wired, "acme") == "one"
+    moment[0] += FRESH
+    assert await reply() == "one"
     assert (await wired.flows.get("acme", "help_flow")).version == "2.0"
     assert [(v.name, v.version) for v in await wired.flows.list("acme")] == [
         ("help_flow", "2.0"),

@@ -47,7 +47,9 @@ def _id(kind: ids.IdKind, what: str, note: str = "") -> Any:
 
 TenantIdPath = Annotated[str, _id(ids.IdKind.TENANT, "The tenant id", "; 'global' is reserved")]
 SessionIdPath = Annotated[str, _id(ids.IdKind.SESSION, "The session id")]
-ChannelIdPath = Annotated[str, _id(ids.IdKind.CHANNEL, "The channel id (of the caller's team)")]
+EnvIdPath = Annotated[str, _id(ids.IdKind.ENV, "The environment id")]
+TeamIdPath = Annotated[str, _id(ids.IdKind.TEAM, "The team id", "; 'default' for none")]
+ChannelIdPath = Annotated[str, _id(ids.IdKind.CHANNEL, "The channel id")]
 SecretNamePath = Annotated[str, _id(ids.IdKind.SECRET, "The secret's name")]
 ApiKeyIdPath = Annotated[
     str,

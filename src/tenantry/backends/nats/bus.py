@@ -208,7 +208,9 @@ class JetStreamBus:
             with translated(f"fetching {tenant}/{env} {direction.value} messages"):
                 try:
                     found = await pull.fetch(max(batch, 1), timeout=max(wait, _MIN_WAIT))
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py raises its own or asyncio's when none came
+                    if self._client is None or not self._client.is_connected:
+                        raise
                     found = []
         except BusUnavailable:
             await self._forget(key, pull)

@@ -1,9 +1,13 @@
 """The flow bound to a channel: the channel's binding, else its team's; pinned (``name@1.0``)
 or, without a version, the newest applied. Answers are cached per tenant until its registry
-generation changes (every apply that changes the tenant bumps it)."""
+generation changes (every apply that changes the tenant bumps it); the generation itself is
+read at most once per ``fresh`` seconds per channel, so a runner costs no query per message and
+an apply takes effect within that time."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,6 +20,7 @@ from tenantry.tenancy.registry.errors import FlowNotFound, TenantNotFound
 from tenantry.tenancy.registry.models import ChannelRow, FlowRow, TeamRow, TenantRow
 
 _MAX_CACHED = 10_000
+FRESH = 1.0  # seconds a channel's flow is answered from the cache without reading the registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,27 +35,39 @@ class FlowVersion:
 
 
 class FlowCatalog:
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        fresh: float = FRESH,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions, self._fresh, self._now = sessions, fresh, now
         self._cache: dict[tuple[str, str, str], tuple[int, FlowDef | None]] = {}
+        self._checked: dict[tuple[str, str, str], float] = {}  # when the generation was read
 
     async def resolve(self, tenant_id: str, team_id: str | None, channel_id: str) -> FlowDef | None:
         """The flow that answers ``channel_id`` of the team, or None when none is bound."""
         team = team_id or ids.DEFAULT_TEAM
         key = (tenant_id, team, channel_id)
+        cached, checked = self._cache.get(key), self._checked.get(key)
+        if cached is not None and checked is not None and self._now() - checked < self._fresh:
+            return cached[1]
         async with self._sessions() as session:
             generation = await session.scalar(
                 select(TenantRow.generation).where(TenantRow.id == tenant_id)
             )
             if generation is None:
                 return None
-            cached = self._cache.get(key)
             if cached is not None and cached[0] == generation:
+                self._checked[key] = self._now()
                 return cached[1]
             found = await self._bound(session, tenant_id, team, channel_id)
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()
+            self._checked.clear()
         self._cache[key] = (generation, found)
+        self._checked[key] = self._now()
         return found
 
     async def _bound(

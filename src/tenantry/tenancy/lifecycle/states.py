@@ -69,6 +69,8 @@ SCOPED: Final[dict[JobKind, Transition]] = {
 PREEMPTED_BY_SUSPEND: Final = frozenset({JobKind.MIGRATE, JobKind.ARCHIVE})
 _SERVING: Final = frozenset({S.ACTIVE, S.MIGRATING})
 _GRANTED: Final = _SERVING | {S.PENDING, S.PROVISIONING}  # a token may precede provisioning
+# A suspended tenant's provider messages are accepted and held (not processed) until resume.
+_HOLDING: Final = _SERVING | {S.SUSPENDED}
 RECONCILED: Final = frozenset({S.PENDING, S.PROVISIONING, S.ACTIVE})
 
 
@@ -126,16 +128,17 @@ def transition(
 
 
 def refusal(
-    tenant_id: str, state: LifecycleState | str, *, granting: bool = False
+    tenant_id: str, state: LifecycleState | str, *, granting: bool = False, holding: bool = False
 ) -> TenantryError | None:
     """Why a tenant in ``state`` may not serve requests (or, ``granting``, be granted tokens
-    and keys); None when it may.
+    and keys; or, ``holding``, have a verified provider message accepted and held); None when
+    it may.
 
     Suspended and archived tenants are 423, deleting and deleted ones 410; tenants not yet
     provisioned may be granted credentials but not serve (409).
     """
     state = LifecycleState(state)
-    if state in (_GRANTED if granting else _SERVING):
+    if state in (_GRANTED if granting else _HOLDING if holding else _SERVING):
         return None
     details = {"tenant_id": tenant_id, "lifecycle_state": state.value}
     if state is S.SUSPENDED:

@@ -1,12 +1,13 @@
 """A worker pool: round-robin over the ingress of the tenant environments it serves.
 
-Each round takes at most one message per tenant environment, so a busy tenant gets the same
-turn as a quiet one; a tenant at its ``max_flow_executions`` (counted across processes, see
-``tenancy.limits.flow_slots``) is passed over until a slot is free, and the pool processes at
-most ``concurrency`` messages at once. Which tenant environments it serves is read from the
-registry every ``refresh`` seconds (``tenancy.pools.directory``): tenants added, moved to this
-pool or resumed are picked up, suspended or moved ones dropped, without a restart. An idle pool
-sleeps until a message is published on ingress (a live listener) or ``idle`` seconds pass.
+Each round shares the pool's free places evenly between the tenant environments and fetches
+them all at once, so a busy tenant gets the same turn as a quiet one; a tenant at its
+``max_flow_executions`` (counted across processes, see ``tenancy.limits.flow_slots``) is passed
+over until a slot is free, and the pool processes at most ``concurrency`` messages at once.
+Which tenant environments it serves is read from the registry every ``refresh`` seconds
+(``tenancy.pools.directory``): tenants added, moved to this pool or resumed are picked up,
+suspended or moved ones dropped, without a restart. An idle pool sleeps until a message is
+published on ingress (a live listener) or ``idle`` seconds pass.
 """
 
 from __future__ import annotations
@@ -78,39 +79,53 @@ class Pool:
             log.warning("pool.refresh_failed", pool=self.name, code=error.code)
 
     async def round(self) -> int:
-        """One turn over the tenant environments; how many messages were started."""
-        entries, started = self.entries, 0
-        if not entries:
+        """One turn over the tenant environments; how many messages were started.
+
+        The free capacity is shared out evenly: each tenant environment may start up to its
+        share (and never past its own cap), all fetched at once; with fewer free places than
+        tenants, the next ones after the last served take them, one each.
+        """
+        entries, free = self.entries, self.settings.concurrency - len(self._running)
+        if not entries or free <= 0:
             return 0
         start = self._cursor % len(entries)
-        for offset in range(len(entries)):
-            if len(self._running) >= self.settings.concurrency:
-                break
-            index = (start + offset) % len(entries)
-            if await self._start_one(entries[index]):
-                started += 1
-                self._cursor = index + 1  # the next round starts after the last one served
-        return started
+        turn = [entries[(start + offset) % len(entries)] for offset in range(len(entries))]
+        turn, share = (turn, free // len(turn)) if free >= len(turn) else (turn[:free], 1)
+        counts = await asyncio.gather(*(self._start(entry, share) for entry in turn))
+        served = [index for index, count in enumerate(counts) if count]
+        if served:
+            self._cursor = start + served[-1] + 1  # the next round starts after the last served
+        return sum(counts)
 
-    async def _start_one(self, entry: Served) -> int:
+    async def _start(self, entry: Served, share: int) -> int:
+        """Fetch and start up to ``share`` messages of one tenant environment."""
         tenant = entry.tenant_id
         try:
             limit = (await self.limits(tenant)).max_flow_executions
-            if self._per_tenant.get(tenant, 0) >= limit:
+            room = min(share, limit - self._per_tenant.get(tenant, 0))
+            if room <= 0:
                 return 0
             found = await self.bus.fetch(
-                names.Direction.INGRESS, tenant, entry.env_id, batch=1, wait=0.0
+                names.Direction.INGRESS, tenant, entry.env_id, batch=room, wait=0.0
             )
-            if not found:
-                return 0
-            slot = await self.slots.take(tenant, limit)
         except TenantryError as error:
             log.warning("pool.fetch_failed", pool=self.name, tenant_id=tenant, code=error.code)
             return 0
+        started = 0
+        for delivery in found:
+            started += await self._start_delivery(tenant, limit, delivery)
+        return started
+
+    async def _start_delivery(self, tenant: str, limit: int, delivery: Delivery) -> int:
+        try:
+            slot = await self.slots.take(tenant, limit)
+        except TenantryError as error:
+            log.warning("pool.slot_failed", pool=self.name, tenant_id=tenant, code=error.code)
+            slot = None
         if slot is None:  # every slot of the tenant is held by other processes
-            await found[0].nak(SLOT_WAIT)
+            await delivery.nak(SLOT_WAIT)
             return 0
-        self._started(tenant, found[0], slot)
+        self._started(tenant, delivery, slot)
         return 1
 
     def _started(self, tenant: str, delivery: Delivery, slot: FlowSlot) -> None:
