@@ -131,7 +131,9 @@ async def _ours(tenants: Sequence[str]) -> dict[str, Figures | Fairness]:
             for fsync in (True, False):
                 env = here.env | {
                     "TENANTRY_SESSION_FSYNC": str(fsync).lower(),
-                    "TENANTRY_POOL_CONCURRENCY": str(TENANTS * USERS),  # as many as the anchor
+                    # as many in flight as the load, across the processes (and no more: each
+                    # message in flight may hold control-database connections)
+                    "TENANTRY_POOL_CONCURRENCY": str(TENANTS * USERS // count),
                 }
                 with workers(command, env, count, ready="is running"):
                     key = f"ours{count}" + ("" if fsync else "_nofsync")
