@@ -330,6 +330,11 @@ def subject_filter(
     return f"{head}.{direction.value}.{env_}.{tenant_}.>"
 
 
+def direction_filter(direction: Direction, *, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
+    """``{prefix}.{direction}.>``: one direction of every tenant (a pool's wake-up listener)."""
+    return f"{check_subject_prefix(prefix)}.{direction.value}.>"
+
+
 def subject_filters(
     tenant: str, env: str, *, prefix: str = DEFAULT_SUBJECT_PREFIX
 ) -> tuple[str, str]:

@@ -89,3 +89,8 @@ def test_no_unsafe_character_reaches_a_subject_or_a_wire_id(head: str, bad: str,
     if bad not in ".*>":  # those three are filter syntax; whitespace and controls never are
         with pytest.raises(InvalidInput):
             names.check_subject_filter(f"{P}.ingress.{value}")
+
+
+def test_a_direction_filter_covers_that_direction_of_every_tenant() -> None:
+    assert names.direction_filter(names.Direction.INGRESS) == "greentic.messaging.ingress.>"
+    assert names.direction_filter(names.Direction.EGRESS, prefix="x.y") == "x.y.egress.>"

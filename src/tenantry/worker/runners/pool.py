@@ -159,7 +159,7 @@ class Pool:
 
     async def _listening(self) -> None:
         """Wake the pool when anything is published on ingress (the read itself is durable)."""
-        every_ingress = f"{self.bus.prefix}.{names.Direction.INGRESS.value}.>"
+        every_ingress = names.direction_filter(names.Direction.INGRESS, prefix=self.bus.prefix)
         while True:
             try:
                 async with self.bus.listen(every_ingress) as messages:
