@@ -37,7 +37,6 @@ class Inbound:
 class Accepted:
     message_id: ids.MessageId
     session_id: ids.SessionId
-    started: bool  # the message started a new session
 
 
 def new_session_id() -> ids.SessionId:
@@ -54,21 +53,21 @@ class Ingress:
 
     async def accept(self, scope: TenantScope, inbound: Inbound) -> Accepted:
         channel = ids.channel_id(inbound.channel_id)
-        session, started = await self._session(scope, inbound, channel)
+        session = await self._session(scope, inbound, channel)
         key = names.session_seq_key(
             session.tenant_id, session.env_id, session.team_id, session.session_id
         )
         seq = None if self._sequences is None else await self._sequences.next(key)
-        envelope = self.envelope(scope, inbound, session, seq=seq)
+        envelope = self._envelope(scope, inbound, session, seq=seq)
         try:
-            await self.publish(envelope)
+            await self._publish(envelope)
         except BaseException:
             if seq is not None and self._sequences is not None:
                 await self._sequences.give_back(key, seq)
             raise
-        return Accepted(ids.MessageId(envelope.message_id), session.session_id, started)
+        return Accepted(ids.MessageId(envelope.message_id), session.session_id)
 
-    def envelope(
+    def _envelope(
         self, scope: TenantScope, inbound: Inbound, session: Session, *, seq: int | None = None
     ) -> Envelope:
         ctx, now = scope.ctx, self._clock()
@@ -88,21 +87,20 @@ class Ingress:
             seq=seq,
         )
 
-    async def publish(self, envelope: Envelope) -> None:
+    async def _publish(self, envelope: Envelope) -> None:
         subject = envelope.subject(names.Direction.INGRESS, prefix=self._bus.prefix)
         await self._bus.publish(subject, envelope.encode(), message_id=envelope.message_id)
 
     async def _session(
         self, scope: TenantScope, inbound: Inbound, channel: ids.ChannelId
-    ) -> tuple[Session, bool]:
+    ) -> Session:
         sessions = scope.team.sessions
         if inbound.session_id is None:
-            made = await sessions.create(new_session_id(), channel=channel, user=inbound.user_id)
-            return made, True
+            return await sessions.create(new_session_id(), channel=channel, user=inbound.user_id)
         session = await sessions.get(ids.session_id(inbound.session_id))
         if session.channel_id != channel:
             raise SessionNotFound(
                 f"channel {channel!r} has no session {ids.show(inbound.session_id)}",
                 details={"channel_id": channel, "session_id": inbound.session_id},
             )
-        return session, False
+        return session
