@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -142,3 +144,32 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def wired(settings: Settings) -> AsyncIterator[Services]:
     async with services(settings) as built:
         yield built
+
+
+_LINGER_SECONDS = 10.0
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Name the threads a test left running, and exit even so.
+
+    A connection left open on a non-daemon thread (aiosqlite runs one per connection) would
+    keep the interpreter from exiting after the summary, until CI's time runs out.
+    """
+    left = [t for t in threading.enumerate() if _lingers(t)]
+    for thread in left:
+        thread.join(_LINGER_SECONDS / len(left))
+    still = [t.name for t in left if t.is_alive()]
+    if still:
+        sys.stderr.write(f"\nthreads a test left running, ended by exiting: {still}\n")
+        sys.stderr.flush()
+        os._exit(config.stash.get(_EXIT_STATUS, 1))
+
+
+def _lingers(thread: threading.Thread) -> bool:
+    return thread is not threading.main_thread() and not thread.daemon and thread.is_alive()

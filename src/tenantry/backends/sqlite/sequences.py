@@ -16,6 +16,7 @@ from typing import Final
 
 import aiosqlite
 
+from tenantry.backends.sqlite.opening import open_wal
 from tenantry.core import files
 from tenantry.core.errors import Unavailable
 from tenantry.runtime.messaging.sequences import IDLE_DAYS
@@ -69,12 +70,14 @@ class SqliteSessionSequences:
         async with self._opening:
             if self._connection is None:
                 files.private_file(self.path)
-                connection = await aiosqlite.connect(
-                    self.path, isolation_level=None, timeout=self._busy_timeout
-                )
-                await connection.execute("PRAGMA journal_mode=WAL")
-                await connection.execute(_SCHEMA)
-                self._connection = connection
+                try:
+                    self._connection = await open_wal(
+                        self.path, busy_timeout=self._busy_timeout, setup=(_SCHEMA,)
+                    )
+                except sqlite3.Error as error:
+                    raise SequencesUnavailable(
+                        f"cannot open the counter file {self.path}: {error}"
+                    ) from error
             return self._connection
 
     async def close(self) -> None:

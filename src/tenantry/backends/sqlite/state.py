@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosqlite
 
+from tenantry.backends.sqlite.opening import open_wal
 from tenantry.core import files
 from tenantry.core.errors import Unavailable
 from tenantry.core.ids import EnvId, SessionId, TeamId, TenantId
@@ -134,18 +135,15 @@ class SqliteState:
         # The file holds every tenant's working memory in the clear: owner-only, like keys.
         files.private_file(self.path)
         try:
-            connection = await aiosqlite.connect(
-                self.path, isolation_level=None, timeout=self._busy_timeout
+            return await open_wal(
+                self.path,
+                busy_timeout=self._busy_timeout,
+                setup=("PRAGMA synchronous=NORMAL", *_SCHEMA),
             )
         except sqlite3.Error as error:
             raise SqliteStateUnavailable(
                 f"cannot open the state file {self.path}: {error}"
             ) from error
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            await connection.execute(statement)
-        return connection
 
 
 class SqliteStateStore:
