@@ -33,6 +33,7 @@ SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ wh
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
     "egress_sends",
+    "event_outbox",
     "fence_acks",
     "fence_processes",
     "fences",

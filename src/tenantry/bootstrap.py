@@ -49,6 +49,7 @@ from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.audit.log import AuditLog
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.deployment import Deployment
@@ -106,6 +107,7 @@ class Services:
     ingress: Ingress  # channels' user messages onto the bus
     flows: FlowCatalog  # which flow answers a channel
     flow_engine: FlowEngine  # runs a flow's turn
+    audit: AuditLog  # appends audit records in a transaction of their own
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
 
 
@@ -234,6 +236,7 @@ async def services(
                         tokens=MeteredTokens(meters),
                         egress_allow=settings.flow_egress_allow,
                     ),
+                    AuditLog(sessions, clock),
                     Retirements(toolkit),
                 )
             finally:

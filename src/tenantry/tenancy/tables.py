@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tenantry.tenancy.access import models as access_models
 from tenantry.tenancy.channels import models as channel_models
+from tenantry.tenancy.events import models as event_models
 from tenantry.tenancy.idempotency import models as idempotency_models
 from tenantry.tenancy.lifecycle import models as lifecycle_models
 from tenantry.tenancy.lifecycle.fence import models as fence_models
@@ -15,6 +16,7 @@ metadata = Base.metadata
 FEATURES = (
     access_models,
     channel_models,
+    event_models,
     fence_models,
     idempotency_models,
     lifecycle_models,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenantry.tenancy.access.refusals import SUMMARY_ACTION, RefusalAudit
-from tenantry.tenancy.access.schemas import AuditEntry, Outcome
+from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,8 @@ from typing import Any, Final
 from tenantry.core.context import TenantCtx
 from tenantry.core.errors import TenantryError
 from tenantry.tenancy.access.resolution import Selection
-from tenantry.tenancy.access.schemas import AuditEntry, IssuedToken, Outcome, Principal
+from tenantry.tenancy.access.schemas import IssuedToken, Principal
+from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 
 ANONYMOUS: Final = "anonymous"  # the actor of a request without a valid credential
 ACTION_CHARS: Final = 128  # the audit column's width

@@ -67,6 +67,11 @@ class AuditRecordRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict[str, Any]]
+    env_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    request_hmac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IssuedTokenRow(Base):

@@ -13,7 +13,7 @@ from typing import Final
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.logging import get_logger
-from tenantry.tenancy.access.schemas import AuditEntry
+from tenantry.tenancy.audit.schemas import AuditEntry
 
 SUMMARY_ACTION: Final = "refusals.summary"
 DEFAULT_WINDOW: Final = timedelta(seconds=60)

@@ -21,12 +21,12 @@ from tenantry.tenancy.access.models import (
     RevocationCounterRow,
     TokenRevocationRow,
 )
-from tenantry.tenancy.access.schemas import ApiKeyInfo, AuditEntry, AuditRecord, Role
+from tenantry.tenancy.access.schemas import ApiKeyInfo, AuditRecord, Role
+from tenantry.tenancy.audit import log as audit_log
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
 from tenantry.tenancy.registry.models import TeamRow, TenantRow
-
-_CORRELATION_CHARS = 64  # the column's width; the API's correlation ids are at most that
 
 
 class Standing(NamedTuple):
@@ -64,9 +64,7 @@ class AccessRepository:
         values = {**_key_values(key), "secret_digest": secret_digest}
         async with translated(), self._sessions() as session, session.begin():
             await session.execute(insert(ApiKeyRow).values(values))
-            await session.execute(
-                insert(AuditRecordRow).values(_entry_values(entry, key.created_at))
-            )
+            await audit_log.append(session, [entry], now=key.created_at)
 
     async def find_key(self, key_id: str) -> StoredKey | None:
         """The key with this id, in any tenant: authentication finds the tenant from it."""
@@ -96,7 +94,7 @@ class AccessRepository:
                 return False
             if row.revoked_at is None:
                 await session.execute(update(ApiKeyRow).where(*mine).values(revoked_at=now))
-                await session.execute(insert(AuditRecordRow).values(_entry_values(entry, now)))
+                await audit_log.append(session, [entry], now=now)
         return True
 
     async def add_token(
@@ -113,7 +111,7 @@ class AccessRepository:
         rows = [{"jti": jti, "tenant_id": t, "expires_at": expires_at} for t in tenants]
         async with translated(), self._sessions() as session, session.begin():
             await session.execute(insert(IssuedTokenRow), rows)
-            await session.execute(insert(AuditRecordRow), [_entry_values(e, now) for e in entries])
+            await audit_log.append(session, entries, now=now)
             await _forget(session, forget_before)
 
     async def revoke_token(
@@ -142,8 +140,8 @@ class AccessRepository:
             if await session.scalar(done) is None:
                 values = _revocation(seq, jti, expires, now, actor)
                 await session.execute(insert(TokenRevocationRow).values(values))
-                audit = [_entry_values(e, now) for e in entries([r.tenant_id for r in found])]
-                await session.execute(insert(AuditRecordRow), audit)
+                audited = entries([r.tenant_id for r in found])
+                await audit_log.append(session, audited, now=now)
             await _forget(session, forget_before)
         return expires
 
@@ -159,9 +157,8 @@ class AccessRepository:
         return [Revocation(row.seq, row.jti, row.expires_at) for row in rows]
 
     async def record(self, entries: Sequence[AuditEntry], *, now: datetime) -> None:
-        rows = [_entry_values(entry, now) for entry in entries]
         async with translated(), self._sessions() as session, session.begin():
-            await session.execute(insert(AuditRecordRow), rows)
+            await audit_log.append(session, entries, now=now)
 
     async def records(self, *, tenant: str | None, limit: int) -> list[AuditRecord]:
         """The newest records first, of one tenant or of all."""
@@ -225,19 +222,6 @@ def _key_info(row: ApiKeyRow) -> ApiKeyInfo:
         created_by=row.created_by,
         revoked_at=row.revoked_at,
     )
-
-
-def _entry_values(entry: AuditEntry, now: datetime) -> dict[str, object]:
-    correlation = entry.correlation_id
-    return {
-        "ts": now,
-        "actor": entry.actor,
-        "action": entry.action,
-        "tenant_id": entry.tenant_id,
-        "outcome": entry.outcome.value,
-        "correlation_id": correlation[:_CORRELATION_CHARS] if correlation else None,
-        "details": dict(entry.details),
-    }
 
 
 def _record(row: AuditRecordRow) -> AuditRecord:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -227,21 +227,3 @@ class AuditRecord(View):
     outcome: str
     correlation_id: str | None
     details: dict[str, Any]
-
-
-class Outcome(enum.StrEnum):
-    ALLOWED = "allowed"  # a platform admin acted on a tenant
-    DENIED = "denied"  # a refused cross-tenant or cross-team attempt
-    SUCCEEDED = "succeeded"  # an administrative change was made
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One record to append to ``audit_records``."""
-
-    actor: str
-    action: str
-    tenant_id: str | None
-    outcome: Outcome
-    correlation_id: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)

@@ -41,7 +41,6 @@ from tenantry.tenancy.access.resolution import NOTHING_SELECTED, Resolved, Selec
 from tenantry.tenancy.access.revocations import RevokedTokens
 from tenantry.tenancy.access.schemas import (
     ApiKeyInfo,
-    AuditEntry,
     AuditRecord,
     CreatedApiKey,
     Grant,
@@ -52,6 +51,7 @@ from tenantry.tenancy.access.schemas import (
 )
 from tenantry.tenancy.access.signing import Claims, SigningKeys
 from tenantry.tenancy.access.visitors import Visitors
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.ports import LimitsSource

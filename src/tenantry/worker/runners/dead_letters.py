@@ -19,7 +19,7 @@ from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
 from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ports import Bus, Delivery
-from tenantry.tenancy.access.schemas import AuditEntry, Outcome
+from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 
 log = get_logger(__name__)
 ACTOR = "worker"

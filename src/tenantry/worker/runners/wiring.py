@@ -13,7 +13,7 @@ from datetime import timedelta
 from tenantry.bootstrap import Services, flow_slots
 from tenantry.core.logging import get_logger
 from tenantry.tenancy.access.repository import AccessRepository
-from tenantry.tenancy.access.schemas import AuditEntry
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.deployment import Deployment
 from tenantry.tenancy.limits.flow_slots import FlowSlots
 from tenantry.tenancy.pools.directory import EVERY, SHARED, Directory

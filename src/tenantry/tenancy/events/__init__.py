@@ -1,0 +1,1 @@
+"""Tenancy events: CloudEvents written to a transactional outbox, published on the bus."""

@@ -1,0 +1,1 @@
+"""The policy registry: residency, encryption, retention and plan checks before every change."""

@@ -1,0 +1,1 @@
+"""Webhook endpoints and their deliveries, signed per the Standard Webhooks specification."""
