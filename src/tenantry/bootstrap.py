@@ -121,7 +121,7 @@ async def services(
     try:
         if migrate:
             async with translated():
-                await database.migrate(engine)
+                await database.migrate(engine, owner_url=settings.database_owner_url)
         sessions = database.session_factory(engine)
         migrator = Migrator(
             engine,

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         default=None,
         description="The control database; unset means a SQLite file under data_dir.",
     )
+    database_owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL only: the role that owns the control tables and runs their "
+        "migrations; the serving URL's role then gets INSERT and SELECT only on the audit "
+        "tables. Unset: the serving URL's role is the owner.",
+    )
     tenant_database_url: str | None = Field(
         default=None,
         description="PostgreSQL server for tenant schemas and databases (an admin connection). "
@@ -250,6 +256,10 @@ class Settings(BaseSettings):
             return self.tenant_database_url
         control = self.database_url or ""
         return control if control.startswith("postgresql") else None
+
+    def control_owner_url(self) -> str:
+        """The control database as its tables' owner: the owner URL, else the serving one."""
+        return self.database_owner_url or self.control_database_url()
 
     def control_database_url(self) -> str:
         if self.database_url:

@@ -7,6 +7,10 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+from alembic import context, op
+
+from tenantry.tenancy.audit import append_only
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -14,8 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # filled by the append-only work of issue 13
+    """Triggers on whichever audit tables exist; on PostgreSQL, with an owner URL configured,
+    the serving role's grants (``database.migrate`` re-applies both after every run)."""
+    serving_role = context.config.attributes.get("serving_role")
+    append_only.install(op.get_bind(), serving_role=serving_role)
 
 
 def downgrade() -> None:
-    pass
+    append_only.uninstall(op.get_bind())
