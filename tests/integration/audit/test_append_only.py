@@ -75,9 +75,8 @@ async def test_the_prune_path_deletes_and_then_the_guard_is_back(wired: Services
     await _record(wired, "new")
     engine = owner_engine(wired.settings)
     try:
-        async with session_factory(engine)() as session, session.begin():
-            async with allow_prune(session):
-                await session.execute(text("DELETE FROM audit_records WHERE action = 'old'"))
+        async with session_factory(engine)() as session, session.begin(), allow_prune(session):
+            await session.execute(text("DELETE FROM audit_records WHERE action = 'old'"))
         assert await _count(wired.engine, "old") == 0
         assert "append-only" in await _refused(engine, "DELETE FROM audit_records")
         assert "append-only" in await _refused(wired.engine, "DELETE FROM audit_records")
@@ -91,10 +90,9 @@ async def test_a_failed_prune_changes_nothing_and_keeps_the_guard(wired: Service
     engine = owner_engine(wired.settings)
     try:
         with pytest.raises(RuntimeError, match="prune failed"):
-            async with session_factory(engine)() as session, session.begin():
-                async with allow_prune(session):
-                    await session.execute(text("DELETE FROM audit_records"))
-                    raise RuntimeError("prune failed")
+            async with session_factory(engine)() as session, session.begin(), allow_prune(session):
+                await session.execute(text("DELETE FROM audit_records"))
+                raise RuntimeError("prune failed")
         assert await _count(wired.engine, "kept") == 1
         assert "append-only" in await _refused(wired.engine, "DELETE FROM audit_records")
     finally:
@@ -106,9 +104,8 @@ async def test_the_prune_switch_does_not_lift_the_update_guard(wired: Services) 
     engine = owner_engine(wired.settings)
     try:
         with pytest.raises(DBAPIError, match="append-only"):
-            async with session_factory(engine)() as session, session.begin():
-                async with allow_prune(session):
-                    await session.execute(text("UPDATE audit_records SET actor = 'mallory'"))
+            async with session_factory(engine)() as session, session.begin(), allow_prune(session):
+                await session.execute(text("UPDATE audit_records SET actor = 'mallory'"))
     finally:
         await engine.dispose()
     assert await _count(wired.engine, "kept") == 1
