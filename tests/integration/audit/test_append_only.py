@@ -17,6 +17,7 @@ from tenantry.tenancy.audit.append_only import existing_tables
 from tenantry.tenancy.audit.pruning_access import allow_prune, owner_engine
 from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 from tenantry.tenancy.registry.database import session_factory
+from tests.integration.audit.bypass import tamper
 
 
 async def _record(wired: Services, action: str) -> None:
@@ -109,3 +110,14 @@ async def test_the_prune_switch_does_not_lift_the_update_guard(wired: Services) 
     finally:
         await engine.dispose()
     assert await _count(wired.engine, "kept") == 1
+
+
+async def test_tampering_tests_can_still_edit_and_the_guard_stays(wired: Services) -> None:
+    """``bypass.tamper`` is how a tampering test edits the log (the chain must then notice)."""
+    await _record(wired, "edited")
+    url = wired.settings.control_database_url()
+    tamper(url, "UPDATE audit_records SET actor = ? WHERE action = ?", ("mallory", "edited"))
+    async with wired.engine.connect() as connection:
+        query = text("SELECT actor FROM audit_records WHERE action = 'edited'")
+        assert (await connection.execute(query)).scalar_one() == "mallory"
+    assert "append-only" in await _refused(wired.engine, "UPDATE audit_records SET actor = 'x'")
