@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from tenantry.backends.postgres import control_roles
 from tenantry.backends.postgres.control_roles import ensure_roles
 from tenantry.bootstrap import Services, services
 from tenantry.core.errors import InvalidInput
@@ -63,8 +64,9 @@ async def cluster() -> AsyncIterator[Cluster]:
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        for _ in range(2):  # idempotent
-            ensure_roles(ADMIN_URL, database=name, owner=owner, serving=serving)
+        ensure_roles(ADMIN_URL, database=name, owner=owner, serving=serving)
+        # Again, as the documented command: idempotent.
+        control_roles.main([ADMIN_URL, "--database", name, "--owner", owner, "--serving", serving])
         made = Cluster(
             admin=_as(ADMIN_URL, database=name),
             owner=_as(ADMIN_URL, user=owner, database=name),

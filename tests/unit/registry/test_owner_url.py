@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from tenantry.backends.postgres.control_roles import ensure_roles
 from tenantry.bootstrap import services
 from tenantry.core.errors import InvalidInput
 from tenantry.core.settings import Settings
@@ -62,3 +63,8 @@ def test_the_owner_url_defaults_to_the_serving_one(tmp_path: Path) -> None:
     assert settings.control_owner_url() == SERVING
     owned = settings.model_copy(update={"database_owner_url": "postgresql://o@db.internal/c"})
     assert owned.control_owner_url() == "postgresql://o@db.internal/c"
+
+
+def test_one_role_cannot_be_both_owner_and_server() -> None:
+    with pytest.raises(InvalidInput, match="must differ"):
+        ensure_roles("postgresql://admin@127.0.0.1:1/x", database="x", owner="a", serving="a")
