@@ -3,6 +3,8 @@ serving role's grants (INSERT and SELECT only). See docs/audit.md, "Append-only 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, text
 
 AUDIT_TABLES = ("audit_records", "audit_chain", "audit_checkpoints")
@@ -39,19 +41,61 @@ def existing_tables(connection: Connection) -> list[str]:
 
 
 def install(connection: Connection, *, serving_role: str | None = None) -> None:
-    """Make every existing audit table append-only (idempotent, cheap when already done)."""
-    tables = existing_tables(connection)
+    """Make every existing audit table append-only (idempotent; one query when already done)."""
     if connection.dialect.name == "sqlite":
-        for table in tables:
+        for table in existing_tables(connection):
             _sqlite_triggers(connection, table)
         return
+    state = _postgres_state(connection)
+    if state.complete and not serving_role:
+        return
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    if connection.execute(text(f"SELECT to_regprocedure('{_FUNCTION}()')")).scalar() is None:
+    state = _postgres_state(connection)  # again: another process may have been first
+    if not state.function:
         connection.execute(text(_POSTGRES_FUNCTION))
-    for table in tables:
-        _postgres_triggers(connection, table)
+    for table, trigger, when in state.missing:
+        connection.execute(
+            text(
+                f'CREATE TRIGGER "{trigger}" {when} ON "{table}" {_EACH[when]} '
+                f"EXECUTE FUNCTION {_FUNCTION}()"
+            )
+        )
     if serving_role:
-        grant_serving(connection, serving_role, tables)
+        grant_serving(connection, serving_role, state.tables)
+
+
+@dataclass(frozen=True)
+class _PostgresState:
+    function: bool
+    tables: list[str]
+    missing: list[tuple[str, str, str]]  # (table, trigger, event)
+
+    @property
+    def complete(self) -> bool:
+        return self.function and not self.missing
+
+
+# A row trigger for UPDATE and DELETE, and a statement one for TRUNCATE (which fires no row
+# trigger). Created only when absent: CREATE TRIGGER locks the table against writes.
+_EACH = {"BEFORE UPDATE OR DELETE": "FOR EACH ROW", "BEFORE TRUNCATE": "FOR EACH STATEMENT"}
+_STATE = text(
+    "SELECT name, ARRAY(SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass(name)),"
+    " to_regprocedure('tenantry_audit_append_only()') IS NOT NULL"
+    " FROM unnest(CAST(:names AS text[])) AS name WHERE to_regclass(name) IS NOT NULL"
+)
+
+
+def _postgres_state(connection: Connection) -> _PostgresState:
+    """The function, the audit tables and their missing triggers, in one round trip."""
+    rows = connection.execute(_STATE, {"names": list(AUDIT_TABLES)}).all()
+    function = all(row[2] for row in rows) if rows else True
+    missing = [
+        (table, trigger, when)
+        for table, triggers, _ in rows
+        for trigger, when in zip(_postgres_triggers_of(table), _EACH, strict=True)
+        if trigger not in triggers
+    ]
+    return _PostgresState(function, [str(row[0]) for row in rows], missing)
 
 
 def uninstall(connection: Connection) -> None:
@@ -87,25 +131,6 @@ def _sqlite_triggers(connection: Connection, table: str) -> None:
                 f"{event} refused'); END"
             )
         )
-
-
-def _postgres_triggers(connection: Connection, table: str) -> None:
-    """A row trigger for UPDATE and DELETE, and a statement one for TRUNCATE (which fires no
-    row trigger). Created only when absent: CREATE TRIGGER locks the table against writes."""
-    rows, truncate = _postgres_triggers_of(table)
-    definitions = {
-        rows: f'BEFORE UPDATE OR DELETE ON "{table}" FOR EACH ROW',
-        truncate: f'BEFORE TRUNCATE ON "{table}" FOR EACH STATEMENT',
-    }
-    for trigger, when in definitions.items():
-        found = connection.execute(
-            text("SELECT 1 FROM pg_trigger WHERE tgname = :name AND tgrelid = to_regclass(:table)"),
-            {"name": trigger, "table": table},
-        ).first()
-        if not found:
-            connection.execute(
-                text(f'CREATE TRIGGER "{trigger}" {when} EXECUTE FUNCTION {_FUNCTION}()')
-            )
 
 
 def grant_serving(connection: Connection, role: str, audit_tables: list[str]) -> None:
