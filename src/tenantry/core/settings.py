@@ -257,10 +257,6 @@ class Settings(BaseSettings):
         control = self.database_url or ""
         return control if control.startswith("postgresql") else None
 
-    def control_owner_url(self) -> str:
-        """The control database as its tables' owner: the owner URL, else the serving one."""
-        return self.database_owner_url or self.control_database_url()
-
     def control_database_url(self) -> str:
         if self.database_url:
             return self.database_url

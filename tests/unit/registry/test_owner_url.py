@@ -11,6 +11,7 @@ from tenantry.backends.postgres.control_roles import ensure_roles
 from tenantry.bootstrap import services
 from tenantry.core.errors import InvalidInput
 from tenantry.core.settings import Settings
+from tenantry.tenancy.audit.pruning_access import owner_engine
 from tenantry.tenancy.registry.database import async_url, serving_role_of
 
 SERVING = "postgresql://tenantry_app@db.internal:5432/control"
@@ -58,13 +59,15 @@ async def test_a_refused_owner_url_migrates_nothing(tmp_path: Path) -> None:
     assert not control.exists() or control.stat().st_size == 0
 
 
-def test_the_owner_url_defaults_to_the_serving_one(tmp_path: Path) -> None:
-    settings = Settings(database_url=SERVING, data_dir=tmp_path)
-    assert settings.control_owner_url() == SERVING
-    owned = settings.model_copy(update={"database_owner_url": "postgresql://o@db.internal/c"})
-    assert owned.control_owner_url() == "postgresql://o@db.internal/c"
-
-
 def test_one_role_cannot_be_both_owner_and_server() -> None:
     with pytest.raises(InvalidInput, match="must differ"):
         ensure_roles("postgresql://admin@127.0.0.1:1/x", database="x", owner="a", serving="a")
+
+
+async def test_the_prune_engine_is_the_owners_else_the_serving_one(tmp_path: Path) -> None:
+    served = Settings(database_url=SERVING, data_dir=tmp_path)
+    owned = served.model_copy(update={"database_owner_url": "postgresql://o@db.internal/control"})
+    for settings, user in ((served, "tenantry_app"), (owned, "o")):
+        engine = owner_engine(settings)
+        assert engine.url.username == user
+        await engine.dispose()

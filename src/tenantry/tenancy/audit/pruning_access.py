@@ -17,7 +17,7 @@ from tenantry.tenancy.registry import database
 def owner_engine(settings: Settings) -> AsyncEngine:
     """The control database as its tables' owner (``TENANTRY_DATABASE_OWNER_URL``, else the
     serving URL, which then is the owner). The caller disposes of it."""
-    return database.owner_engine(settings.control_owner_url())
+    return database.owner_engine(settings.database_owner_url or settings.control_database_url())
 
 
 @asynccontextmanager
