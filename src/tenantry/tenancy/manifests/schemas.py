@@ -17,6 +17,7 @@ from typing import Annotated, Any, Self, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -262,12 +263,22 @@ class PlanSpec(LimitsSpec):
     allows: PlanAllows | None = None
 
 
+def _as_plan(value: object) -> object:
+    """A plain :class:`LimitsSpec` (a plan that allows anything) is a plan definition too."""
+    if isinstance(value, LimitsSpec) and not isinstance(value, PlanSpec):
+        return value.model_dump(mode="json")
+    return value
+
+
+PlanField = Annotated[PlanSpec, BeforeValidator(_as_plan)]
+
+
 class Bundle(Strict):
     """What ``apply`` stores: every tenant's complete spec, keyed by id, and the plans and
     policies the bundle defines (plan name -> limits, policy name -> policy)."""
 
     tenants: dict[TenantIdField, TenantSpec] = Field(default_factory=dict)
-    plans: dict[PlanName, PlanSpec] = Field(default_factory=dict)
+    plans: dict[PlanName, PlanField] = Field(default_factory=dict)
     policies: dict[PolicyName, PolicySpec] = Field(default_factory=dict)
 
 
@@ -278,7 +289,7 @@ class BundleFile(Strict):
     ``limits`` (see :func:`with_plan`); the built-in ``standard`` plan fills in the rest.
     """
 
-    plans: dict[PlanName, PlanSpec] = Field(default_factory=dict)  # validated before tenants
+    plans: dict[PlanName, PlanField] = Field(default_factory=dict)  # validated before tenants
     policies: dict[PolicyName, PolicySpec] = Field(default_factory=dict)  # and so are these
     tenants: dict[TenantIdField, Tenant] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)

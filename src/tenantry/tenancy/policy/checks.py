@@ -194,9 +194,7 @@ def _plan(facts: Facts, what: str) -> Violation:
 
 def overridden(limits: Mapping[str, Any], plan_limits: Mapping[str, Any]) -> list[str]:
     """The top-level limits a tenant's stored limits set otherwise than its plan."""
-    return sorted(
-        k for k in limits.keys() | plan_limits.keys() if limits.get(k) != plan_limits.get(k)
-    )
+    return sorted(name for name in limits if limits[name] != plan_limits.get(name))
 
 
 def _seconds(value: int) -> timedelta:
