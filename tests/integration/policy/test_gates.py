@@ -27,7 +27,9 @@ from tenantry.tenancy.policy.errors import PolicyUnknown, PolicyViolated
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.models import TenantRow
 
-EU_WEST = {"embedded_region": "eu-west"}  # every backend of the embedded default in eu-west
+# Every backend in one region: the embedded default's files and, on PostgreSQL, the server.
+EU_WEST = {"embedded_region": "eu-west", "postgres_region": "eu-west"}
+US_EAST = {"embedded_region": "us-east", "postgres_region": "us-east"}
 POLICIES = {
     "eu-only": {"residency": {"regions": ["eu-west"]}},
     "fresh-keys": {"encryption": {"max_key_age": "30d"}},
@@ -104,7 +106,7 @@ async def set_state(wired: Services, tenant: str, state: str) -> None:
 async def test_residency_refuses_an_apply_into_a_region_the_policy_does_not_allow(
     settings: Settings,
 ) -> None:
-    async with wired_with(settings, embedded_region="us-east") as wired:
+    async with wired_with(settings, **US_EAST) as wired:
         with pytest.raises(PolicyViolated) as caught:
             await wired.registry.apply(
                 bundle({"acme": {"name": "Acme", "policy": "eu-only"}, "beta": {"name": "Beta"}})
@@ -126,7 +128,7 @@ async def test_residency_refuses_a_transition(settings: Settings) -> None:
     async with wired_with(settings, **EU_WEST) as wired:
         await wired.registry.apply(bundle({"acme": {"name": "Acme", "policy": "eu-only"}}))
         await set_state(wired, "acme", "suspended")
-    async with wired_with(settings, embedded_region="us-east") as moved:  # the data moved
+    async with wired_with(settings, **US_EAST) as moved:  # the data moved
         with pytest.raises(PolicyViolated) as caught:
             await moved.lifecycle.request(JobKind.RESUME, "acme", actor="ops")
         await assert_refused(moved, caught, "acme", "residency")
@@ -308,7 +310,7 @@ async def test_a_compliant_tenant_passes_everything(settings: Settings) -> None:
 
 
 async def test_one_tenants_policy_never_applies_to_another(settings: Settings) -> None:
-    async with wired_with(settings, embedded_region="us-east") as wired:
+    async with wired_with(settings, **US_EAST) as wired:
         await wired.registry.apply(bundle({"beta": {"name": "Beta"}, "acme": {"name": "Acme"}}))
         with pytest.raises(PolicyViolated):  # acme takes the policy: only acme is refused
             await wired.registry.apply(
