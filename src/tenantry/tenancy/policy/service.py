@@ -90,9 +90,10 @@ class PolicyService:
         """Raise for the first tenant of ``specs`` (created or changed ones) that the apply
         would put in breach of its policy or plan (the bundle's definitions first)."""
         states = {r.id: r.lifecycle_state for r in await registry.tenant_rows(session, [*specs])}
+        known = await _definitions(session, policies, plans)
         for tenant_id in sorted(specs):
             spec = specs[tenant_id].model_dump(mode="json")
-            found = await _found(session, spec, policies, plans)
+            found = _lookup(spec, *known)
             seen = self._facts(tenant_id, spec, states.get(tenant_id), found, None)
             _raise_if(checks.evaluate(found.policy, seen, facts.Doing()), tenant_id, found, None)
 
@@ -172,19 +173,32 @@ async def _found(
     policies: Mapping[str, PolicySpec],
     plans: Mapping[str, PlanSpec],
 ) -> Found:
+    """The tenant's policy and plan: ``policies`` and ``plans`` first, then the stored ones."""
+    known = await _definitions(session, policies, plans)
+    return _lookup(spec, *known)
+
+
+async def _definitions(
+    session: AsyncSession, policies: Mapping[str, PolicySpec], plans: Mapping[str, PlanSpec]
+) -> tuple[dict[str, PolicySpec], dict[str, PlanSpec]]:
+    """Every policy and plan a tenant may name (read once per apply, not once per tenant)."""
+    stored = {
+        n: PolicySpec.model_validate(s) for n, s in (await repository.stored(session)).items()
+    }
+    return {**stored, **policies}, {**(await catalog.stored(session)), **plans}
+
+
+def _lookup(
+    spec: Mapping[str, Any], policies: Mapping[str, PolicySpec], plans: Mapping[str, PlanSpec]
+) -> Found:
     name = spec.get("policy")
-    policy = None
-    if name is not None:
-        policy = policies.get(name) or await repository.get(session, name)
-        if policy is None:
-            known = {*policies, *(await repository.stored(session))}
-            raise PolicyUnknown(
-                f"policy {name!r} is not defined; {defined_policies(known)}",
-                details={"policy": name},
-            )
-    plan_name = str(spec.get("plan", "standard"))
-    plan = plans.get(plan_name) or (await catalog.stored(session)).get(plan_name)
-    return Found(name, policy, plan)
+    policy = None if name is None else policies.get(name)
+    if name is not None and policy is None:
+        raise PolicyUnknown(
+            f"policy {name!r} is not defined; {defined_policies(policies)}",
+            details={"policy": name},
+        )
+    return Found(name, policy, plans.get(str(spec.get("plan", "standard"))))
 
 
 def _raise_if(
