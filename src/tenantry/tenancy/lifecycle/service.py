@@ -166,8 +166,8 @@ class LifecycleService:
         row = _new_job(ask, state, now)
         row.params = {**row.params, ENVIRONMENTS: sorted(tenant.placement or {})}
         if kind is JobKind.DELETE:
-            kept = policy.retention if policy else None
-            self._schedule(row, tenant, kept, now=now, at_once=bool(options.get("now")))
+            kept = self._retention(tenant, policy.retention if policy else None)
+            _schedule(row, tenant, now=now, at=now if options.get("now") else now + kept)
         if found.entering is not None:
             tenant.lifecycle_state = found.entering.value
         if ask.env_id is None:
@@ -184,21 +184,6 @@ class LifecycleService:
             ask.kind, purge_now=bool(ask.options.get("now")), scoped=ask.env_id is not None
         )
         return await self._policies.gate_transition(session, tenant, doing)
-
-    def _schedule(
-        self,
-        row: JobRow,
-        tenant: TenantRow,
-        policy: RetentionSpec | None,
-        *,
-        now: datetime,
-        at_once: bool,
-    ) -> None:
-        """A delete waits for the retention period (``--now``: it does not)."""
-        row.state = JobState.SCHEDULED.value
-        row.not_before = now if at_once else now + self._retention(tenant, policy)
-        if row.env_id is None:
-            tenant.deletion_requested_at = now
 
     async def _with_active(
         self, session: AsyncSession, tenant: TenantRow, active: JobRow, kind: JobKind
@@ -360,6 +345,13 @@ async def follow_preempting_suspend(
     await session.flush()
     await announce(session, follow, Change.REQUESTED)
     return True
+
+
+def _schedule(row: JobRow, tenant: TenantRow, *, now: datetime, at: datetime) -> None:
+    """A delete waits until ``at``: the retention period, or now (``--now``)."""
+    row.state, row.not_before = JobState.SCHEDULED.value, at
+    if row.env_id is None:
+        tenant.deletion_requested_at = now
 
 
 def _new_job(ask: Ask, state: LifecycleState, now: datetime) -> JobRow:
