@@ -58,6 +58,17 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
     return tenantry
 
 
+def test_apply_and_plan_show_the_policies_they_define(cli: Cli, tmp_path: Path) -> None:
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(BUNDLE.replace("max_key_age: 90d", "max_key_age: 60d"))
+    code, out, _ = cli("plan", "-f", str(changed))
+    assert code == 0 and "Policies: fresh-keys (changed)" in out
+    data = cli.json("apply", "-f", str(changed))
+    assert {"name": "fresh-keys", "action": "changed"} in data["policies"]
+    [fresh, _] = cli.json("policies", "list")["items"]
+    assert fresh["spec"]["encryption"]["max_key_age"] == 60 * 86_400
+
+
 def test_policies_list(cli: Cli) -> None:
     items = cli.json("policies", "list")["items"]
     assert [p["name"] for p in items] == ["fresh-keys", "keep"]
