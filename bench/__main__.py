@@ -16,6 +16,7 @@ from bench import (
     messaging,
     migration,
     overhead,
+    policies,
     refusals,
     registry,
     search,
@@ -47,6 +48,7 @@ SUITES = {
     "archive": archive,
     "migration": migration,
     "messaging": messaging,
+    "policies": policies,  # policies (issue 13)
 }
 
 

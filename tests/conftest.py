@@ -54,6 +54,7 @@ _TABLES = (
     "flows",
     "applied_manifests",
     "plans",
+    "policies",  # policies (issue 13)
     "tenants",
 )
 

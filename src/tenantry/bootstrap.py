@@ -75,6 +75,8 @@ from tenantry.tenancy.limits.local import LocalRateLimiter
 from tenantry.tenancy.limits.meters import Meters
 from tenantry.tenancy.limits.quotas import Quotas
 from tenantry.tenancy.limits.service import LimitsService
+from tenantry.tenancy.policy.facts import Backend, Backends, Resource
+from tenantry.tenancy.policy.service import PolicyService
 from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
@@ -108,6 +110,7 @@ class Services:
     flows: FlowCatalog  # which flow answers a channel
     flow_engine: FlowEngine  # runs a flow's turn
     audit: AuditLog  # appends audit records in a transaction of their own
+    policies: PolicyService  # the policy registry: gates, refusals, list and check
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
 
 
@@ -132,8 +135,18 @@ async def services(
         layout = Layout(subject_prefix=settings.subject_prefix)
         job_requested = asyncio.Event()
         deployment = Deployment.of(settings)  # the tenants this instance serves
+        policies = PolicyService(  # policies (issue 13)
+            sessions,
+            backends=policy_backends(settings),
+            key_ages=Keyring(settings.data_dir.resolve()).created_at,
+            clock=clock,
+        )
         lifecycle = LifecycleService(
-            sessions, clock=clock, wake=job_requested.set, deployment=deployment
+            sessions,
+            clock=clock,
+            wake=job_requested.set,
+            deployment=deployment,
+            policies=policies,
         )
 
         async def start_migration(tenant_id: str) -> object:
@@ -150,7 +163,7 @@ async def services(
             deployment=deployment,
         )
         registry = RegistryService(
-            sessions, clock=clock, lifecycle=lifecycle, deployment=deployment
+            sessions, clock=clock, lifecycle=lifecycle, deployment=deployment, policies=policies
         )
         catalog = LimitsCatalog(sessions)
         quotas = Quotas(sessions, catalog, clock=clock)
@@ -237,6 +250,7 @@ async def services(
                         egress_allow=settings.flow_egress_allow,
                     ),
                     AuditLog(sessions, clock),
+                    policies,
                     Retirements(toolkit),
                 )
             finally:
@@ -347,6 +361,26 @@ async def _refusal_audit(access: AccessService) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await flushing
         await access.aclose()
+
+
+def policy_backends(settings: Settings) -> Backends:
+    """Which backend holds each kind of resource, and the region its setting declares."""
+    embedded = Backend("embedded", settings.embedded_region)
+
+    def chosen(used: object, name: str, region: str | None) -> Backend:
+        return Backend(name, region) if used else embedded
+
+    return Backends(
+        {
+            Resource.RELATIONAL: chosen(
+                settings.tenant_postgres_url(), "postgres", settings.postgres_region
+            ),
+            Resource.OBJECTS: chosen(settings.objects == "s3", "objects", settings.objects_region),
+            Resource.MESSAGING: chosen(settings.nats_url, "nats", settings.nats_region),
+            Resource.STATE: chosen(settings.redis_url, "redis", settings.redis_region),
+            Resource.KEYS: embedded,  # the local keyring file
+        }
+    )
 
 
 def provisioners(settings: Settings) -> list[Provisioner]:

@@ -433,6 +433,9 @@ ROUTES: Final[tuple[Route, ...]] = (
     ),
     # -- usage --
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
+    # -- policies (issue 13) --
+    Route("GET", "/api/v1/policies", Kind.ADMIN, _one("GET", "/api/v1/policies")),
+    Route("GET", "/api/v1/policy-check", Kind.LIST, _one("GET", "/api/v1/policy-check")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

@@ -30,6 +30,7 @@ from tenantry.api.routes import (
     lifecycle,
     objects,
     plans,
+    policies,
     search,
     secrets,
     sessions,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             search,
             usage,
             channels,
+            policies,  # policies (issue 13)
         )
     ]
     # a long-poll's connection slot and a tenant request's fence hold, released at the end

@@ -48,6 +48,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
 PUBLISHED_DETAILS: Final[dict[str, tuple[str, ...]]] = {
     "lifecycle.transition_refused": ("lifecycle_state", "kind", "allowed_from"),
     "job.conflict": ("job_id", "kind", "state"),
+    "policy.violated": ("tenant_id", "policy", "action", "violations"),  # policies (issue 13)
 }
 _TITLES: Final = {
     400: "Bad Request",

@@ -77,6 +77,9 @@ COMMANDS = {
     "usage": lazy.Entry(
         "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
     ),
+    "policies": lazy.Entry(  # policies (issue 13)
+        "policies:app", "List policies and check a tenant against its own (exit 4 if it fails)."
+    ),
 }
 
 app = typer.Typer(

@@ -78,6 +78,7 @@ def plan_data(plan: Plan) -> dict[str, Any]:
     return {
         "changes": [{**asdict(change), "action": change.action.value} for change in plan.changes],
         "plans": [{"name": p.name, "action": p.action.value} for p in plan.plans],
+        "policies": [{"name": p.name, "action": p.action.value} for p in plan.policies],
         "has_changes": plan.has_changes,
     }
 
@@ -99,10 +100,11 @@ def plan_table(
         )
     if plan.changes:
         show(table)
-    defined = [p for p in plan.plans if p.action is not Action.UNCHANGED]
-    if defined:
-        listed = ", ".join(f"{p.name} ({p.action.value})" for p in defined)
-        out.print(f"Plans: {listed}", markup=False, highlight=False)
+    for title, definitions in (("Plans", plan.plans), ("Policies", plan.policies)):
+        defined = [p for p in definitions if p.action is not Action.UNCHANGED]
+        if defined:
+            listed = ", ".join(f"{p.name} ({p.action.value})" for p in defined)
+            out.print(f"{title}: {listed}", markup=False, highlight=False)
     out.print(plan_summary(plan, applied=applied))
 
 

@@ -220,6 +220,33 @@ class Settings(BaseSettings):
         description="Single-tenant deployment: the one tenant this instance serves (every other"
         " is refused: not found at runtime, refused at apply). Unset: multi-tenant.",
     )
+    # Residency (policies, issue 13): the region each backend's data lives in, as policies
+    # name regions; unset: the backend declares none, which a residency policy refuses.
+    postgres_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Region of the tenant PostgreSQL server.",
+    )
+    redis_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Region of the Redis server (tenant state).",
+    )
+    nats_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Region of the NATS servers (tenant streams).",
+    )
+    objects_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Region of the object store's data (not the S3 client's s3_region).",
+    )
+    embedded_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Region of this machine's files (SQLite, local objects, keyring, bus).",
+    )
 
     @field_validator("single_tenant")
     @classmethod

@@ -10,6 +10,7 @@ from tenantry.tenancy.idempotency import models as idempotency_models
 from tenantry.tenancy.lifecycle import models as lifecycle_models
 from tenantry.tenancy.lifecycle.fence import models as fence_models
 from tenantry.tenancy.limits import models as limits_models
+from tenantry.tenancy.policy import models as policy_models
 from tenantry.tenancy.registry.models import Base
 
 metadata = Base.metadata
@@ -21,4 +22,5 @@ FEATURES = (
     idempotency_models,
     lifecycle_models,
     limits_models,
+    policy_models,
 )  # imported for their tables

@@ -16,6 +16,7 @@ import secrets
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,15 @@ class Keyring:
             if version["kid"] == kid:
                 return base64.b64decode(version["key"])
         raise KeyNotFound(f"tenant {tenant!r} has no key {kid!r}")
+
+    def created_at(self, tenant: str) -> datetime | None:
+        """When the tenant's active key version was made (None: the tenant has no key); a
+        policy's ``max_key_age`` is measured from it."""
+        try:
+            version = self._document(tenant)["versions"][-1]
+        except KeyNotFound:
+            return None
+        return datetime.fromisoformat(version["created_at"])
 
     def kids(self, tenant: str) -> list[str]:
         """Key ids, oldest first; the last one is active."""

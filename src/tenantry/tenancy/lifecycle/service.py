@@ -38,11 +38,16 @@ from tenantry.tenancy.lifecycle.states import (
     LifecycleState,
     transition,
 )
+from tenantry.tenancy.policy.errors import PolicyViolated
+from tenantry.tenancy.policy.facts import Doing
+from tenantry.tenancy.policy.schemas import PolicySpec, RetentionSpec
+from tenantry.tenancy.policy.service import PolicyService
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import TenantNotFound, translated
 from tenantry.tenancy.registry.models import TenantRow
 
-Retention = Callable[[TenantRow], timedelta]  # how long a deleted tenant waits for its purge
+# How long a deleted tenant waits for its purge, given its policy's retention (if any).
+Retention = Callable[[TenantRow, RetentionSpec | None], timedelta]
 THEN = "then"  # in a preempted job's params: the kind requested after it
 ENVIRONMENTS = "environments"  # in every job's params: the tenant's placed environments
 
@@ -85,8 +90,8 @@ class Ask:
         return cls(kind, ids.tenant_id(tenant_id), actor, correlation_id, found, env_id)
 
 
-def _default_retention(row: TenantRow) -> timedelta:
-    return retention.purge_after_of_spec(row.spec)
+def _default_retention(row: TenantRow, policy: RetentionSpec | None) -> timedelta:
+    return retention.purge_after_of_spec(row.spec, policy)
 
 
 class LifecycleService:
@@ -98,10 +103,12 @@ class LifecycleService:
         retention: Retention = _default_retention,
         wake: Callable[[], None] | None = None,
         deployment: Deployment = MULTI_TENANT,
+        policies: PolicyService | None = None,
     ) -> None:
         self._sessions, self._clock, self._retention = sessions, clock, retention
         self._wake = wake or (lambda: None)
         self._deployment = deployment
+        self._policies = policies or PolicyService(sessions, clock=clock)
 
     async def request(
         self,
@@ -119,6 +126,9 @@ class LifecycleService:
                 job = repository.view(await self._request(session, ask))
         except IntegrityError:  # a concurrent request inserted the tenant's job first
             return await self._settled_race(kind, tenant_id, ask.env_id)
+        except PolicyViolated as error:  # rolled back: the refusal is recorded on its own
+            await self._policies.refused(error, actor=actor, correlation_id=correlation_id)
+            raise
         self._wake()
         return job
 
@@ -152,10 +162,12 @@ class LifecycleService:
         now = self._clock()
         if kind is JobKind.DELETE and ask.env_id is None:
             _check_protected(tenant, force=bool(options.get("force")))
+        policy = await self._gate(session, tenant, ask)
         row = _new_job(ask, state, now)
         row.params = {**row.params, ENVIRONMENTS: sorted(tenant.placement or {})}
         if kind is JobKind.DELETE:
-            self._schedule(row, tenant, now=now, at_once=bool(options.get("now")))
+            kept = self._retention(tenant, policy.retention if policy else None)
+            _schedule(row, tenant, now=now, at=now if options.get("now") else now + kept)
         if found.entering is not None:
             tenant.lifecycle_state = found.entering.value
         if ask.env_id is None:
@@ -165,12 +177,13 @@ class LifecycleService:
         await announce(session, row, Change.REQUESTED)
         return row
 
-    def _schedule(self, row: JobRow, tenant: TenantRow, *, now: datetime, at_once: bool) -> None:
-        """A delete waits for the retention period (``--now``: it does not)."""
-        row.state = JobState.SCHEDULED.value
-        row.not_before = now if at_once else now + self._retention(tenant)
-        if row.env_id is None:
-            tenant.deletion_requested_at = now
+    async def _gate(self, session: AsyncSession, tenant: TenantRow, ask: Ask) -> PolicySpec | None:
+        """The tenant's policy, once it allows ``ask`` (:class:`PolicyViolated` if not). An
+        environment's purge follows an apply already checked: it is not a transition."""
+        doing = Doing(
+            ask.kind, purge_now=bool(ask.options.get("now")), scoped=ask.env_id is not None
+        )
+        return await self._policies.gate_transition(session, tenant, doing)
 
     async def _with_active(
         self, session: AsyncSession, tenant: TenantRow, active: JobRow, kind: JobKind
@@ -332,6 +345,13 @@ async def follow_preempting_suspend(
     await session.flush()
     await announce(session, follow, Change.REQUESTED)
     return True
+
+
+def _schedule(row: JobRow, tenant: TenantRow, *, now: datetime, at: datetime) -> None:
+    """A delete waits until ``at``: the retention period, or now (``--now``)."""
+    row.state, row.not_before = JobState.SCHEDULED.value, at
+    if row.env_id is None:
+        tenant.deletion_requested_at = now
 
 
 def _new_job(ask: Ask, state: LifecycleState, now: datetime) -> JobRow:

@@ -86,7 +86,10 @@ def overlay(base: LimitsSpec | None, top: LimitsSpec | None) -> LimitsSpec:
 
 
 def _set_fields(spec: LimitsSpec | None) -> dict[str, Any]:
-    return {} if spec is None else spec.model_dump(mode="json", exclude_none=True)
+    # Only the limits: a plan definition's other keys (``allows``) are not limits to merge.
+    if spec is None:
+        return {}
+    return spec.model_dump(mode="json", exclude_none=True, include=set(LimitsSpec.model_fields))
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ from pydantic import BaseModel
 
 from tenantry.runtime.flows.model import parse_ref
 from tenantry.tenancy.limits import plans as limit_plans
-from tenantry.tenancy.limits.schemas import LimitsSpec
 from tenantry.tenancy.manifests import files, schemas, source, validation
 from tenantry.tenancy.manifests.errors import Issue, ManifestError
 from tenantry.tenancy.manifests.source import PathKey, Positions
+from tenantry.tenancy.policy.names import defined_policies
+from tenantry.tenancy.policy.schemas import PolicySpec
 
 _MODELS: dict[files.Kind, type[BaseModel]] = {
     files.Kind.BUNDLE: schemas.BundleFile,
@@ -118,13 +119,15 @@ class _Assembly:
     teams: dict[str, dict[str, tuple[schemas.Team, _Origin]]] = field(default_factory=dict)
     flows: dict[str, tuple[schemas.Flow, _Origin]] = field(default_factory=dict)
     team_files: list[tuple[schemas.TeamFile, Positions]] = field(default_factory=list)
-    plans: dict[str, LimitsSpec] = field(default_factory=dict)
+    plans: dict[str, schemas.PlanSpec] = field(default_factory=dict)
+    policies: dict[str, PolicySpec] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
 
     def add(self, item: Located) -> None:
         model, positions = item.model, item.positions
         if isinstance(model, schemas.BundleFile):
             self.plans.update(model.plans)
+            self.policies.update(model.policies)
             for tenant_id, tenant in model.tenants.items():
                 self._tenant(tenant_id, tenant, _Origin(positions, ("tenants", tenant_id)))
             for index, flow in enumerate(model.flows):
@@ -193,7 +196,7 @@ class _Assembly:
             self._team_file(model, positions)
         specs = {tenant_id: self._spec(tenant_id) for tenant_id in self.tenants}
         self._check_flows_bound(specs)
-        return schemas.Bundle(tenants=specs, plans=self.plans)
+        return schemas.Bundle(tenants=specs, plans=self.plans, policies=self.policies)
 
     def _spec(self, tenant_id: str) -> schemas.TenantSpec:
         tenant, origin = self.tenants[tenant_id]
@@ -203,6 +206,14 @@ class _Assembly:
                     f"tenant {tenant_id!r} names undefined plan {tenant.plan!r}; "
                     f"{limit_plans.defined_plans(self.plans)}",
                     at=("plan",),
+                )
+            )
+        if tenant.policy is not None and tenant.policy not in self.policies:
+            self.issues.append(
+                origin.issue(
+                    f"tenant {tenant_id!r} names undefined policy {tenant.policy!r}; "
+                    f"{defined_policies(self.policies)}",
+                    at=("policy",),
                 )
             )
         tenant = schemas.with_plan(tenant, self.plans)  # plans of any bundle file, once
@@ -242,6 +253,8 @@ def _tenant_of(model: schemas.TenantFile) -> schemas.Tenant:
         plan=header.plan,
         settings=header.settings,
         prevent_deletion=header.prevent_deletion,
+        policy=header.policy,
+        region=header.region,
         environments=model.environments,
     )
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Self, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,8 +29,10 @@ from pydantic import (
 from tenantry.core import ids
 from tenantry.runtime.flows import check as flow_check
 from tenantry.runtime.flows.model import MAX_REF, parse_ref
+from tenantry.tenancy.lifecycle.states import JobKind
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
+from tenantry.tenancy.policy.schemas import PolicyName, PolicySpec, Region
 
 
 def _grammar(check: Callable[[object], str]) -> AfterValidator:
@@ -106,9 +109,15 @@ class Team(Strict):
     channels: dict[ChannelIdField, Channel] = Field(default_factory=dict)
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class Environment(Strict):
     id: EnvIdField
     name: DisplayName | None = None
+    # Where its data must live (policies' residency); left out of dumps when unset.
+    region: Region | None = Field(default=None, exclude_if=_unset)
 
 
 class Node(Strict):
@@ -184,6 +193,10 @@ class Tenant(_WithEnvironments):
     limits: LimitsSpec | None = Field(default=None, exclude_if=lambda value: value is None)
     # A delete is refused unless forced (left out of dumps when False, like ``limits``).
     prevent_deletion: bool = Field(default=False, exclude_if=lambda value: value is False)
+    # The policy it is held to, and the region its environments default to (both unset: no
+    # policy; left out of dumps when unset, so older specs keep their hash).
+    policy: PolicyName | None = Field(default=None, exclude_if=_unset)
+    region: Region | None = Field(default=None, exclude_if=_unset)
 
 
 class TenantSpec(Tenant):
@@ -226,12 +239,47 @@ class TenantDocument(TenantSpec):
         return TenantSpec.model_validate(self.model_dump(include=set(TenantSpec.model_fields)))
 
 
+class PlanAllows(Strict):
+    """What a plan allows its tenants (unset: anything): the profiles they may use, the
+    lifecycle transitions they may request (provision and delete are always allowed), and the
+    limits their own ``limits:`` may override (top-level names, such as ``rate``)."""
+
+    profiles: list[Profile] | None = None
+    transitions: list[JobKind] | None = None
+    overrides: list[Annotated[str, StringConstraints(max_length=64)]] | None = None
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_limits(cls, overrides: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(overrides or ()) - set(LimitsSpec.model_fields))
+        if unknown:
+            raise ValueError(f"unknown limits {unknown}; known: {sorted(LimitsSpec.model_fields)}")
+        return overrides
+
+
+class PlanSpec(LimitsSpec):
+    """A plan definition: its limits, and optionally what it ``allows`` (checked by policy)."""
+
+    allows: PlanAllows | None = None
+
+
+def _as_plan(value: object) -> object:
+    """A plain :class:`LimitsSpec` (a plan that allows anything) is a plan definition too."""
+    if isinstance(value, LimitsSpec) and not isinstance(value, PlanSpec):
+        return value.model_dump(mode="json")
+    return value
+
+
+PlanField = Annotated[PlanSpec, BeforeValidator(_as_plan)]
+
+
 class Bundle(Strict):
-    """What ``apply`` stores: every tenant's complete spec, keyed by id, and the plans the
-    bundle defines (plan name -> limits)."""
+    """What ``apply`` stores: every tenant's complete spec, keyed by id, and the plans and
+    policies the bundle defines (plan name -> limits, policy name -> policy)."""
 
     tenants: dict[TenantIdField, TenantSpec] = Field(default_factory=dict)
-    plans: dict[PlanName, LimitsSpec] = Field(default_factory=dict)
+    plans: dict[PlanName, PlanField] = Field(default_factory=dict)
+    policies: dict[PolicyName, PolicySpec] = Field(default_factory=dict)
 
 
 class BundleFile(Strict):
@@ -241,7 +289,8 @@ class BundleFile(Strict):
     ``limits`` (see :func:`with_plan`); the built-in ``standard`` plan fills in the rest.
     """
 
-    plans: dict[PlanName, LimitsSpec] = Field(default_factory=dict)  # validated before tenants
+    plans: dict[PlanName, PlanField] = Field(default_factory=dict)  # validated before tenants
+    policies: dict[PolicyName, PolicySpec] = Field(default_factory=dict)  # and so are these
     tenants: dict[TenantIdField, Tenant] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
 
@@ -279,6 +328,8 @@ class TenantHeader(Strict):
     plan: PlanName = DEFAULT_PLAN
     settings: Settings = Field(default_factory=dict)
     prevent_deletion: bool = False
+    policy: PolicyName | None = None
+    region: Region | None = None
 
 
 class TenantFile(_WithEnvironments):

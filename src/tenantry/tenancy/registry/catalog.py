@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.limits import plans as limit_plans
 from tenantry.tenancy.limits.schemas import LimitsSpec
-from tenantry.tenancy.manifests.schemas import TenantSpec, with_plan
+from tenantry.tenancy.manifests.schemas import PlanSpec, TenantSpec, with_plan
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry import repository
 from tenantry.tenancy.registry.errors import PlanNotFound
@@ -20,9 +20,9 @@ from tenantry.tenancy.registry.schemas import PlanView
 BUILT_IN = "built-in"
 
 
-async def stored(session: AsyncSession) -> dict[str, LimitsSpec]:
+async def stored(session: AsyncSession) -> dict[str, PlanSpec]:
     rows = await repository.plan_definitions(session)
-    return {row.name: LimitsSpec.model_validate(row.limits) for row in rows}
+    return {row.name: PlanSpec.model_validate(row.limits) for row in rows}
 
 
 async def with_stored_plan(session: AsyncSession, spec: TenantSpec) -> TenantSpec:
@@ -63,6 +63,6 @@ def views(rows: list[PlanRow]) -> list[PlanView]:
 
 
 def _view(name: str, limits: dict[str, object], source: str, at: datetime | None) -> PlanView:
-    spec = LimitsSpec.model_validate(limits)
+    spec = PlanSpec.model_validate(limits)
     effective = limit_plans.overlay(limit_plans.BUILTIN_STANDARD, spec).model_dump(mode="json")
     return PlanView(name=name, limits=limits, effective=effective, source=source, updated_at=at)

@@ -58,11 +58,13 @@ class PlanChange:
 class Plan:
     changes: tuple[TenantChange, ...]
     plans: tuple[PlanChange, ...] = ()
+    policies: tuple[PlanChange, ...] = ()  # the bundle's policy definitions, by name
 
     @property
     def has_changes(self) -> bool:
         tenants = any(c.action in _WRITING for c in self.changes)
-        return tenants or any(p.action in _WRITING for p in self.plans)
+        definitions = (*self.plans, *self.policies)
+        return tenants or any(p.action in _WRITING for p in definitions)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)

@@ -24,7 +24,8 @@ from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
 from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.manifests.schemas import Bundle, TenantSpec
-from tenantry.tenancy.registry import catalog, repository, views, writing
+from tenantry.tenancy.policy.service import PolicyService
+from tenantry.tenancy.registry import catalog, definitions, repository, views, writing
 from tenantry.tenancy.registry import plan as planning
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import (
@@ -36,6 +37,7 @@ from tenantry.tenancy.registry.errors import (
 from tenantry.tenancy.registry.schemas import PlanView, Source, TenantDetail, TenantSummary
 
 API_SOURCE = "api"  # the source recorded for changes made over the API
+APPLY_ACTOR = "apply"  # who a refused apply is recorded as
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +54,15 @@ class RegistryService:
         clock: Clock = utc_now,
         lifecycle: LifecycleService | None = None,
         deployment: Deployment = MULTI_TENANT,
+        policies: PolicyService | None = None,
     ) -> None:
         self._sessions = sessions
         self._deployment = deployment
         self._clock = clock
-        self._lifecycle = lifecycle or LifecycleService(sessions, clock=clock)
+        self._policies = policies or PolicyService(sessions, clock=clock)
+        self._lifecycle = lifecycle or LifecycleService(
+            sessions, clock=clock, policies=self._policies
+        )
 
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
         """What :meth:`apply` would change, without writing."""
@@ -67,13 +73,27 @@ class RegistryService:
     async def apply(
         self, bundle: Bundle, *, prune: bool = False, source: str = ""
     ) -> planning.Plan:
-        """Store the bundle as the desired state, in one transaction; return what changed."""
+        """Store the bundle as the desired state, in one transaction; return what changed.
+        A tenant it would put in breach of its policy or plan refuses the whole apply."""
         self._deployment.check_managed(bundle.tenants)
+        async with self._policies.refusals(actor=APPLY_ACTOR):
+            return await self._apply(bundle, prune=prune, source=source)
+
+    async def _apply(self, bundle: Bundle, *, prune: bool, source: str) -> planning.Plan:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             result = await _plan(session, bundle, prune=prune, deployment=self._deployment)
             if result.has_changes:
+                await self._policies.gate_apply(
+                    session,
+                    _written(bundle.tenants, result),
+                    policies=bundle.policies,
+                    plans=bundle.plans,
+                )
                 now = self._clock()
+                await definitions.store_policies(
+                    session, bundle.policies, result.policies, source=source or "bundle", now=now
+                )
                 await writing.store(
                     self._lifecycle, session, bundle.tenants, result, now=now, source=Source.BUNDLE
                 )
@@ -93,6 +113,11 @@ class RegistryService:
         existing id is :class:`TenantExists`, and for a deleted one :class:`TenantTombstoned`.
         """
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
+        async with self._policies.refusals(actor=API_SOURCE):
+            replayed = await self._create(tenant_id, spec, request)
+        return Created(await self.get(tenant_id), replayed=replayed)
+
+    async def _create(self, tenant_id: str, spec: TenantSpec, request: str | None) -> bool:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -103,6 +128,7 @@ class RegistryService:
                 spec = await catalog.with_stored_plan(session, spec)
                 desired = _desired({tenant_id: spec})
                 result = planning.plan(desired, {}, prune=False)
+                await self._policies.gate_apply(session, {tenant_id: spec}, policies={}, plans={})
                 now = self._clock()
                 await writing.store(
                     self._lifecycle,
@@ -114,12 +140,17 @@ class RegistryService:
                     request=request,
                 )
                 self._record(session, desired, result, API_SOURCE)
-        return Created(await self.get(tenant_id), replayed=replayed)
+        return replayed
 
     async def replace(self, tenant_id: str, spec: TenantSpec) -> TenantDetail:
         """Store a tenant's new spec as applying a bundle holding it would (the generation
         moves only if the spec changed); its source stays where it came from."""
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
+        async with self._policies.refusals(actor=API_SOURCE):
+            await self._replace(tenant_id, spec)
+        return await self.get(tenant_id)
+
+    async def _replace(self, tenant_id: str, spec: TenantSpec) -> None:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -131,12 +162,12 @@ class RegistryService:
             desired = _desired({tenant_id: spec})
             result = await _plan_tenants(session, desired, stored, prune=False)
             if result.has_changes:
+                await self._policies.gate_apply(session, {tenant_id: spec}, policies={}, plans={})
                 now = self._clock()
                 await writing.store(
                     self._lifecycle, session, {tenant_id: spec}, result, now=now, source=Source.API
                 )
                 self._record(session, desired, result, API_SOURCE)
-        return await self.get(tenant_id)
 
     def _record(
         self,
@@ -205,7 +236,8 @@ async def _plan(
     result = await _plan_tenants(session, desired, live, prune=prune)
     defined = {row.name: row.limits for row in await repository.plan_definitions(session)}
     wanted = {name: spec.model_dump(mode="json") for name, spec in bundle.plans.items()}
-    return replace(result, plans=planning.plan_definitions(wanted, defined))
+    policies = await definitions.policy_changes(session, bundle.policies)
+    return replace(result, plans=planning.plan_definitions(wanted, defined), policies=policies)
 
 
 async def _plan_tenants(
@@ -242,6 +274,12 @@ async def _check_repeated(
             "use a new key for a new request"
         )
     raise TenantExists(tenant_id)
+
+
+def _written(tenants: dict[str, TenantSpec], result: planning.Plan) -> dict[str, TenantSpec]:
+    """The tenants an apply creates or changes: the ones its policies are checked for."""
+    writing_ = {planning.Action.CREATED, planning.Action.CHANGED}
+    return {c.tenant_id: tenants[c.tenant_id] for c in result.changes if c.action in writing_}
 
 
 def _desired(tenants: dict[str, TenantSpec]) -> dict[str, dict[str, Any]]:
