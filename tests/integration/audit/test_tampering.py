@@ -110,7 +110,8 @@ async def test_a_link_inserted_into_the_chain_is_named(audit: Audit) -> None:
 def _copy_of_record(audit: Audit, record_id: int) -> int:
     audit.sql(
         "INSERT INTO audit_records (ts, actor, action, tenant_id, outcome, details)"
-        " SELECT ts, 'mallory', action, tenant_id, outcome, details FROM audit_records WHERE id = ?",
+        " SELECT ts, 'mallory', action, tenant_id, outcome, details FROM audit_records"
+        " WHERE id = ?",
         (record_id,),
     )
     [(copied,)] = audit.sql("SELECT max(id) FROM audit_records")
