@@ -77,6 +77,7 @@ COMMANDS = {
     "usage": lazy.Entry(
         "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
     ),
+    "audit": lazy.Entry("audit:app", "List, verify, export and prune the audit log."),
 }
 
 app = typer.Typer(
