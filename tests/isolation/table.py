@@ -433,6 +433,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     ),
     # -- usage --
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
+    # -- audit (a tenant admin's view of the tenant's chain) --
+    Route("GET", "/api/v1/audit", Kind.LIST, _one("GET", "/api/v1/audit")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.core import ids
 from tenantry.core.errors import InvalidInput
-from tenantry.tenancy.audit import canonical, listing, pruning, repository
+from tenantry.tenancy.audit import canonical, listing, pruning, repository, views
 from tenantry.tenancy.audit import export as exporting
 from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.pseudonyms import pseudonymise
@@ -38,6 +38,7 @@ class Query:
     before_id: int | None = None  # the cursor: records older than this id
     limit: int = 100
     users: Sequence[str] = ()  # user ids to show resolved where their pseudonym matches
+    viewer: str | None = None  # a tenant whose admins look: their view (``views.for_tenant``)
 
 
 class AuditService:
@@ -68,8 +69,9 @@ class AuditService:
         """The newest records first (pending ones included, with no ``seq``)."""
         await self.sequencer.run()
         async with translated(), self._sessions() as session:
-            items = await listing.records(session, query)
-        return self._resolved(items, query)
+            items = self._resolved(await listing.records(session, query), query)
+        viewer = query.viewer
+        return items if viewer is None else [views.for_tenant(i, viewer) for i in items]
 
     async def verify(self, *, chain: str | None = None) -> Verdict:
         """Link what is committed, then verify ``chain`` (every chain when None)."""
