@@ -16,7 +16,7 @@ from tests.integration.audit.conftest import Audit
 
 
 def _sequencer(audit: Audit, batch: int) -> Sequencer:
-    keys = audit.services.audit._keys  # noqa: SLF001 - the keys the log was built with
+    keys = audit.services.audit.keys
     assert keys is not None
     sessions = session_factory(audit.services.engine)
     return Sequencer(sessions, keys, clock=audit.clock, cadence=Cadence(batch=batch))
@@ -58,7 +58,10 @@ async def test_sequencers_racing_writers_link_everything_once(audit: Audit) -> N
 async def test_a_record_committed_after_a_newer_id_is_linked_once(audit: Audit) -> None:
     if not audit.url.startswith("postgresql"):
         pytest.skip("SQLite has one writer: ids commit in order")
-    sessions = audit.services.audit._sessions  # noqa: SLF001 - carries the audit keys
+    sessions = session_factory(audit.services.engine)
+    keys = audit.services.audit.keys
+    assert keys is not None
+    log.carry(sessions, keys)
     entry = AuditEntry("alice", "slow.write", "acme", Outcome.SUCCEEDED)
     async with sessions() as slow:
         await slow.begin()

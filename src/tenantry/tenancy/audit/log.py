@@ -65,6 +65,10 @@ class AuditLog:
             self.service = AuditService(sessions, keys, clock=clock, cadence=cadence or Cadence())
 
     @property
+    def keys(self) -> AuditKeys | None:
+        return self._keys
+
+    @property
     def request_key(self) -> bytes:
         """The platform's request-HMAC key (``hmac.request_hmac``) for the API layer."""
         if self._keys is None:
