@@ -8,6 +8,7 @@ import sys
 from bench import (
     access,
     archive,
+    audit_verify,
     cli,
     controller,
     fairness,
@@ -47,6 +48,7 @@ SUITES = {
     "archive": archive,
     "migration": migration,
     "messaging": messaging,
+    "audit_verify": audit_verify,
 }
 
 

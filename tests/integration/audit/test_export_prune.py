@@ -39,7 +39,7 @@ async def test_an_edited_export_names_the_record(audit: Audit) -> None:
         for i, line in enumerate(lines)
         if json.loads(line)["type"] == "link" and json.loads(line)["seq"] == 2
     )
-    entry["record"]["actor"] = "mallory"
+    entry["record"][2] = "mallory"
     lines[index] = json.dumps(entry)
     [breach] = audit.service.verify_export(lines).breaches
     assert (breach.seq, breach.record_id) == (2, entry["record_id"])

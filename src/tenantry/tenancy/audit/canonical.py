@@ -31,6 +31,8 @@ FIELDS: Final = (
     "user_ref",
 )
 TENANT_FIELD: Final = FIELDS.index("tenant_id")
+_DETAILS: Final = FIELDS.index("details")
+_SQLITE_TS_CHARS: Final = len("2026-12-06 10:31:05.999078")
 GENESIS: Final = "0" * 64  # the previous hash of a chain's first link
 PLATFORM_CHAIN: Final = "@platform"  # no tenant id has an "@"
 _ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -46,16 +48,38 @@ def timestamp(value: datetime) -> str:
 
 
 def record_values(row: Sequence[Any]) -> list[Any]:
-    """A stored row (in :data:`FIELDS` order, ``ts`` a datetime) as the canonical values."""
+    """A row as the driver returns it (in :data:`FIELDS` order) as the canonical values:
+    ``ts`` a datetime (PostgreSQL) or SQLite's text, ``details`` a dict or JSON text."""
     values = list(row)
-    values[1] = timestamp(values[1])
+    values[1] = _stored_timestamp(values[1])
+    details = values[_DETAILS]
+    if isinstance(details, str):
+        values[_DETAILS] = json.loads(details)
     return values
+
+
+def _stored_timestamp(value: datetime | str) -> str:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if len(value) == _SQLITE_TS_CHARS and value[10] == " ":  # UTC, as SQLAlchemy writes it
+        return f"{value[:10]}T{value[11:]}+00:00"
+    parsed = datetime.fromisoformat(value)  # written some other way (by hand)
+    return timestamp(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def body(values: Sequence[Any]) -> str:
+    """A record's canonical form."""
+    return _ENCODER.encode(values)
 
 
 def link_hash(prev_hash: str, chain: str, seq: int, values: Sequence[Any]) -> str:
     """The hash of the link at ``seq`` of ``chain`` holding the record ``values``."""
-    body = _ENCODER.encode(values)
-    return hashlib.sha256(f"{prev_hash}\n{chain}\n{seq}\n{body}".encode()).hexdigest()
+    return body_hash(prev_hash, chain, seq, _ENCODER.encode(values))
+
+
+def body_hash(prev_hash: str, chain: str, seq: int, canonical_body: str) -> str:
+    """:func:`link_hash` of a record whose canonical form is known (an export holds it)."""
+    return hashlib.sha256(f"{prev_hash}\n{chain}\n{seq}\n{canonical_body}".encode()).hexdigest()
 
 
 def checkpoint_message(chain: str, seq: int, hash_: str, *, ts: str, kind: str, kid: str) -> bytes:

@@ -22,6 +22,8 @@ from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, Link, publi
 FORMAT: Final = "tenantry-audit-export"
 VERSION: Final = 1
 _BATCH: Final = 10_000
+_WIDTH: Final = len(canonical.FIELDS)
+_RECORD: Final = ', "record": '  # the last member of a link line
 
 
 class ExportInvalid(InvalidInput):
@@ -49,7 +51,7 @@ async def write(
         after = 0
         while batch := await repository.links(session, chain, after=after, limit=_BATCH):
             for link in batch:
-                _line(out, _link_line(chain, link))
+                out.write(_link_line(chain, link))
             written += len(batch)
             after = batch[-1][0]
     return written
@@ -60,9 +62,9 @@ def verify_lines(lines: Iterable[str], *, settle: timedelta) -> Verdict:
     keys: list[PublicKeyInfo] = []
     checkpoints: dict[str, list[Checkpoint]] = {}
     verifiers: dict[str, ChainVerifier] = {}
-    for number, entry in _entries(lines):
+    for number, text, entry in _entries(lines):
         try:
-            _take(entry, keys, checkpoints, verifiers, settle=settle)
+            _take(entry, text, keys, checkpoints, verifiers, settle=settle)
         except (KeyError, TypeError, ValueError) as error:
             raise ExportInvalid(f"line {number} is not a valid export line: {error!r}") from error
     for chain, found in checkpoints.items():  # chains whose every link is gone
@@ -73,6 +75,7 @@ def verify_lines(lines: Iterable[str], *, settle: timedelta) -> Verdict:
 
 def _take(
     entry: dict[str, Any],
+    text: str | None,
     keys: list[PublicKeyInfo],
     checkpoints: dict[str, list[Checkpoint]],
     verifiers: dict[str, ChainVerifier],
@@ -93,35 +96,53 @@ def _take(
             found = checkpoints.get(chain, [])
             verifier = ChainVerifier(chain, found, public_keys(keys), settle=settle)
             verifiers[chain] = verifier
-        verifier.check([_link(entry)])
+        verifier.check([_link(entry, text)])
     elif kind != "export":
         raise ValueError(f"unknown line type {kind!r}")
 
 
-def _entries(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _entries(lines: Iterable[str]) -> Iterator[tuple[int, str | None, dict[str, Any]]]:
+    """Each line parsed, with a link's record text (what its hash covers) beside it."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            text, entry = _parsed(line)
         except ValueError as error:
             raise ExportInvalid(f"line {number} is not JSON: {error}") from error
         if not isinstance(entry, dict):
             raise ExportInvalid(f"line {number} is not a JSON object")
-        yield number, entry
+        yield number, text, entry
 
 
-def _link(entry: dict[str, Any]) -> Link:
-    record = entry.get("record")
-    values = None if record is None else [record.get(field) for field in canonical.FIELDS]
-    return (entry["seq"], entry["record_id"], entry["prev_hash"], entry["hash"], values)
+def _parsed(line: str) -> tuple[str | None, Any]:
+    """A link line's record is parsed from the very text its hash covers, so what the hash
+    proves is what is read (a duplicate key elsewhere in the line cannot stand in for it)."""
+    split = line.find(_RECORD)
+    if split < 0:
+        return None, json.loads(line)
+    text = line[split + len(_RECORD) : line.rindex("}")]
+    entry = json.loads(line[:split] + "}")
+    if isinstance(entry, dict):
+        entry["record"] = json.loads(text)
+    return text, entry
 
 
-def _link_line(chain: str, link: Link) -> dict[str, Any]:
-    seq, record_id, prev, hash_, values = link
-    record = None if values is None else dict(zip(canonical.FIELDS, values, strict=True))
-    head = {"type": "link", "chain": chain, "seq": seq, "record_id": record_id}
-    return {**head, "prev_hash": prev, "hash": hash_, "record": record}
+def _link(entry: dict[str, Any], text: str | None) -> Link:
+    """A link line; its record is the canonical form itself (the last member, as written),
+    so its hash is checked on the text as it stands: the hash proves the text canonical."""
+    values = entry["record"]
+    if values is not None and not (isinstance(values, list) and len(values) == _WIDTH):
+        raise TypeError("a link's record is an array of the header's fields")
+    found = None if values is None else text
+    return (entry["seq"], entry["record_id"], entry["prev_hash"], entry["hash"], values, found)
+
+
+def _link_line(chain: str, link: Link) -> str:
+    seq, record_id, prev, hash_, values, _ = link
+    record = "null" if values is None else canonical.body(values)
+    head = json.dumps({"type": "link", "chain": chain, "seq": seq, "record_id": record_id})
+    return f'{head[:-1]}, "prev_hash": "{prev}", "hash": "{hash_}"{_RECORD}{record}}}\n'
 
 
 def _key_fields(key: PublicKeyInfo) -> dict[str, str]:

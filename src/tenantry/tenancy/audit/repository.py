@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, and_, exists, func, insert, select, text
+from sqlalchemy import and_, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.access.models import AuditRecordRow
@@ -27,10 +27,26 @@ async def lock_sequencing(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
-async def unchained(session: AsyncSession, *, after: int, limit: int) -> Sequence[Row[Any]]:
-    """Committed records without a link, ``id`` above ``after``, in ``id`` order."""
-    query = select(*RECORD_COLUMNS).where(_R.id > after, _UNCHAINED).order_by(_R.id).limit(limit)
-    return (await session.execute(query)).all()
+_RAW_COLUMNS: Final = ", ".join(f"r.{name}" for name in canonical.FIELDS)
+# Plain SQL, so rows come back as the driver gives them (no ORM loading, no type processing):
+# verification reads every record, and the sequencer must hash exactly what verify will read.
+_UNCHAINED_SQL: Final = text(
+    f"SELECT {_RAW_COLUMNS} FROM audit_records r WHERE r.id > :after AND NOT EXISTS"  # noqa: S608 - constant columns
+    " (SELECT 1 FROM audit_chain c WHERE c.record_id = r.id) ORDER BY r.id LIMIT :limit"
+)
+_LINKS_SQL: Final = text(
+    f"SELECT c.seq, c.record_id, c.prev_hash, c.hash, {_RAW_COLUMNS} FROM audit_chain c"  # noqa: S608 - constant columns
+    " LEFT JOIN audit_records r ON r.id = c.record_id"
+    " WHERE c.chain = :chain AND c.seq > :after ORDER BY c.seq LIMIT :limit"
+)
+
+
+async def unchained(session: AsyncSession, *, after: int, limit: int) -> list[list[Any]]:
+    """Committed records without a link, ``id`` above ``after``, in ``id`` order, as
+    canonical values."""
+    connection = await session.connection()
+    rows = (await connection.execute(_UNCHAINED_SQL, {"after": after, "limit": limit})).all()
+    return [canonical.record_values(row) for row in rows]
 
 
 async def pending(session: AsyncSession, *, tenant: str | None, everyone: bool) -> int:
@@ -113,16 +129,11 @@ async def checkpoints(session: AsyncSession, chain: str | None = None) -> list[C
 
 async def links(session: AsyncSession, chain: str, *, after: int, limit: int) -> list[Link]:
     """A batch of the chain's links with their records (None when the record is gone)."""
-    query = (
-        select(_C.seq, _C.record_id, _C.prev_hash, _C.hash, *RECORD_COLUMNS)
-        .outerjoin(_R, _R.id == _C.record_id)
-        .where(_C.chain == chain, _C.seq > after)
-        .order_by(_C.seq)
-        .limit(limit)
-    )
-    rows = (await session.execute(query)).all()
+    connection = await session.connection()
+    values = {"chain": chain, "after": after, "limit": limit}
+    rows = (await connection.execute(_LINKS_SQL, values)).all()
     return [
-        (r[0], r[1], r[2], r[3], None if r[4] is None else canonical.record_values(r[4:]))
+        (r[0], r[1], r[2], r[3], None if r[4] is None else canonical.record_values(r[4:]), None)
         for r in rows
     ]
 

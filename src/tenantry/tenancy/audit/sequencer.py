@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +23,7 @@ from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.verify import INTERVAL, Checkpoint
 from tenantry.tenancy.registry.errors import translated
 
+_TENANT = canonical.TENANT_FIELD
 _ATTEMPTS = 5  # a race with another sequencer (SQLite) is retried this often
 
 
@@ -87,18 +87,18 @@ class Sequencer:
             return len(rows)
 
     async def _link(
-        self, session: AsyncSession, rows: Sequence[Row[Any]]
+        self, session: AsyncSession, rows: Sequence[Sequence[Any]]
     ) -> dict[str, tuple[str, int]]:
-        names = sorted({canonical.chain_of(row.tenant_id) for row in rows})
+        names = sorted({canonical.chain_of(row[_TENANT]) for row in rows})
         heads = await repository.heads(session, names)
         links: list[dict[str, object]] = []
         for row in rows:
-            chain = canonical.chain_of(row.tenant_id)
+            chain = canonical.chain_of(row[_TENANT])
             prev, seq = heads.get(chain, (canonical.GENESIS, 0))
             seq += 1
-            hash_ = canonical.link_hash(prev, chain, seq, canonical.record_values(row))
+            hash_ = canonical.link_hash(prev, chain, seq, row)
             links.append(
-                {"chain": chain, "seq": seq, "record_id": row.id, "prev_hash": prev, "hash": hash_}
+                {"chain": chain, "seq": seq, "record_id": row[0], "prev_hash": prev, "hash": hash_}
             )
             heads[chain] = (hash_, seq)
         await repository.add_links(session, links)
