@@ -103,10 +103,12 @@ async def _seed(wired: Services) -> None:
 
 
 async def _anchor(audit: AuditService) -> float:
-    """SHA-256 over every link's canonical body, already encoded, in memory."""
+    """SHA-256 over every link's line of the export (its canonical body and a little more),
+    already encoded, in memory."""
     out = io.StringIO()
     await audit.export(out)
-    bodies = [line.encode() for line in out.getvalue().splitlines() if '"type":"link"' in line]
+    bodies = [line.encode() for line in out.getvalue().splitlines() if '"type": "link"' in line]
+    assert len(bodies) == RECORDS
     started = time.perf_counter()
     for body in bodies:
         hashlib.sha256(body).hexdigest()

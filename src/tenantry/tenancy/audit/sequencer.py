@@ -56,35 +56,36 @@ class Sequencer:
     async def run(self, *, full: bool = False) -> int:
         """Link every committed record not linked yet; the number linked. ``full`` searches
         every id (verify and export do), not only the recent ones."""
-        total = 0
+        total, after = 0, None if not full else 0
         while True:
             async with translated():
-                linked = await self._retried(full=full)
+                linked, after = await self._retried(after)
             total += linked
             if linked < self._cadence.batch:
                 return total
 
-    async def _retried(self, *, full: bool) -> int:
+    async def _retried(self, after: int | None) -> tuple[int, int]:
         for attempt in range(_ATTEMPTS):
             try:
-                return await self._once(full=full)
+                return await self._once(after)
             except (IntegrityError, OperationalError):
                 if attempt == _ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
-        return 0
+        return 0, after or 0
 
-    async def _once(self, *, full: bool) -> int:
+    async def _once(self, after: int | None) -> tuple[int, int]:
+        """One batch above id ``after`` (None: the newest linked id less the lookback); the
+        number linked and the id the next batch starts after, so a run never rescans."""
         async with self._sessions() as session, session.begin():
             await repository.lock_sequencing(session)
-            after = 0
-            if not full:
+            if after is None:
                 after = max(0, await repository.newest_chained(session) - self._cadence.lookback)
             rows = await repository.unchained(session, after=after, limit=self._cadence.batch)
             if rows:
                 touched = await self._link(session, rows)
                 await self._sign_due(session, touched)
-            return len(rows)
+            return len(rows), (rows[-1][0] if rows else after)
 
     async def _link(
         self, session: AsyncSession, rows: Sequence[Sequence[Any]]
