@@ -65,8 +65,7 @@ async def _measure(url: str | None, folder: Path, label: str) -> list[Result]:
         sequencing = time.perf_counter() - started
         assert linked == RECORDS
         anchor = await _anchor(audit)
-        print(f"<!-- {label} -->", flush=True)
-        from_db = await _timed_verify(audit)
+        from_db = await _timed_verify(audit, label)
         exported = io.StringIO()
         await audit.export(exported)
         lines = exported.getvalue().splitlines()
@@ -123,11 +122,11 @@ async def _anchor(audit: AuditService) -> float:
     return time.perf_counter() - started
 
 
-async def _timed_verify(audit: AuditService) -> float:
+async def _timed_verify(audit: AuditService, label: str) -> float:
     started, cpu = time.perf_counter(), time.process_time()
     verdict = await audit.verify()
     elapsed = time.perf_counter() - started
-    _cpu("", "verify from the database", time.process_time() - cpu)
+    _cpu(label, "verify from the database", time.process_time() - cpu)
     assert verdict.intact and verdict.verified == RECORDS, verdict.breaches
     return elapsed
 
