@@ -79,3 +79,14 @@ async def test_a_record_committed_after_a_newer_id_is_linked_once(audit: Audit) 
 
 async def _commit(session: AsyncSession) -> None:
     await session.commit()
+
+
+async def test_the_worker_links_records_and_signs_their_heads(audit: Audit) -> None:
+    from tenantry.worker.loop import default_tasks  # noqa: PLC0415 - the worker, under test
+
+    await audit.append("acme", 3)
+    [task] = [t for t in default_tasks(audit.services) if t.name == "audit"]
+    await task.run()
+    _linked_once(audit)
+    [(signed,)] = audit.sql("SELECT max(seq) FROM audit_checkpoints WHERE chain = 'acme'")
+    assert signed == 3
