@@ -8,6 +8,7 @@ import sys
 from bench import (
     access,
     archive,
+    audit_verify,
     cli,
     controller,
     fairness,
@@ -49,6 +50,7 @@ SUITES = {
     "migration": migration,
     "messaging": messaging,
     "policies": policies,  # policies (issue 13)
+    "audit_verify": audit_verify,
 }
 
 

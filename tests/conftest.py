@@ -43,6 +43,8 @@ _TABLES = (
     "usage_counters",
     "api_keys",
     "audit_records",
+    "audit_chain",
+    "audit_checkpoints",
     "issued_tokens",
     "token_revocations",  # not its counter: a number is never given twice
     "idempotency_records",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.backends.fs.blobs import LocalBlobSpace
 from tenantry.backends.fs.objects import DirectoryObjectProvisioner
+from tenantry.backends.keys.audit import AuditKeyFiles
 from tenantry.backends.keys.keyring import KeyProvisioner, Keyring
 from tenantry.backends.keys.signing import SigningKeyring
 from tenantry.backends.memory.bus import InProcessBus
@@ -50,6 +51,7 @@ from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
 from tenantry.tenancy.audit.log import AuditLog
+from tenantry.tenancy.audit.sequencer import Cadence
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.deployment import Deployment
@@ -249,7 +251,7 @@ async def services(
                         tokens=MeteredTokens(meters),
                         egress_allow=settings.flow_egress_allow,
                     ),
-                    AuditLog(sessions, clock),
+                    _audit_log(settings, sessions, clock),
                     policies,
                     Retirements(toolkit),
                 )
@@ -262,6 +264,17 @@ async def services(
                 await migrator.close()
     finally:
         await engine.dispose()
+
+
+def _audit_log(settings: Settings, sessions: SessionFactory, clock: Clock) -> AuditLog:
+    """The audit log with its keys (beside the tenants' keys) and its checkpoint cadence."""
+    root = settings.data_dir.resolve()
+    cadence = Cadence(
+        checkpoint_records=settings.audit_checkpoint_records,
+        checkpoint_seconds=settings.audit_checkpoint_seconds,
+        settle_seconds=settings.audit_settle_seconds,
+    )
+    return AuditLog(sessions, clock, keys=AuditKeyFiles(root, Keyring(root)), cadence=cadence)
 
 
 @asynccontextmanager

@@ -436,6 +436,8 @@ ROUTES: Final[tuple[Route, ...]] = (
     # -- policies (issue 13) --
     Route("GET", "/api/v1/policies", Kind.ADMIN, _one("GET", "/api/v1/policies")),
     Route("GET", "/api/v1/policy-check", Kind.LIST, _one("GET", "/api/v1/policy-check")),
+    # -- audit (a tenant admin's view of the tenant's chain) --
+    Route("GET", "/api/v1/audit", Kind.LIST, _one("GET", "/api/v1/audit")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

@@ -23,6 +23,7 @@ from tenantry.api import (
     requestlog,
 )
 from tenantry.api.routes import (
+    audit,
     channels,
     chat,
     health,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             usage,
             channels,
             policies,  # policies (issue 13)
+            audit,
         )
     ]
     # a long-poll's connection slot and a tenant request's fence hold, released at the end

@@ -8,6 +8,7 @@ from tenantry.core.errors import ErrorKind
 
 OK: Final = 0
 USAGE: Final = 2  # Click's own code for bad command-line usage
+INTEGRITY: Final = 9  # `audit verify`: a chain is broken (docs/audit.md)
 
 BY_KIND: Final[dict[ErrorKind, int]] = {
     ErrorKind.INVALID: 1,

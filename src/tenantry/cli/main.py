@@ -80,6 +80,7 @@ COMMANDS = {
     "policies": lazy.Entry(  # policies (issue 13)
         "policies:app", "List policies and check a tenant against its own (exit 4 if it fails)."
     ),
+    "audit": lazy.Entry("audit:app", "List, verify, export and prune the audit log."),
 }
 
 app = typer.Typer(

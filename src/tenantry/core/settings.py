@@ -247,6 +247,23 @@ class Settings(BaseSettings):
         pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
         description="Region of this machine's files (SQLite, local objects, keyring, bus).",
     )
+    # -- the audit chain (issue 13, docs/audit.md) --
+    audit_checkpoint_records: int = Field(
+        default=1000, ge=1, le=10_000_000, description="Sign a chain's checkpoint every N links."
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="...or when a chain's newest links have waited this long unsigned.",
+    )
+    audit_settle_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="A record this much older than its chain predecessor fails verify as"
+        " backdated (a late commit is never that late).",
+    )
 
     @field_validator("single_tenant")
     @classmethod

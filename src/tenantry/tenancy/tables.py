@@ -4,6 +4,7 @@ feature tables registered on the same metadata."""
 from __future__ import annotations
 
 from tenantry.tenancy.access import models as access_models
+from tenantry.tenancy.audit import models as audit_models
 from tenantry.tenancy.channels import models as channel_models
 from tenantry.tenancy.events import models as event_models
 from tenantry.tenancy.idempotency import models as idempotency_models
@@ -16,6 +17,7 @@ from tenantry.tenancy.registry.models import Base
 metadata = Base.metadata
 FEATURES = (
     access_models,
+    audit_models,
     channel_models,
     event_models,
     fence_models,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tenantry.bootstrap import Services
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
+from tenantry.tenancy.audit.service import AuditService
 from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.pools.directory import SHARED
 from tenantry.worker.egress import EgressDispatcher
@@ -62,6 +63,12 @@ async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | Non
     await asyncio.gather(*loops)
 
 
+async def _sequenced(audit: AuditService) -> None:
+    linked = await audit.tick()
+    if linked:
+        log.info("worker.audit_linked", records=linked)
+
+
 def default_tasks(services: Services) -> list[Task]:
     reconciling = Reconciling(services.controller, services.controller.clock)
 
@@ -78,6 +85,9 @@ def default_tasks(services: Services) -> list[Task]:
             )
 
     tasks = [Task("reconcile", reconcile)]
+    audit = services.audit.service
+    if audit is not None:  # links new audit records into their chains, signs checkpoints
+        tasks.append(Task("audit", lambda: _sequenced(audit)))
     retirements = services.retirements
     if retirements is not None:
 

@@ -26,6 +26,7 @@ from tenantry.tenancy.controller.resources import Kind, Resource
 from tenantry.tenancy.isolation.placement import Placement
 
 KEY_BYTES = 32  # AES-256
+_PSEUDONYM = "audit_pseudonym"  # the HMAC key of the tenant's pseudonymised user ids
 
 
 class KeyNotFound(NotFound):
@@ -85,6 +86,29 @@ class Keyring:
     def kids(self, tenant: str) -> list[str]:
         """Key ids, oldest first; the last one is active."""
         return [v["kid"] for v in self._document(tenant)["versions"]]
+
+    def pseudonym_key(self, tenant: str) -> bytes | None:
+        """The tenant's audit pseudonym key, kept in its key file (so :meth:`destroy` shreds
+        it with the rest) and added on first use; None when the tenant has no key file: a
+        shredded tenant's key is never made again."""
+        try:
+            found = self._document(tenant).get(_PSEUDONYM)
+        except KeyNotFound:
+            return None
+        if found is None:
+            found = self._add_pseudonym_key(tenant)
+        return None if found is None else base64.b64decode(found)
+
+    def _add_pseudonym_key(self, tenant: str) -> str | None:
+        with self._locked(tenant):
+            try:
+                document = self._read(tenant)
+            except KeyNotFound:
+                return None
+            if _PSEUDONYM not in document:
+                document[_PSEUDONYM] = base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+                self._replace(tenant, document)
+            return str(document[_PSEUDONYM])
 
     def rotate(self, tenant: str, *, replacing: str | None = None) -> str:
         """Add a new active key version and return its id; older ones stay readable until

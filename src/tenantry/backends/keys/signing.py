@@ -50,8 +50,8 @@ class _Loaded:
 class SigningKeyring:
     """:class:`~tenantry.tenancy.access.signing.SigningKeys` on a local file."""
 
-    def __init__(self, root: Path) -> None:
-        self._path = root / _FOLDER / _FILE
+    def __init__(self, root: Path, *, folder: str = _FOLDER) -> None:
+        self._path = root / folder / _FILE
         self._loaded: _Loaded | None = None
 
     @property
@@ -87,6 +87,12 @@ class SigningKeyring:
     def kids(self) -> list[str]:
         loaded = self._load()
         return [] if loaded is None else list(loaded.public)
+
+    def history(self) -> list[dict[str, str]]:
+        """Every version's ``kid``, ``created_at`` and ``public`` (base64), oldest first."""
+        self.ensure()
+        fields = ("kid", "created_at", "public")
+        return [{f: v[f] for f in fields} for v in self._read()["versions"]]
 
     def rotate(self) -> str:
         self.ensure()

@@ -7,8 +7,8 @@ foreign key: applying a bundle rewrites a tenant's team rows, which must not tak
 ``audit_records`` is an append-only log of access decisions worth keeping: refused cross-tenant
 and cross-team attempts, every platform-admin act on a tenant, and token, key and signing-key
 administration. ``tenant_id`` is deliberately not a foreign key: a record outlives its tenant
-and may name a tenant that never existed (an attempt on a guessed id). It is the seed of the
-hash-chained audit log of a later issue.
+and may name a tenant that never existed (an attempt on a guessed id). ``tenancy/audit`` chains
+the records (docs/audit.md).
 
 ``issued_tokens`` names the tenants each token grants (one row per tenant, none for a platform
 token) until it expires, so a revocation by id can be confined to a tenant. ``token_revocations``
@@ -72,6 +72,7 @@ class AuditRecordRow(Base):
     credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     target: Mapped[str | None] = mapped_column(String(256), nullable=True)
     request_hmac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_ref: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class IssuedTokenRow(Base):
