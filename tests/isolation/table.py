@@ -433,6 +433,14 @@ ROUTES: Final[tuple[Route, ...]] = (
     ),
     # -- usage --
     Route("GET", "/api/v1/usage", Kind.LIST, _one("GET", "/api/v1/usage")),
+    # -- event schemas (issue 13): the same documents for every tenant, read with a tenant role --
+    Route("GET", "/api/v1/events/schemas", Kind.LIST, _one("GET", "/api/v1/events/schemas")),
+    Route(
+        "GET",
+        "/api/v1/events/schemas/{name}",
+        Kind.LIST,
+        _one("GET", "/api/v1/events/schemas/tenancy.tenant.suspended"),
+    ),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

@@ -25,6 +25,7 @@ from tenantry.api import (
 from tenantry.api.routes import (
     channels,
     chat,
+    events,
     health,
     hooks,
     lifecycle,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             channels,
         )
     ]
+    routers.append(events.router)  # tenancy event schemas (issue 13)
     # a long-poll's connection slot and a tenant request's fence hold, released at the end
     app.add_middleware(fencing.ReleasedAtEnd, key=conversations.SLOT_KEY)
     app.add_middleware(fencing.ReleasedAtEnd, key=fencing.STATE_KEY)
