@@ -533,7 +533,6 @@ def parse_archive_key(key: str) -> tuple[str, str]:
 # Events live under a prefix of their own: every tenant environment's stream lists
 # ``{prefix}.*.{env}.{tenant}.>``, which would overlap any subject under the messaging prefix.
 _EVENT_TYPE = re.compile(r"[a-z]+(?:\.[a-z]+){1,5}")
-EVENTS_STREAM: Final = "tenantry_events"  # no ``__``: never a tenant environment's stream
 
 
 def event_subject(tenant: str, event_type: str, *, prefix: str = DEFAULT_EVENT_PREFIX) -> str:
@@ -560,6 +559,13 @@ def parse_event_subject(
     except InvalidInput:
         pass
     raise UnparseableName(f"{ids.show(value)} is not an event subject under {prefix}")
+
+
+def events_stream(prefix: str = DEFAULT_EVENT_PREFIX) -> str:
+    """``events__{token}__{token}``: the JetStream stream of the events under ``prefix`` (the
+    prefix's tokens hold no ``__``, so the name is injective; it never starts like a tenant
+    environment's ``tenantry_`` stream)."""
+    return "events__" + check_subject_prefix(prefix).replace(".", "__")
 
 
 def event_filter(tenant: str | None = None, *, prefix: str = DEFAULT_EVENT_PREFIX) -> str:

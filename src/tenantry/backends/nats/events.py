@@ -21,7 +21,7 @@ class EventStreamLimits:
 
 def config(prefix: str, limits: EventStreamLimits) -> StreamConfig:
     return StreamConfig(
-        name=names.EVENTS_STREAM,
+        name=names.events_stream(prefix),
         subjects=[names.event_filter(prefix=prefix)],
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
@@ -34,6 +34,6 @@ def config(prefix: str, limits: EventStreamLimits) -> StreamConfig:
 async def ensure(js: JetStreamContext, prefix: str, limits: EventStreamLimits) -> None:
     """Create the events stream unless it exists (idempotent; an existing one is kept)."""
     try:
-        await js.stream_info(names.EVENTS_STREAM)
+        await js.stream_info(names.events_stream(prefix))
     except NotFoundError:
         await js.add_stream(config(prefix, limits))
