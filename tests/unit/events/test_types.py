@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -101,7 +102,7 @@ def test_quota_windows_are_fixed_and_keyed_by_tenant_resource_and_window() -> No
 def test_every_schema_is_a_valid_json_schema_and_the_docs_are_up_to_date() -> None:
     for schema in catalog.every_schema().values():
         jsonschema.Draft202012Validator.check_schema(schema)
-    folder = __import__("pathlib").Path(__file__).parents[3] / "docs" / "events"
+    folder = Path(__file__).parents[3] / "docs" / "events"
     written = {p.name: p.read_text() for p in folder.glob("*.json")}
     assert written == documents(), "run: python -m tenantry.tenancy.events.publish docs/events"
 

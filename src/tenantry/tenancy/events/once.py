@@ -43,9 +43,10 @@ class Once:
 async def _mark(session: AsyncSession, key: str, now: datetime) -> bool:
     dialect = session.sync_session.get_bind().dialect.name
     make: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(EventMarkRow.__table__).values(key=key, created_at=now)
-    result: Any = await session.execute(statement.on_conflict_do_nothing())
-    return int(result.rowcount) == 1
+    table = EventMarkRow.__table__
+    statement = make(table).values(key=key, created_at=now).on_conflict_do_nothing()
+    inserted = await session.execute(statement.returning(table.c.key))
+    return inserted.scalar_one_or_none() is not None
 
 
 def window_start(now: datetime, seconds: int) -> datetime:
