@@ -441,6 +441,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         Kind.LIST,
         _one("GET", "/api/v1/events/schemas/tenancy.tenant.suspended"),
     ),
+    Route("GET", "/api/v1/events/keys", Kind.LIST, _one("GET", "/api/v1/events/keys")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

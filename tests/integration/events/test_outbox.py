@@ -4,6 +4,7 @@ a dispatcher killed between publishing and marking publishes exactly the committ
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import jsonschema
@@ -84,7 +85,7 @@ async def test_every_published_event_verifies_and_validates_and_a_tampered_one_f
     await _suspend_and_resume(stack, "acme")
     await _dispatch(stack)
     assert stack.events is not None
-    keys = stack.events.public_keys()
+    keys = stack.events.verifying_keys()
     envelope = catalog.envelope_schema()
     found = await published.events()
     assert len(found) == 4
@@ -164,3 +165,22 @@ async def test_a_dispatcher_killed_between_publish_and_mark_publishes_exactly_th
     found = await published.events()
     assert [e["id"] for _, e in found] == committed
     assert await _dispatch(stack) == 0
+
+
+async def test_concurrent_changes_of_one_tenant_are_numbered_and_published_in_commit_order(
+    stack: Services, published: Published
+) -> None:
+    await stack.registry.apply(bundle("acme"))
+    sessions = session_factory(stack.engine)
+
+    async def change(n: int) -> None:
+        async with sessions() as session, session.begin():
+            event = Event(E.TENANT_UPDATED, "acme", {"n": n})
+            await emit(session, event, now=stack.controller.clock())
+
+    await asyncio.gather(*(change(n) for n in range(12)))
+    rows = [r for r in await _rows(stack) if r.type == E.TENANT_UPDATED]
+    assert sorted(r.tenant_seq for r in rows) == list(range(2, 14))
+    assert [r.tenant_seq for r in rows] == sorted(r.tenant_seq for r in rows)  # id order too
+    await _dispatch(stack)
+    assert [e["tenantseq"] for _, e in await published.events("acme")] == list(range(1, 14))

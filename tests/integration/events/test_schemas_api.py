@@ -3,15 +3,21 @@ for an unknown name, and nothing to a request without a credential."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tenantry.api.app import create_app
 from tenantry.bootstrap import Services
 from tenantry.tenancy.events import catalog
+from tenantry.tenancy.events.models import OutboxRow
 from tenantry.tenancy.events.schemas import EventType
+from tenantry.tenancy.events.signing import verify_event
+from tenantry.tenancy.registry.database import session_factory
 from tests.integration.events.conftest import bundle
 
 
@@ -51,3 +57,18 @@ async def test_an_unknown_schema_is_a_clear_404(http: httpx.AsyncClient, name: s
 async def test_no_credential_no_schemas(http: httpx.AsyncClient) -> None:
     refused = await http.get("/api/v1/events/schemas", headers={"Authorization": ""})
     assert refused.status_code == 401
+
+
+async def test_the_public_keys_verify_the_events(stack: Services, http: httpx.AsyncClient) -> None:
+    listed = await http.get("/api/v1/events/keys")
+    assert listed.status_code == 200, listed.text
+    keys = {
+        item["kid"]: base64.urlsafe_b64decode(item["public_key"] + "=")
+        for item in listed.json()["items"]
+    }
+    assert stack.events is not None
+    await stack.events.dispatcher.publish_pending()
+    async with session_factory(stack.engine)() as session:
+        event = (await session.scalars(select(OutboxRow.event))).first()
+    assert event is not None
+    assert verify_event(json.dumps(event), keys)["subject"] == "acme"

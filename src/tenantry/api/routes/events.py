@@ -1,7 +1,8 @@
-"""``/api/v1/events/schemas``: the versioned JSON Schemas of tenancy events.
+"""``/api/v1/events/schemas`` and ``/keys``: the versioned JSON Schemas of tenancy events and
+the public keys that verify their signatures.
 
 They are the same for every tenant (no tenant data): any credential that may read a tenant
-gets them, so an integrator's reader token suffices. Also in ``docs/events/``.
+gets them, so an integrator's reader token suffices. The schemas are also in ``docs/events/``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,26 @@ async def get_event_schema(access: Reader, services: ServicesDep, name: str) -> 
     """One event schema, by event type (``tenancy.tenant.suspended``) or ``tenancy.event``."""
     del access
     return _view(name, _events(services).schema(name))
+
+
+class EventKey(BaseModel):
+    kid: str  # as events name it in ``signaturekid``
+    algorithm: str  # always ``Ed25519``
+    public_key: str  # the 32 raw bytes, base64url without padding
+
+
+class EventKeyList(BaseModel):
+    items: list[EventKey]
+
+
+@router.get("/keys")
+async def list_event_keys(access: Reader, services: ServicesDep) -> EventKeyList:
+    """The public keys events are signed with, oldest first (the last one signs new events)."""
+    del access
+    found = _events(services).public_keys()
+    return EventKeyList(
+        items=[EventKey(kid=kid, algorithm="Ed25519", public_key=raw) for kid, raw in found]
+    )
 
 
 def _view(name: str, document: dict[str, Any]) -> EventSchema:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tenantry.core import ids
 from tenantry.core.errors import NotFound
@@ -34,7 +36,19 @@ class EventsService:
             )
         return found
 
-    def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        """The events keys a consumer may verify with, by key id (oldest first)."""
+    def public_keys(self) -> list[tuple[str, str]]:
+        """``(kid, base64url raw public key)`` of each events key, oldest first; the newest
+        signs (made now if there is none yet)."""
+        self._keys.active()
+        found = [(kid, self._keys.public_key(kid)) for kid in self._keys.kids()]
+        return [(kid, _raw(key)) for kid, key in found if key is not None]
+
+    def verifying_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The same keys as :meth:`public_keys`, for :func:`signing.verify_event`."""
         found = {kid: self._keys.public_key(kid) for kid in self._keys.kids()}
         return {kid: key for kid, key in found.items() if key is not None}
+
+
+def _raw(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
