@@ -108,7 +108,8 @@ def test_every_schema_is_a_valid_json_schema_and_the_docs_are_up_to_date() -> No
 
 
 def test_a_built_event_matches_the_envelope_schema_and_names_its_data_schema() -> None:
-    event = Event(E.POLICY_VIOLATED, "acme", {"policy": "p", "check": "residency", "reason": "r"})
+    data = {"policy": None, "action": "apply", "check": "residency", "reason": "r"}
+    event = Event(E.POLICY_VIOLATED, "acme", {**data, "violations": [data]})
     body = envelope.build(event, event_id="0f" * 16, seq=1, now=datetime.now(UTC))
     jsonschema.validate(body, catalog.envelope_schema())
     assert body["dataschema"] == catalog.data_schema(E.POLICY_VIOLATED)["$id"]

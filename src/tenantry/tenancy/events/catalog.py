@@ -70,15 +70,24 @@ _QUOTA: Final = {
     "required": ["resource", "window_start", "window_seconds", "used_bytes", "max_bytes"],
 }
 _POLICY: Final = {
-    "description": "A policy stopped a transition or an apply.",
+    "description": "A policy stopped a transition or an apply: the first violation's check and "
+    "reason, and every violation.",
     "properties": {
-        "policy": {"type": "string", "maxLength": 128},
+        "tenant_id": _ID,
+        "policy": {"type": ["string", "null"], "maxLength": 128},  # null: the plan's checks
+        "action": {"type": "string", "maxLength": 128},
         "check": {"type": "string", "maxLength": 64},
         "reason": _TEXT,
-        "action": {"type": "string", "maxLength": 128},
-        "details": {"type": "object"},
+        "violations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"check": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["check", "reason"],
+            },
+        },
     },
-    "required": ["policy", "check", "reason"],
+    "required": ["policy", "action", "check", "reason"],
 }
 _DATA: Final[dict[EventType, dict[str, Any]]] = {
     EventType.TENANT_CREATED: _STORED,
@@ -101,7 +110,7 @@ _DATA: Final[dict[EventType, dict[str, Any]]] = {
         _JOB,
     ),
 }
-_STRICT: Final = frozenset({EventType.QUOTA_EXCEEDED, EventType.POLICY_VIOLATED})
+_STRICT: Final = frozenset({EventType.QUOTA_EXCEEDED})
 
 
 def dataschema(name: str, version: int = VERSION) -> str:
