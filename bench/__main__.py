@@ -10,6 +10,7 @@ from bench import (
     archive,
     cli,
     controller,
+    events,
     fairness,
     idempotency,
     manifests,
@@ -47,6 +48,7 @@ SUITES = {
     "archive": archive,
     "migration": migration,
     "messaging": messaging,
+    "events": events,  # issue 13
 }
 
 

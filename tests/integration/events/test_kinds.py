@@ -99,3 +99,28 @@ async def test_a_flood_of_quota_refusals_is_one_event_per_tenant_resource_and_wi
     await refused(first, "globex")
     assert (await _types(stack, "acme")).count(E.QUOTA_EXCEEDED) == 2
     assert (await _types(stack, "globex")).count(E.QUOTA_EXCEEDED) == 1
+
+
+async def test_a_changed_spec_is_updated_and_archive_then_restore_are_announced(
+    stack: Services,
+) -> None:
+    await stack.registry.apply(bundle("acme"))
+    await stack.controller.reconcile("acme")
+    renamed = Bundle(tenants={"acme": TenantSpec(name="Acme Renamed")})
+    await stack.registry.apply(renamed)
+    await stack.registry.apply(renamed)  # unchanged: nothing announced
+    for kind in (JobKind.ARCHIVE, JobKind.RESTORE):
+        job = await stack.lifecycle.request(kind, "acme", actor="test")
+        done = await stack.jobs.run(job.id)
+        assert done is not None and done.state is JobState.SUCCEEDED, done
+    assert await _types(stack, "acme") == [
+        E.TENANT_CREATED,
+        E.TENANT_PROVISIONED,
+        E.TENANT_UPDATED,
+        E.TENANT_ARCHIVED,
+        E.TENANT_RESTORED,
+    ]
+    async with session_factory(stack.engine)() as session:
+        query = select(OutboxRow.event).where(OutboxRow.type == E.TENANT_UPDATED)
+        updated = (await session.scalars(query)).one()
+    assert updated["data"]["generation"] == 2 and updated["data"]["changed"] == ["name"]

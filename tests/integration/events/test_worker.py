@@ -4,6 +4,7 @@ events are pruned (unpublished ones never are)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,9 +14,11 @@ from tenantry.tenancy.events.dispatch import Dispatcher
 from tenantry.tenancy.events.models import OutboxRow
 from tenantry.tenancy.events.outbox import emit
 from tenantry.tenancy.events.schemas import Event, EventType
+from tenantry.tenancy.events.signing import verify_event
+from tenantry.tenancy.registry import database
 from tenantry.tenancy.registry.database import session_factory
 from tenantry.worker.events import run_events
-from tests.integration.events.conftest import Published, bundle
+from tests.integration.events.conftest import Published, bundle, settle
 
 
 async def _published(wired: Services) -> list[bool]:
@@ -61,3 +64,28 @@ async def test_published_events_older_than_the_retention_are_pruned(stack: Servi
     async with sessions() as session:
         seqs = (await session.scalars(select(OutboxRow.tenant_seq))).all()
     assert list(seqs) == [2]  # numbering goes on after a prune
+
+
+async def test_an_event_emitted_without_the_key_is_signed_before_it_is_published(
+    stack: Services, published: Published
+) -> None:
+    assert stack.events is not None
+    await stack.registry.apply(bundle("acme"))
+    bare = database.create_engine(stack.settings.control_database_url())  # no events key
+    try:
+        async with session_factory(bare)() as session, session.begin():
+            event = Event(EventType.TENANT_UPDATED, "acme")
+            await emit(session, event, now=stack.controller.clock())
+    finally:
+        await bare.dispose()
+    async with session_factory(stack.engine)() as session:
+        stored = (await session.scalars(select(OutboxRow.event).order_by(OutboxRow.id))).all()
+    assert "signature" in stored[0] and "signature" not in stored[1]
+    assert await stack.events.dispatcher.publish_pending() == 2
+    keys = stack.events.verifying_keys()
+    async with session_factory(stack.engine)() as session:
+        stored = (await session.scalars(select(OutboxRow.event).order_by(OutboxRow.id))).all()
+    for event in stored:
+        assert verify_event(json.dumps(event), keys) == event
+    await settle()
+    assert [e for _, e in await published.events()] == list(stored)

@@ -48,6 +48,7 @@ class DispatchSettings:
 class _Sent:
     id: int
     event: dict[str, Any]  # as published (signed)
+    signed_here: bool  # stored unsigned: the signed form replaces it
 
 
 class Dispatcher:
@@ -78,8 +79,8 @@ class Dispatcher:
     async def _publish(self, rows: list[OutboxRow]) -> tuple[list[_Sent], TenantryError | None]:
         published: list[_Sent] = []
         for row in rows:
-            event = row.event
-            if KEY_ID not in event:  # emitted through an engine without the key: signed now
+            event, signed_here = row.event, KEY_ID not in row.event
+            if signed_here:  # emitted through an engine without the key: signed now
                 event = sign(event, self._keys.active())
             subject = names.event_subject(row.tenant_id, row.type, prefix=self.settings.prefix)
             try:
@@ -87,14 +88,20 @@ class Dispatcher:
             except TenantryError as error:  # the rest waits: nothing overtakes it
                 log.warning("events.publish_failed", event_id=row.event_id, code=error.code)
                 return published, error
-            published.append(_Sent(row.id, event))
+            published.append(_Sent(row.id, event, signed_here))
         return published, None
 
     async def _mark(self, session: AsyncSession, sent: list[_Sent]) -> None:
+        """One update marks the batch; a row signed here also gets its signed form stored."""
         now = self._clock()
+        ids = [one.id for one in sent]
+        if ids:
+            marked = update(OutboxRow).where(OutboxRow.id.in_(ids)).values(published_at=now)
+            await session.execute(marked)
         for one in sent:
-            values: dict[str, Any] = {"published_at": now, "event": one.event}
-            await session.execute(update(OutboxRow).where(OutboxRow.id == one.id).values(values))
+            if one.signed_here:
+                stored = update(OutboxRow).where(OutboxRow.id == one.id).values(event=one.event)
+                await session.execute(stored)
 
     async def prune(self) -> int:
         """Delete published events older than the retention, and once-marks past their window."""
