@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,16 +105,17 @@ async def test_a_flood_of_quota_refusals_is_one_event_per_tenant_resource_and_wi
 async def test_a_changed_spec_is_updated_and_archive_then_restore_are_announced(
     stack: Services,
 ) -> None:
-    await stack.registry.apply(bundle("acme"))
-    await stack.controller.reconcile("acme")
-    renamed = Bundle(tenants={"acme": TenantSpec(name="Acme Renamed")})
+    tenant = f"arch-{uuid.uuid4().hex[:8]}"  # archiving drops its roles: cluster-wide names
+    await stack.registry.apply(bundle(tenant))
+    await stack.controller.reconcile(tenant)
+    renamed = Bundle(tenants={tenant: TenantSpec(name="Renamed")})
     await stack.registry.apply(renamed)
     await stack.registry.apply(renamed)  # unchanged: nothing announced
     for kind in (JobKind.ARCHIVE, JobKind.RESTORE):
-        job = await stack.lifecycle.request(kind, "acme", actor="test")
+        job = await stack.lifecycle.request(kind, tenant, actor="test")
         done = await stack.jobs.run(job.id)
         assert done is not None and done.state is JobState.SUCCEEDED, done
-    assert await _types(stack, "acme") == [
+    assert await _types(stack, tenant) == [
         E.TENANT_CREATED,
         E.TENANT_PROVISIONED,
         E.TENANT_UPDATED,
