@@ -31,7 +31,9 @@ class Once:
             self._remember(key)
             return False
         await emit(session, event, now=now)
-        self._remember(key)  # at worst a rolled-back mark is tried again in the database
+        # Remembered before the commit: should it fail, this process skips the key for the
+        # rest of its window (another process, or the next window, announces it).
+        self._remember(key)
         return True
 
     def _remember(self, key: str) -> None:
