@@ -11,6 +11,7 @@ from bench import (
     audit_verify,
     cli,
     controller,
+    events,
     fairness,
     idempotency,
     manifests,
@@ -51,6 +52,7 @@ SUITES = {
     "messaging": messaging,
     "policies": policies,  # policies (issue 13)
     "audit_verify": audit_verify,
+    "events": events,  # issue 13
 }
 
 

@@ -34,6 +34,8 @@ EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
     "egress_sends",
     "event_outbox",
+    "event_sequences",  # events (issue 13)
+    "event_marks",  # events (issue 13)
     "fence_acks",
     "fence_processes",
     "fences",

@@ -55,6 +55,9 @@ from tenantry.tenancy.audit.sequencer import Cadence
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.deployment import Deployment
+from tenantry.tenancy.events import outbox
+from tenantry.tenancy.events.dispatch import Dispatcher, DispatchSettings
+from tenantry.tenancy.events.service import EventsService
 from tenantry.tenancy.flows.catalog import FlowCatalog
 from tenantry.tenancy.flows.wiring import MeteredTokens, RegistrySettings
 from tenantry.tenancy.idempotency.service import IdempotencyService
@@ -114,6 +117,7 @@ class Services:
     audit: AuditLog  # appends audit records in a transaction of their own
     policies: PolicyService  # the policy registry: gates, refusals, list and check
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
+    events: EventsService | None = None  # tenancy events: schemas, keys, outbox dispatcher
 
 
 @asynccontextmanager
@@ -128,6 +132,8 @@ async def services(
             async with translated():
                 await database.migrate(engine, owner_url=settings.database_owner_url)
         sessions = database.session_factory(engine)
+        event_keys = events_keyring(settings)  # events (issue 13): emit signs with it
+        outbox.sign_with(engine, event_keys)
         migrator = Migrator(
             engine,
             postgres_url=settings.tenant_postgres_url(),
@@ -168,7 +174,9 @@ async def services(
             sessions, clock=clock, lifecycle=lifecycle, deployment=deployment, policies=policies
         )
         catalog = LimitsCatalog(sessions)
-        quotas = Quotas(sessions, catalog, clock=clock)
+        quotas = Quotas(
+            sessions, catalog, clock=clock, events_window=settings.events_quota_window_seconds
+        )
         backends = runtime(settings, sessions, quotas=quotas.bind)
         freezing = FreezeSettings(wait=settings.migration_write_wait_seconds)
         scopes = Scopes(
@@ -254,6 +262,7 @@ async def services(
                     _audit_log(settings, sessions, clock),
                     policies,
                     Retirements(toolkit),
+                    events_service(settings, sessions, bus, event_keys, clock),
                 )
             finally:
                 if relational is not None:
@@ -282,15 +291,39 @@ async def message_bus(settings: Settings) -> AsyncIterator[Bus]:
     """The bus tenants' messages travel on (NATS JetStream when ``nats_url`` is set, else the
     in-process bus), closed at the end."""
     limits = bus_limits(settings)
+    events = settings.events_subject_prefix
     bus: InProcessBus | JetStreamBus = (
-        JetStreamBus(settings.nats_url, prefix=settings.subject_prefix, limits=limits)
+        JetStreamBus(
+            settings.nats_url,
+            prefix=settings.subject_prefix,
+            limits=limits,
+            events_prefix=events,
+            events_max_age=settings.events_retention_seconds,
+        )
         if settings.nats_url
-        else InProcessBus(prefix=settings.subject_prefix, limits=limits)
+        else InProcessBus(prefix=settings.subject_prefix, limits=limits, events_prefix=events)
     )
     try:
         yield bus
     finally:
         await bus.close()
+
+
+# -- tenancy events (issue 13) --
+def events_keyring(settings: Settings) -> SigningKeyring:
+    """The events signing keys: a keyring of their own beside the token keyring's
+    (``{data_dir}/events/signing/keyring.json``), so rotating one never touches the other."""
+    return SigningKeyring(settings.data_dir.resolve() / "events")
+
+
+def events_service(
+    settings: Settings, sessions: SessionFactory, bus: Bus, keys: SigningKeyring, clock: Clock
+) -> EventsService:
+    dispatch = DispatchSettings(
+        prefix=settings.events_subject_prefix,
+        retention=timedelta(seconds=settings.events_retention_seconds),
+    )
+    return EventsService(Dispatcher(sessions, bus, keys, settings=dispatch, clock=clock), keys)
 
 
 def bus_limits(settings: Settings) -> BusLimits:

@@ -438,6 +438,15 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", "/api/v1/policy-check", Kind.LIST, _one("GET", "/api/v1/policy-check")),
     # -- audit (a tenant admin's view of the tenant's chain) --
     Route("GET", "/api/v1/audit", Kind.LIST, _one("GET", "/api/v1/audit")),
+    # -- event schemas (issue 13): the same documents for every tenant, read with a tenant role --
+    Route("GET", "/api/v1/events/schemas", Kind.LIST, _one("GET", "/api/v1/events/schemas")),
+    Route(
+        "GET",
+        "/api/v1/events/schemas/{name}",
+        Kind.LIST,
+        _one("GET", "/api/v1/events/schemas/tenancy.tenant.suspended"),
+    ),
+    Route("GET", "/api/v1/events/keys", Kind.LIST, _one("GET", "/api/v1/events/keys")),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

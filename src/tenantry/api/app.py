@@ -26,6 +26,7 @@ from tenantry.api.routes import (
     audit,
     channels,
     chat,
+    events,
     health,
     hooks,
     lifecycle,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             audit,
         )
     ]
+    routers.append(events.router)  # tenancy event schemas (issue 13)
     # a long-poll's connection slot and a tenant request's fence hold, released at the end
     app.add_middleware(fencing.ReleasedAtEnd, key=conversations.SLOT_KEY)
     app.add_middleware(fencing.ReleasedAtEnd, key=fencing.STATE_KEY)

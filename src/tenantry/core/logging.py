@@ -62,3 +62,10 @@ def bind_context(ctx: TenantCtx) -> Iterator[None]:
 def bind_correlation(correlation_id: str) -> Iterator[None]:
     with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
         yield
+
+
+def current_correlation() -> str | None:
+    """The correlation id bound for the request or job in progress (events reuse it, so an
+    event can be matched to the response its change answered), None outside one."""
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return value if isinstance(value, str) else None

@@ -18,6 +18,7 @@ from tenantry.core.errors import InvalidInput
 
 POSTGRES_NAME_LIMIT: Final = 63
 DEFAULT_SUBJECT_PREFIX: Final = "greentic.messaging"
+DEFAULT_EVENT_PREFIX: Final = "tenantry.events"
 OBJECT_KEY_LIMIT: Final = 1024
 
 _SQL_SCHEMA = "t_"
@@ -428,6 +429,14 @@ def check_subject_filter(value: object, *, prefix: str = DEFAULT_SUBJECT_PREFIX)
     return str(value)
 
 
+def check_any_filter(value: object, *, prefixes: tuple[str, ...]) -> str:
+    """A live subject filter under one of ``prefixes`` (the messaging and the events prefix)."""
+    for prefix in prefixes[:-1]:
+        if isinstance(value, str) and value.startswith(check_subject_prefix(prefix) + "."):
+            return check_subject_filter(value, prefix=prefix)
+    return check_subject_filter(value, prefix=prefixes[-1])
+
+
 def check_queue_group(value: object) -> str:
     """A live listeners' queue group: lowercase letters, digits, single ``_`` or ``-``."""
     if (
@@ -518,3 +527,48 @@ def parse_archive_key(key: str) -> tuple[str, str]:
     except InvalidInput as error:
         raise UnparseableName(f"{ids.show(key)} is not an archive file key") from error
     return archive, file
+
+
+# -- tenancy events (issue 13) --
+# Events live under a prefix of their own: every tenant environment's stream lists
+# ``{prefix}.*.{env}.{tenant}.>``, which would overlap any subject under the messaging prefix.
+_EVENT_TYPE = re.compile(r"[a-z]+(?:\.[a-z]+){1,5}")
+
+
+def event_subject(tenant: str, event_type: str, *, prefix: str = DEFAULT_EVENT_PREFIX) -> str:
+    """``{prefix}.{tenant}.{type}``: where a tenant's event of ``type`` is published
+    (``tenantry.events.acme.tenancy.tenant.suspended``)."""
+    if not isinstance(event_type, str) or _EVENT_TYPE.fullmatch(event_type) is None:
+        raise InvalidInput(
+            f"event type {ids.show(event_type)} must be dot-separated lowercase words",
+            code="event_type.invalid",
+        )
+    return f"{check_subject_prefix(prefix)}.{ids.tenant_id(tenant)}.{event_type}"
+
+
+def parse_event_subject(
+    value: str, *, prefix: str = DEFAULT_EVENT_PREFIX
+) -> tuple[ids.TenantId, str]:
+    """The inverse of :func:`event_subject`: ``(tenant, type)``."""
+    head = check_subject_prefix(prefix) + "."
+    body = value.removeprefix(head) if value.startswith(head) else ""
+    tenant, _, event_type = body.partition(".")
+    try:
+        if event_subject(tenant, event_type, prefix=prefix) == value:
+            return ids.tenant_id(tenant), event_type
+    except InvalidInput:
+        pass
+    raise UnparseableName(f"{ids.show(value)} is not an event subject under {prefix}")
+
+
+def events_stream(prefix: str = DEFAULT_EVENT_PREFIX) -> str:
+    """``events__{token}__{token}``: the JetStream stream of the events under ``prefix`` (the
+    prefix's tokens hold no ``__``, so the name is injective; it never starts like a tenant
+    environment's ``tenantry_`` stream)."""
+    return "events__" + check_subject_prefix(prefix).replace(".", "__")
+
+
+def event_filter(tenant: str | None = None, *, prefix: str = DEFAULT_EVENT_PREFIX) -> str:
+    """``{prefix}.{tenant}.>`` (one tenant's events) or ``{prefix}.>`` (every tenant's)."""
+    head = check_subject_prefix(prefix)
+    return f"{head}.>" if tenant is None else f"{head}.{ids.tenant_id(tenant)}.>"

@@ -210,6 +210,32 @@ class Settings(BaseSettings):
         description="Attempts to send a reply to a provider before it is dead-lettered.",
     )
 
+    # -- tenancy events (issue 13) --
+    events_subject_prefix: str = Field(
+        default=names.DEFAULT_EVENT_PREFIX,
+        description="The two tokens every tenancy event's subject starts with"
+        " ({prefix}.{tenant}.{type}); apart from the messaging prefix, whose streams would"
+        " overlap it.",
+    )
+    events_dispatch_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="How often the worker's dispatcher looks for unpublished events.",
+    )
+    events_retention_seconds: float = Field(
+        default=7 * 86_400.0,
+        gt=0,
+        le=366 * 86_400.0,
+        description="How long published events stay in the outbox (and on the events stream).",
+    )
+    events_quota_window_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86_400,
+        description="The window of quota.exceeded events: one per tenant, resource and window.",
+    )
+
     session_fsync: bool = Field(
         default=True,
         description="Fsync session files (on the local directory backend) before they replace"
@@ -275,7 +301,7 @@ class Settings(BaseSettings):
         except InvalidInput as error:
             raise ValueError(f"single_tenant: {error.message}") from error
 
-    @field_validator("subject_prefix")
+    @field_validator("subject_prefix", "events_subject_prefix")
     @classmethod
     def _two_tokens(cls, prefix: str) -> str:
         try:

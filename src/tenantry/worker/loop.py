@@ -18,6 +18,7 @@ from tenantry.tenancy.audit.service import AuditService
 from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.pools.directory import SHARED
 from tenantry.worker.egress import EgressDispatcher
+from tenantry.worker.events import run_events
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 from tenantry.worker.runners.wiring import run_pools
@@ -57,6 +58,7 @@ async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | Non
         run_forever(default_tasks(services), interval=interval, stop=stop),
         run_jobs(services, stop=stop),
         EgressDispatcher.of(services).run(stop=stop),  # replies to Slack, Telegram
+        run_events(services, stop=stop),  # the event outbox onto the bus (issue 13)
     ]
     if pool is not None:
         loops.append(run_pools(services, pool, stop=stop))

@@ -80,8 +80,11 @@ class InProcessBus:
         prefix: str = names.DEFAULT_SUBJECT_PREFIX,
         limits: BusLimits | None = None,
         now: Callable[[], float] = time.monotonic,
+        events_prefix: str = names.DEFAULT_EVENT_PREFIX,
     ) -> None:
         self.prefix = names.check_subject_prefix(prefix)
+        self.events_prefix = names.check_subject_prefix(events_prefix)
+        self._events_seen: OrderedDict[str, float] = OrderedDict()  # event id -> at
         self.limits = limits or BusLimits()
         self.now = now
         self._queues: dict[tuple[names.Direction, str, str], _Queue] = {}
@@ -114,6 +117,19 @@ class InProcessBus:
         seq = next(self._seqs)
         queue.kept[seq] = _Kept(seq, subject, data, due=now)
         queue.ready.set()
+        self._tell_listeners(Message(subject, data))
+
+    async def publish_event(self, subject: str, data: bytes, *, message_id: str) -> None:
+        """Offer the event to live listeners, once per id within the deduplication window
+        (nothing keeps it: no process outlives this bus to read it later)."""
+        if self._closed:
+            raise BusUnavailable("the in-process bus is closed")
+        names.parse_event_subject(subject, prefix=self.events_prefix)
+        now = self.now()
+        _forget_before(self._events_seen, now - self.limits.dedup_window)
+        if message_id in self._events_seen:
+            return
+        self._events_seen[message_id] = now
         self._tell_listeners(Message(subject, data))
 
     def _tell_listeners(self, message: Message) -> None:
@@ -172,7 +188,7 @@ class InProcessBus:
     async def listen(
         self, subject_filter: str, *, queue: str | None = None
     ) -> AsyncIterator[AsyncIterator[Message]]:
-        names.check_subject_filter(subject_filter, prefix=self.prefix)
+        names.check_any_filter(subject_filter, prefixes=(self.events_prefix, self.prefix))
         if queue is not None:
             names.check_queue_group(queue)
         inbox = live.inbox()

@@ -24,6 +24,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from tenantry.backends.nats import events
 from tenantry.backends.nats.errors import translated
 from tenantry.core import names
 from tenantry.runtime.messaging import live
@@ -86,9 +87,14 @@ class JetStreamBus:
         limits: BusLimits | None = None,
         now: Callable[[], float] = time.monotonic,
         timeout: float = 5.0,
+        events_prefix: str = names.DEFAULT_EVENT_PREFIX,
+        events_max_age: float = 7 * 86_400.0,
     ) -> None:
         self.prefix = names.check_subject_prefix(prefix)
+        self.events_prefix = names.check_subject_prefix(events_prefix)
         self.limits = limits or BusLimits()
+        self._events = events.EventStreamLimits(events_max_age, self.limits.dedup_window)
+        self._events_ready: Client | None = None  # the connection that saw the stream exist
         self._servers, self._now, self._timeout = servers, now, timeout
         self._client: Client | None = None
         self._context: tuple[Client, JetStreamContext] | None = None
@@ -145,6 +151,17 @@ class JetStreamBus:
             ack = await js.publish(subject, data, headers={"Nats-Msg-Id": wire_id})
         if not ack.duplicate:
             self._counts.setdefault(key, _Count()).kept += 1
+
+    async def publish_event(self, subject: str, data: bytes, *, message_id: str) -> None:
+        names.parse_event_subject(subject, prefix=self.events_prefix)
+        js = await self._js()
+        client = self._client
+        if self._events_ready is not client:
+            with translated("making the events stream"):
+                await events.ensure(js, self.events_prefix, self._events)
+            self._events_ready = client
+        with translated(f"publishing on {subject}"):
+            await js.publish(subject, data, headers={"Nats-Msg-Id": message_id})
 
     async def _make_room(self, key: _Key) -> None:
         """Refuse with :class:`TenantBusFull` when the tenant environment's direction is full."""
@@ -241,7 +258,7 @@ class JetStreamBus:
     async def listen(
         self, subject_filter: str, *, queue: str | None = None
     ) -> AsyncIterator[AsyncIterator[Message]]:
-        names.check_subject_filter(subject_filter, prefix=self.prefix)
+        names.check_any_filter(subject_filter, prefixes=(self.events_prefix, self.prefix))
         group = "" if queue is None else names.check_queue_group(queue)
         client = await self._connected()
         inbox = live.inbox()

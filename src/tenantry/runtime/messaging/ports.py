@@ -63,8 +63,14 @@ class Delivery(Protocol):
 
 class Bus(Protocol):
     prefix: str  # the subject prefix every subject of this bus starts with
+    events_prefix: str  # the prefix of tenancy events' subjects (``publish_event``)
 
     async def publish(self, subject: str, data: bytes, *, message_id: str) -> None: ...
+
+    async def publish_event(self, subject: str, data: bytes, *, message_id: str) -> None:
+        """Publish a tenancy event (a subject of :func:`names.event_subject`) on the events
+        stream, kept for its consumers and deduplicated by ``message_id`` (the event id)."""
+        ...
 
     async def fetch(
         self,
@@ -82,8 +88,9 @@ class Bus(Protocol):
     def listen(
         self, subject_filter: str, *, queue: str | None = None
     ) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
-        """Live messages on ``subject_filter`` (``*`` and ``>`` wildcards) while open; of the
-        listeners sharing a ``queue`` group, one gets each message."""
+        """Live messages on ``subject_filter`` (``*`` and ``>`` wildcards; under the messaging
+        or the events prefix) while open; of the listeners sharing a ``queue`` group, one gets
+        each message."""
         ...
 
     async def close(self) -> None: ...

@@ -36,6 +36,8 @@ from tenantry.tenancy.controller.plan import (
 )
 from tenantry.tenancy.controller.resources import Kind, Provisioner, Reason, Resource
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
+from tenantry.tenancy.events.announcements import provisioned
+from tenantry.tenancy.events.outbox import emit
 from tenantry.tenancy.isolation.placement import Placement
 from tenantry.tenancy.isolation.strategies import Layout, place
 from tenantry.tenancy.lifecycle import states as lifecycle
@@ -390,6 +392,12 @@ class Controller:
             )
             if ready is not None:
                 await self._cancel_purges(session, desired, ready)
+            if ready is not None and state is not None:  # ready for the first time
+                envs = [p.env_id for p in ready.placements]
+                event = provisioned(
+                    desired.tenant_id, generation=desired.generation, environments=envs
+                )
+                await emit(session, event, now=now)
         steps = tuple(str(s) for s in decision.steps) if decision is not None else ()
         moves = tuple(str(m) for m in ready.moves) if ready is not None else ()
         return Outcome(desired.tenant_id, result, steps, message, moves)

@@ -13,11 +13,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import InvalidInput
+from tenantry.tenancy.events import once
 from tenantry.tenancy.limits import repository
 from tenantry.tenancy.limits.errors import QuotaExceeded, QuotaTooLarge
 from tenantry.tenancy.limits.plans import Quota
@@ -64,9 +68,15 @@ _KNOWN_COUNTERS: Final = 100_000
 
 class Quotas:
     def __init__(
-        self, sessions: SessionFactory, source: LimitsSource, *, clock: Clock = utc_now
+        self,
+        sessions: SessionFactory,
+        source: LimitsSource,
+        *,
+        clock: Clock = utc_now,
+        events_window: int = 3600,
     ) -> None:
         self._sessions, self._source, self._clock = sessions, source, clock
+        self._events_window, self._once = events_window, once.Once()  # quota.exceeded events
         self._counters: set[tuple[str, str]] = set()  # counters known to exist: no upsert
 
     @asynccontextmanager
@@ -129,16 +139,39 @@ class Quotas:
             if not done and known:  # refused, or its counter is gone (a purge): make sure
                 await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
                 done = await add()
-            usage = (
+            refusal = (
                 None
                 if done
-                else await repository.read_counter(session, tenant, kind.value, LIFETIME)
+                else _refused(
+                    tenant,
+                    kind,
+                    quota,
+                    await repository.read_counter(session, tenant, kind.value, LIFETIME),
+                    size=size,
+                    items=items,
+                )
             )
-        if usage is not None:
-            raise _refused(tenant, kind, quota, usage, size=size, items=items)
+            if isinstance(refusal, QuotaExceeded):  # announced once per window, committed
+                await self._announce(session, tenant, kind, refusal, now=now)
+        if refusal is not None:
+            raise refusal
         if len(self._counters) >= _KNOWN_COUNTERS:
             self._counters.clear()
         self._counters.add(counter)
+
+    async def _announce(
+        self,
+        session: AsyncSession,
+        tenant: str,
+        kind: Resource,
+        refusal: QuotaExceeded,
+        *,
+        now: datetime,
+    ) -> None:
+        event, key = once.quota_exceeded(
+            tenant, kind.value, dict(refusal.details), now=now, window=self._events_window
+        )
+        await self._once.emit(session, event, key=key, now=now)
 
     async def release(
         self,

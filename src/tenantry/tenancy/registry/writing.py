@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.tenancy.events.announcements import stored
+from tenantry.tenancy.events.outbox import emit
 from tenantry.tenancy.lifecycle.service import LifecycleService
 from tenantry.tenancy.lifecycle.states import JobKind, LifecycleState
 from tenantry.tenancy.manifests.schemas import TenantSpec
@@ -60,6 +62,14 @@ async def store(
         await repository.add_flow_versions(session, tenant_id, list(spec.flows.values()), now=now)
         await session.flush()
         await repository.check_pinned(session, tenant_id, spec)
+        event = stored(
+            tenant_id,
+            created=change.action is planning.Action.CREATED,
+            generation=change.generation,
+            source=source.value,
+            changed=[c.path for c in change.changes],
+        )
+        await emit(session, event, now=now)
 
 
 def _awaiting(now: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""the transactional outbox of tenancy events
+"""the transactional outbox of tenancy events, its per-tenant sequence and once-marks
 
 Revision ID: 0015
 Revises: 0014
@@ -26,14 +26,30 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(64), nullable=False, unique=True),
         sa.Column("tenant_id", sa.String(32), nullable=False),
+        sa.Column("tenant_seq", sa.BigInteger, nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("event", JSON, nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("published_at", TIMESTAMP, nullable=True),
+        sa.UniqueConstraint("tenant_id", "tenant_seq", name="ux_event_outbox_tenant_seq"),
     )
     op.create_index("ix_event_outbox_unpublished", "event_outbox", ["published_at", "id"])
+    op.create_table(
+        "event_sequences",
+        sa.Column("tenant_id", sa.String(32), primary_key=True),
+        sa.Column("last_seq", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "event_marks",
+        sa.Column("key", sa.String(160), primary_key=True),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+    )
+    op.create_index("ix_event_marks_created", "event_marks", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_marks_created", "event_marks")
+    op.drop_table("event_marks")
+    op.drop_table("event_sequences")
     op.drop_index("ix_event_outbox_unpublished", "event_outbox")
     op.drop_table("event_outbox")
