@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         le=86_400,
         description="Window of refusal audit: the first refusal is recorded, the rest summed.",
     )
+    # -- audit of writes (issue 13, audit-coverage) --
+    audit_writes: bool = Field(
+        default=True,
+        description="Record every API write in the audit log. For benchmarking only (the "
+        "anchor of the audit-overhead bench): never turn it off in service. Access denials, "
+        "token and key changes and control-database changes are recorded either way.",
+    )
+    audit_request_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the request HMAC in audit records (hex or text, 32 bytes or more); "
+        "unset: a random key per process, so records cannot be matched to requests later.",
+    )
     job_lease_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.audit import log as audit_log
+from tenantry.tenancy.audit.attribution import Attribution
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
@@ -84,7 +86,12 @@ class RegistryService:
         return result
 
     async def create(
-        self, tenant_id: str, spec: TenantSpec, *, request: str | None = None
+        self,
+        tenant_id: str,
+        spec: TenantSpec,
+        *,
+        request: str | None = None,
+        audit: Attribution | None = None,
     ) -> Created:
         """Store a new tenant exactly as applying a bundle holding it would, its source the API.
 
@@ -114,9 +121,12 @@ class RegistryService:
                     request=request,
                 )
                 self._record(session, desired, result, API_SOURCE)
+            await self._audited(session, audit, tenant_id, replayed=replayed)
         return Created(await self.get(tenant_id), replayed=replayed)
 
-    async def replace(self, tenant_id: str, spec: TenantSpec) -> TenantDetail:
+    async def replace(
+        self, tenant_id: str, spec: TenantSpec, *, audit: Attribution | None = None
+    ) -> TenantDetail:
         """Store a tenant's new spec as applying a bundle holding it would (the generation
         moves only if the spec changed); its source stays where it came from."""
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
@@ -136,7 +146,16 @@ class RegistryService:
                     self._lifecycle, session, {tenant_id: spec}, result, now=now, source=Source.API
                 )
                 self._record(session, desired, result, API_SOURCE)
+            await self._audited(session, audit, tenant_id, changed=result.has_changes)
         return await self.get(tenant_id)
+
+    async def _audited(
+        self, session: AsyncSession, audit: Attribution | None, tenant_id: str, **details: bool
+    ) -> None:
+        """Append ``audit``'s record of a change to ``tenant_id`` in the change's transaction."""
+        if audit is not None:
+            entry = audit.entry(tenant_id, details=details)
+            await audit_log.append(session, [entry], now=self._clock())
 
     def _record(
         self,
