@@ -29,6 +29,7 @@ from tenantry.core.logging import get_logger
 from tenantry.core.settings import Settings
 from tenantry.tenancy.access.audit import ANONYMOUS
 from tenantry.tenancy.audit.attribution import Attribution
+from tenantry.tenancy.audit.batching import GroupCommit
 from tenantry.tenancy.audit.hmac import request_hmac
 from tenantry.tenancy.audit.log import AuditLog
 from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
@@ -97,6 +98,7 @@ class AuditWrites:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._key: bytes | None = None
+        self._batches: GroupCommit | None = None  # made with the app's services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in actions.READ_METHODS:
@@ -106,7 +108,10 @@ class AuditWrites:
         if not wired.settings.audit_writes:  # the benchmark's anchor only
             await self.app(scope, receive, send)
             return
-        await _Request(scope, wired, self._request_key(wired.settings)).run(self.app, receive, send)
+        if self._batches is None:
+            self._batches = GroupCommit(lambda entries: wired.audit.record(entries))
+        key = self._request_key(wired.settings)
+        await _Request(scope, self._batches, key).run(self.app, receive, send)
 
     def _request_key(self, settings: Settings) -> bytes:
         if self._key is None:
@@ -118,8 +123,8 @@ class AuditWrites:
 class _Request:
     """One write request on its way through: its body read so far, and its response."""
 
-    def __init__(self, scope: Scope, wired: _Wired, key: bytes) -> None:
-        self.scope, self.wired, self.key = scope, wired, key
+    def __init__(self, scope: Scope, batches: GroupCommit, key: bytes) -> None:
+        self.scope, self.batches, self.key = scope, batches, key
         self.chunks: list[bytes] = []
         self.started = self.swallowing = False
         scope.setdefault("state", {})[REQUEST_KEY] = self
@@ -159,7 +164,7 @@ class _Request:
         if entry is None:
             return True
         try:
-            await self.wired.audit.record([entry])
+            await self.batches.record(entry)
         except Exception as error:
             log.error("audit.unrecorded", action=entry.action, error=type(error).__name__)
             return False
