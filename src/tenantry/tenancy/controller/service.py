@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
-from tenantry.tenancy.controller import conditions, holdings, repository
+from tenantry.tenancy.controller import audit, conditions, holdings, repository
 from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.controller.holdings import Held, Purges, TenantBusy
 from tenantry.tenancy.controller.plan import (
@@ -312,6 +312,7 @@ class Controller:
                 orphaned=decision.orphaned,
             )
             await self._schedule_purges(session, desired.tenant_id, decision.steps)
+            await audit.acting(session, desired.tenant_id, acting, now=now)
 
     async def _schedule_purges(
         self, session: AsyncSession, tenant_id: str, steps: Sequence[Step]
@@ -390,6 +391,8 @@ class Controller:
             )
             if ready is not None:
                 await self._cancel_purges(session, desired, ready)
+            elif decision is not None:
+                await audit.failed(session, desired.tenant_id, decision.steps, message, now=now)
         steps = tuple(str(s) for s in decision.steps) if decision is not None else ()
         moves = tuple(str(m) for m in ready.moves) if ready is not None else ()
         return Outcome(desired.tenant_id, result, steps, message, moves)

@@ -61,14 +61,14 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        tenants = any(c.action in _WRITING for c in self.changes)
-        return tenants or any(p.action in _WRITING for p in self.plans)
+        tenants = any(c.action in WRITING for c in self.changes)
+        return tenants or any(p.action in WRITING for p in self.plans)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
 
 
-_WRITING = frozenset({Action.CREATED, Action.CHANGED, Action.REMOVED})
+WRITING = frozenset({Action.CREATED, Action.CHANGED, Action.REMOVED})  # actions that store
 
 
 def spec_hash(spec: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.tenancy.audit import log as audit_log
 from tenantry.tenancy.audit.attribution import Attribution
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
@@ -67,9 +68,15 @@ class RegistryService:
             return await _plan(session, bundle, prune=prune, deployment=self._deployment)
 
     async def apply(
-        self, bundle: Bundle, *, prune: bool = False, source: str = ""
+        self,
+        bundle: Bundle,
+        *,
+        prune: bool = False,
+        source: str = "",
+        audit: Attribution | None = None,
     ) -> planning.Plan:
-        """Store the bundle as the desired state, in one transaction; return what changed."""
+        """Store the bundle as the desired state, in one transaction; return what changed.
+        ``audit`` gives one record per tenant changed (and one for a changed plan catalog)."""
         self._deployment.check_managed(bundle.tenants)
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
@@ -83,6 +90,8 @@ class RegistryService:
                     session, bundle.plans, result.plans, source=source or "bundle", now=now
                 )
                 self._record(session, _desired(bundle.tenants), result, source)
+                if audit is not None:
+                    await audit_log.append(session, _applied(audit, result), now=now)
         return result
 
     async def create(
@@ -265,3 +274,14 @@ async def _check_repeated(
 
 def _desired(tenants: dict[str, TenantSpec]) -> dict[str, dict[str, Any]]:
     return {tenant_id: spec.model_dump(mode="json") for tenant_id, spec in tenants.items()}
+
+
+def _applied(audit: Attribution, result: planning.Plan) -> list[AuditEntry]:
+    """The records of an apply: each tenant it changed, and the plan catalog if it changed."""
+    entries = [
+        audit.entry(c.tenant_id, details={"change": c.action.value, "generation": c.generation})
+        for c in result.changes
+        if c.action in planning.WRITING
+    ]
+    plans = [p.name for p in result.plans if p.action in planning.WRITING]
+    return entries + ([audit.entry(None, details={"plans": plans})] if plans else [])
