@@ -49,6 +49,8 @@ from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.audit import batching as audit_batching
+from tenantry.tenancy.audit.batching import GroupCommit
 from tenantry.tenancy.audit.log import AuditLog
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
@@ -109,6 +111,7 @@ class Services:
     flow_engine: FlowEngine  # runs a flow's turn
     audit: AuditLog  # appends audit records in a transaction of their own
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
+    audit_writes: GroupCommit | None = None  # issue 13: API writes' records, group-committed
 
 
 @asynccontextmanager
@@ -210,6 +213,7 @@ async def services(
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
+            audit_batching.running(engine, clock) as audit_writes,
         ):
             try:
                 yield Services(
@@ -238,6 +242,7 @@ async def services(
                     ),
                     AuditLog(sessions, clock),
                     Retirements(toolkit),
+                    audit_writes,
                 )
             finally:
                 if relational is not None:

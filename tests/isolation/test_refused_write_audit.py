@@ -6,14 +6,13 @@ access are still recorded. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
 
 from tenantry.tenancy.access.schemas import Role
-from tenantry.tenancy.audit.schemas import AuditEntry
+from tenantry.tenancy.audit import log as audit_log
 from tests.isolation.probes import ADMIN_TOKEN
 from tests.isolation.test_write_audit import records
 from tests.isolation.world import TEAM, A, World
@@ -110,10 +109,10 @@ async def test_a_refused_control_database_write_leaves_its_refusal_only(world: W
 async def test_a_write_whose_record_cannot_be_stored_is_not_acknowledged(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def down(entries: Sequence[AuditEntry]) -> None:
+    async def down(*args: object, **options: object) -> None:
         raise ConnectionError("the audit store is down")
 
-    monkeypatch.setattr(world.services.audit, "record", down)
+    monkeypatch.setattr(audit_log, "append", down)
     path = f"/api/v1/state/{world.a.names.session}"
     response, _ = await _write(world, "PUT", path, world.a.headers(), json={"n": 4})
     assert response.status_code == 503, response.text
