@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     access,
+    audit,
     archive,
     cli,
     controller,
@@ -47,6 +48,7 @@ SUITES = {
     "archive": archive,
     "migration": migration,
     "messaging": messaging,
+    "audit": audit,  # issue 13: audit overhead on API writes
 }
 
 

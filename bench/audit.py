@@ -38,8 +38,8 @@ from tenantry.tenancy.manifests.schemas import Bundle, Environment, TenantSpec
 ADMIN_URL: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL: Final = os.environ.get("TENANTRY_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 CLIENTS: Final = 8
-SECONDS: Final = float(os.environ.get("TENANTRY_BENCH_AUDIT_SECONDS", "2"))
-ROUNDS: Final = int(os.environ.get("TENANTRY_BENCH_AUDIT_ROUNDS", "3"))
+SECONDS: Final = float(os.environ.get("TENANTRY_BENCH_AUDIT_SECONDS", "1"))
+ROUNDS: Final = int(os.environ.get("TENANTRY_BENCH_AUDIT_ROUNDS", "7"))
 UNLIMITED: Final = LimitsSpec(rate=1_000_000, burst=1_000_000, max_in_flight=1_000)
 _OPEN_DOORS: Final = {
     f"TENANTRY_DOOR_{kind}_{field}": "1000000"
