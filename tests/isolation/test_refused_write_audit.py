@@ -1,7 +1,7 @@
 """A refused write leaves one refusal record and changes nothing; a control-database change
 that is refused (rolled back) leaves its refusal and no success; a write whose record cannot
-be stored is answered 503, never 2xx; with audit of writes off (benchmarks only) refusals of
-access are still recorded. On SQLite and on PostgreSQL."""
+be stored is answered 503, never 2xx; with audit of writes off (benchmarks only) refusals
+are still recorded. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ async def test_a_write_whose_record_cannot_be_stored_is_not_acknowledged(
     assert response.json()["code"] == "audit.unavailable"
 
 
-async def test_audit_of_writes_off_still_records_access_refusals(
+async def test_audit_of_writes_off_still_records_refusals(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(world.services.settings, "audit_writes", False)
@@ -130,3 +130,7 @@ async def test_audit_of_writes_off_still_records_access_refusals(
     response, correlation = await _write(world, "PUT", path, world.b.headers(tenant=A), json={})
     assert response.status_code == 403, response.text
     assert len(await records(world.services, correlation)) == 1
+    headers = await _viewer(world)  # a role refusal, recorded by the API layer
+    response, correlation = await _write(world, "PUT", path, headers, json={"n": 6})
+    assert response.status_code == 403, response.text
+    assert await _one_record(world, correlation) == ("state.put", "denied", A)

@@ -109,14 +109,13 @@ class AuditWrites:
             await self.app(scope, receive, send)
             return
         wired: _Wired = scope["app"].state.services
-        if not wired.settings.audit_writes:  # the benchmark's anchor only
-            await self.app(scope, receive, send)
-            return
         batches = wired.audit_writes
         if batches is None:  # services built by hand (tests): batches of the app's own
             batches = self._batches = self._batches or GroupCommit(wired.engine, utc_now)
         key = self._request_key(wired.settings)
-        await _Request(scope, batches, key).run(self.app, receive, send)
+        # audit of writes off (the benchmark's anchor only): refusals are still recorded
+        denials_only = not wired.settings.audit_writes
+        await _Request(scope, batches, key, denials_only).run(self.app, receive, send)
 
     def _request_key(self, settings: Settings) -> bytes:
         if self._key is None:
@@ -128,8 +127,9 @@ class AuditWrites:
 class _Request:
     """One write request on its way through: its body read so far, and its response."""
 
-    def __init__(self, scope: Scope, batches: GroupCommit, key: bytes) -> None:
+    def __init__(self, scope: Scope, batches: GroupCommit, key: bytes, denials_only: bool) -> None:
         self.scope, self.batches, self.key = scope, batches, key
+        self.denials_only = denials_only
         self.chunks: list[bytes] = []
         self.started = self.swallowing = False
         scope.setdefault("state", {})[REQUEST_KEY] = self
@@ -166,7 +166,7 @@ class _Request:
     async def _recorded(self, status: int) -> bool:
         """Append the record of this request answered ``status``; False when that failed."""
         entry = self._entry(status)
-        if entry is None:
+        if entry is None or (self.denials_only and entry.outcome is not Outcome.DENIED):
             return True
         try:
             await self.batches.record(entry)

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     audit_writes: bool = Field(
         default=True,
         description="Record every API write in the audit log. For benchmarking only (the "
-        "anchor of the audit-overhead bench): never turn it off in service. Access denials, "
+        "anchor of the audit-overhead bench): never turn it off in service. Refusals, "
         "token and key changes and control-database changes are recorded either way.",
     )
     audit_request_key: SecretStr | None = Field(
