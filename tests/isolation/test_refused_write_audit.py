@@ -134,3 +134,17 @@ async def test_audit_of_writes_off_still_records_refusals(
     response, correlation = await _write(world, "PUT", path, headers, json={"n": 6})
     assert response.status_code == 403, response.text
     assert await _one_record(world, correlation) == ("state.put", "denied", A)
+
+
+async def test_a_write_on_another_tenants_names_is_recorded_on_the_callers_tenant(
+    world: World,
+) -> None:
+    """B naming A's session (its own tenant selected) is B's refusal: A's records get nothing,
+    and B's record holds only what B sent."""
+    path = f"/api/v1/sessions/{world.a.names.session}"
+    headers = world.b.headers() | {"If-Match": '"1"'}
+    response, correlation = await _write(world, "PUT", path, headers, json={"variables": {}})
+    assert response.status_code == 404, response.text
+    assert await _one_record(world, correlation) == ("session.replace", "denied", world.b.id)
+    [record] = await records(world.services, correlation)
+    assert (record.actor, record.target) == (world.b.principal, path)
