@@ -7,8 +7,8 @@ import sys
 
 from bench import (
     access,
-    audit,
     archive,
+    audit,
     cli,
     controller,
     fairness,
