@@ -1,14 +1,6 @@
-"""Every API write leaves one audit record, appended before its response is sent.
-
-:class:`AuditWrites` wraps the routed app. For a write (any method but GET, HEAD, OPTIONS) on
-a route, it holds the response's start message, appends the record (outcome from the status),
-and only then lets the response go: a client never sees a write acknowledged whose record is
-not stored. When the append fails, the client gets ``503 audit.unavailable`` instead.
-
-One write, one record: routes whose success the control-database service records in its own
-transaction (``actions.WRITES``, ``in_transaction``) are recorded here only when refused or
-failed, and a refusal the access service recorded (a cross-tenant attempt) is not recorded
-again. Requests without a verified credential are left to the door's own refusal audit.
+"""Every API write leaves one audit record, appended before its response is sent (or a
+``503 audit.unavailable`` in its place); routes whose service records their success in the
+change's transaction are recorded here only when refused or failed (docs/audit.md).
 """
 
 from __future__ import annotations
