@@ -8,6 +8,7 @@ import sys
 from bench import (
     access,
     archive,
+    audit,
     audit_verify,
     cli,
     controller,
@@ -53,6 +54,7 @@ SUITES = {
     "policies": policies,  # policies (issue 13)
     "audit_verify": audit_verify,
     "events": events,  # issue 13
+    "audit": audit,  # issue 13: audit overhead on API writes
 }
 
 

@@ -89,6 +89,27 @@ class Client:
         self.idle.append((reader, writer))
         return int(head[9:12])
 
+    async def send(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> int:
+        """Send ``method path`` with ``body`` and read the whole answer; its status code."""
+        reader, writer = self.idle.pop() if self.idle else await self._open()
+        fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        start = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+        writer.write(f"{start}{fields}\r\n".encode() + body)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        self.idle.append((reader, writer))
+        return int(head[9:12])
+
     async def _open(self) -> Connection:
         return await asyncio.open_connection("127.0.0.1", self.port)
 

@@ -50,6 +50,8 @@ from tenantry.runtime.messaging.sequences import SessionSequences
 from tenantry.runtime.quota import StorageQuota, unlimited
 from tenantry.runtime.state import StateBackend
 from tenantry.tenancy.access.service import AccessService
+from tenantry.tenancy.audit import batching as audit_batching
+from tenantry.tenancy.audit.batching import GroupCommit
 from tenantry.tenancy.audit.log import AuditLog
 from tenantry.tenancy.audit.sequencer import Cadence
 from tenantry.tenancy.controller.resources import Provisioner
@@ -118,6 +120,7 @@ class Services:
     policies: PolicyService  # the policy registry: gates, refusals, list and check
     retirements: Retirements | None = None  # migrations' old copies, retired after the grace
     events: EventsService | None = None  # tenancy events: schemas, keys, outbox dispatcher
+    audit_writes: GroupCommit | None = None  # issue 13: API writes' records, group-committed
 
 
 @asynccontextmanager
@@ -233,6 +236,7 @@ async def services(
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
+            audit_batching.running(engine, clock) as audit_writes,
         ):
             try:
                 yield Services(
@@ -263,6 +267,7 @@ async def services(
                     policies,
                     Retirements(toolkit),
                     events_service(settings, sessions, bus, event_keys, clock),
+                    audit_writes,
                 )
             finally:
                 if relational is not None:

@@ -178,8 +178,11 @@ async def test_issuing_tokens_takes_the_tenants_authoring_limit(api: Api) -> Non
             for _ in range(30)
         ]
     assert answers == [201] * 3 + [429] * 27  # the tenant's authoring burst
-    issued = [r for r in await api.services.access.audit_records() if r.action == "token.issue"]
+    records = await api.services.access.audit_records()
+    issued = [r for r in records if r.action == "token.issue" and r.outcome == "succeeded"]
     assert len(issued) == 3 + 3  # the fixture's three, then the burst
+    refused = [r for r in records if r.action == "token.issue" and r.outcome == "denied"]
+    assert len(refused) == 27  # each refusal recorded (issue 13)
 
 
 async def test_a_summary_is_appended_when_the_services_close(settings: Settings) -> None:

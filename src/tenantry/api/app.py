@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from tenantry import __version__, bootstrap
 from tenantry.api import (
     access,
+    audited,
     caller,
     conversations,
     doors,
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     ]
     routers.append(events.router)  # tenancy event schemas (issue 13)
+    # every write's audit record, appended before its response goes (issue 13)
+    app.add_middleware(audited.AuditWrites)
     # a long-poll's connection slot and a tenant request's fence hold, released at the end
     app.add_middleware(fencing.ReleasedAtEnd, key=conversations.SLOT_KEY)
     app.add_middleware(fencing.ReleasedAtEnd, key=fencing.STATE_KEY)

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from tenantry.api import doors, fencing, idempotency
+from tenantry.api import audited, doors, fencing, idempotency
 from tenantry.api import limits as limits_http
 from tenantry.api.proofs import (
     AdminAccess,
@@ -39,7 +39,13 @@ from tenantry.api.proofs import (
 )
 from tenantry.core import ids
 from tenantry.core.context import TenantCtx
-from tenantry.tenancy.access.errors import PlatformAdminRequired, RoleForbidden
+from tenantry.tenancy.access.errors import (
+    EnvMismatch,
+    PlatformAdminRequired,
+    RoleForbidden,
+    TeamMismatch,
+    TenantMismatch,
+)
 from tenantry.tenancy.access.permissions import require
 from tenantry.tenancy.access.resolution import (
     ENV_HEADER,
@@ -194,12 +200,18 @@ ResolvedDep = Annotated[Resolved, Depends(resolved)]
 
 
 async def _resolve(wired: _Wired, request: Request, principal: Principal) -> Resolved:
-    return await wired.access.resolve(
-        principal,
-        selection_of(request),
-        correlation_id=correlation_id(),
-        action=route_action(request),
-    )
+    try:
+        found = await wired.access.resolve(
+            principal,
+            selection_of(request),
+            correlation_id=correlation_id(),
+            action=route_action(request),
+        )
+    except (TenantMismatch, TeamMismatch, EnvMismatch):
+        audited.refusal_recorded(request.scope)  # the access service recorded it
+        raise
+    audited.resolved(request.scope, found.ctx)
+    return found
 
 
 async def admit(request: Request, ctx: TenantCtx) -> None:

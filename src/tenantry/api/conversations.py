@@ -36,12 +36,7 @@ async def _checked(
     wired = caller.wired_of(request.app)
     channel = ids.channel_id(request.path_params.get("channel_id"))
     principal = await doors.authenticate(request, wired.access, caller.bearer_of(request))
-    found = await wired.access.resolve(
-        principal,
-        caller.selection_of(request),
-        correlation_id=caller.correlation_id(),
-        action=caller.route_action(request),
-    )
+    found = await caller.resolved(request, principal)  # refusals audited, context noted
     route_class = limits_http.route_class_of(request)
     admission = await wired.limits.admit(found.ctx, route_class, hold_slot=not long_lived)
     limits_http.remember(request, admission)

@@ -98,7 +98,16 @@ async def authenticate(
             raise found.error
         if found.principal is not None:
             return found.principal
-    return await access.authenticate(credential)
+    principal = await access.authenticate(credential)
+    if credential is not None:  # kept for the audit of the request (verified_principal)
+        _keep(request.scope, _Verified(credential, principal, None))
+    return principal
+
+
+def verified_principal(scope: Scope) -> Principal | None:
+    """The principal this request's credential verified to, once verified (else None)."""
+    found = scope.get("state", {}).get(STATE_KEY)
+    return found.principal if isinstance(found, _Verified) else None
 
 
 async def _refusal(

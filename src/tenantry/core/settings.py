@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         le=86_400,
         description="Window of refusal audit: the first refusal is recorded, the rest summed.",
     )
+    # -- audit of writes (issue 13, audit-coverage) --
+    audit_writes: bool = Field(
+        default=True,
+        description="Record every API write in the audit log. For benchmarking only (the "
+        "anchor of the audit-overhead bench): never turn it off in service. Refusals, "
+        "token and key changes and control-database changes are recorded either way.",
+    )
     job_lease_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from tenantry.api.audited import AttributionDep
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import PlatformAdminDep, correlation_id, platform_admin
 from tenantry.api.deps import ServicesDep
@@ -60,10 +61,14 @@ _TRANSITIONS: Final = {
 
 def _start(kind: JobKind) -> Callable[..., Awaitable[Job]]:
     async def start(
-        tenant_id: TenantIdPath, admin: PlatformAdminDep, services: ServicesDep, response: Response
+        tenant_id: TenantIdPath,
+        admin: PlatformAdminDep,
+        services: ServicesDep,
+        response: Response,
+        audit: AttributionDep,
     ) -> Job:
         job = await services.lifecycle.request(
-            kind, tenant_id, actor=admin.id, correlation_id=correlation_id()
+            kind, tenant_id, actor=admin.id, correlation_id=correlation_id(), audit=audit
         )
         return accepted(response, job)
 
@@ -94,6 +99,7 @@ async def delete_tenant(
     admin: PlatformAdminDep,
     services: ServicesDep,
     response: Response,
+    audit: AttributionDep,
     *,
     now: Annotated[bool, Query(description="Purge now, not after the retention period.")] = False,
     force: Annotated[bool, Query(description="Delete even with prevent_deletion: true.")] = False,
@@ -106,6 +112,7 @@ async def delete_tenant(
         actor=admin.id,
         correlation_id=correlation_id(),
         options={"now": now, "force": force},
+        audit=audit,
     )
     return accepted(response, job)
 
@@ -131,10 +138,10 @@ async def get_job(job_id: JobIdPath, services: ServicesDep) -> Job:
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a job", responses=problem_responses(404, 409))
-async def cancel_job(job_id: JobIdPath, services: ServicesDep) -> Job:
+async def cancel_job(job_id: JobIdPath, services: ServicesDep, audit: AttributionDep) -> Job:
     """Cancelled at once when no worker runs it (``state: cancelled``), else at its next step
     boundary (``cancel_requested: true``); a job past its point of no return is 409."""
-    return await services.lifecycle.cancel(job_id)
+    return await services.lifecycle.cancel(job_id, audit=audit)
 
 
 @router.post(
@@ -143,6 +150,8 @@ async def cancel_job(job_id: JobIdPath, services: ServicesDep) -> Job:
     summary="Retry a failed job",
     responses={**ACCEPTED, **problem_responses(404, 409)},
 )
-async def retry_job(job_id: JobIdPath, services: ServicesDep, response: Response) -> Job:
+async def retry_job(
+    job_id: JobIdPath, services: ServicesDep, response: Response, audit: AttributionDep
+) -> Job:
     """Queue a failed job again: it resumes at the step that failed."""
-    return accepted(response, await services.lifecycle.retry(job_id))
+    return accepted(response, await services.lifecycle.retry(job_id, audit=audit))

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 
+from tenantry.api.audited import AttributionDep
 from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import PlatformAdminDep, platform_admin
 from tenantry.api.deps import ServicesDep
@@ -86,12 +87,16 @@ async def list_tenants(services: ServicesDep) -> TenantList:
     max_body_size=MAX_BODY,
 )
 async def create_tenant(
-    body: NewTenant, services: ServicesDep, digest: CreationRequest, response: Response
+    body: NewTenant,
+    services: ServicesDep,
+    digest: CreationRequest,
+    response: Response,
+    audit: AttributionDep,
 ) -> TenantDetail:
     """Create a tenant, pending until the controller provisions it. 409 ``tenant.exists``
     when the id is taken, ``tenant.tombstoned`` when it was a deleted tenant's; 400
     ``plan.unknown`` (naming the defined plans) or ``request.invalid``."""
-    created = await services.registry.create(body.id, body.spec(), request=digest)
+    created = await services.registry.create(body.id, body.spec(), request=digest, audit=audit)
     response.headers["Location"] = f"{PREFIX}/{created.tenant.id}"
     if created.replayed:
         response.headers[REPLAYED] = "true"
@@ -106,8 +111,8 @@ async def get_tenant(tenant_id: TenantIdPath, services: ServicesDep) -> TenantDe
 
 @router.put("/{tenant_id}", responses=problem_responses(400, 404, 409), max_body_size=MAX_BODY)
 async def replace_tenant(
-    tenant_id: TenantIdPath, body: TenantReplacement, services: ServicesDep
+    tenant_id: TenantIdPath, body: TenantReplacement, services: ServicesDep, audit: AttributionDep
 ) -> TenantDetail:
     """Replace a tenant's spec (its generation moves only if the spec changed); 404 when
     there is none, 409 ``tenant.tombstoned`` when it was deleted."""
-    return await services.registry.replace(tenant_id, body.spec_of(tenant_id))
+    return await services.registry.replace(tenant_id, body.spec_of(tenant_id), audit=audit)

@@ -97,9 +97,10 @@ async def _newest(services: Services, tenant: str) -> str:
 def cancel(ctx: typer.Context, job_id: JobArgument) -> None:
     """Cancel a job: at once if no worker runs it, else at its next step boundary."""
     from tenantry.cli import runner
+    from tenantry.cli.audited import by_operator
 
     async def work(services: Services) -> Job:
-        return await services.lifecycle.cancel(job_id)
+        return await services.lifecycle.cancel(job_id, audit=by_operator("job.cancel", job_id))
 
     job = runner.run(ctx, work)
     if job.state is JobState.CANCELLED:
@@ -119,10 +120,11 @@ def retry(
 ) -> None:
     """Queue a failed job again: it resumes at the step that failed."""
     from tenantry.cli import render_jobs, runner
+    from tenantry.cli.audited import by_operator
     from tenantry.cli.commands.lifecycle import follow
 
     async def work(services: Services) -> Job:
-        job = await services.lifecycle.retry(job_id)
+        job = await services.lifecycle.retry(job_id, audit=by_operator("job.retry", job_id))
         render_jobs.requested(job, waiting=wait)
         return await follow(services, job.id, run_here=True) if wait else job
 

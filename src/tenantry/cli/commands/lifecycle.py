@@ -127,13 +127,17 @@ def request(
 ) -> None:
     """Request ``kind`` of ``tenant`` and print its job; with ``wait``, follow it to its end."""
     from tenantry.cli import render_jobs, runner
+    from tenantry.cli.audited import by_operator, transition_action
     from tenantry.cli.commands.tokens import default_principal
     from tenantry.tenancy.lifecycle.states import JobKind
 
     actor = default_principal()
 
     async def work(services: Services) -> Job:
-        job = await services.lifecycle.request(JobKind(kind), tenant, actor=actor, options=options)
+        audit = by_operator(transition_action(kind), tenant)
+        job = await services.lifecycle.request(
+            JobKind(kind), tenant, actor=actor, options=options, audit=audit
+        )
         render_jobs.requested(job, waiting=wait)
         return await follow(services, job.id, run_here=True) if wait else job
 

@@ -102,12 +102,14 @@ def apply(
     delete job: it is deleting at once and purged after its retention period.
     """
     from tenantry.cli import runner
+    from tenantry.cli.audited import by_operator
 
     bundle = _load(file)
     source = ", ".join(str(path) for path in file)
 
     async def work(services: Services) -> Plan:
-        return await services.registry.apply(bundle, prune=prune, source=source)
+        audit = by_operator("bundle.apply", source[:256])
+        return await services.registry.apply(bundle, prune=prune, source=source, audit=audit)
 
     result = runner.run(ctx, work)
     render.emit(render.plan_data(result), output, lambda: render.plan_table(result, applied=True))

@@ -11,6 +11,7 @@ from tenantry.cli.options import Output, OutputOption
 
 if TYPE_CHECKING:
     from tenantry.bootstrap import Services
+    from tenantry.tenancy.audit.schemas import AuditEntry
     from tenantry.tenancy.schema.service import Result
 
 
@@ -40,6 +41,7 @@ def migrate(
             results = await services.migrator.upgrade(
                 pending, concurrency=concurrency, progress=lambda _: progress.advance(task)
             )
+        await services.audit.record([_migrated(r, services.migrator.head) for r in results])
         return services.migrator.head, results
 
     head, results = runner.run(ctx, work)
@@ -54,3 +56,18 @@ def migrate(
     render.emit(data, output, lambda: render.migration_summary(head, results))
     if failed:
         raise typer.Exit(1)
+
+
+def _migrated(result: Result, head: str) -> AuditEntry:
+    """The record of one tenant environment's migration, by the operator who ran it."""
+    from tenantry.cli.commands.tokens import default_principal
+    from tenantry.tenancy.audit import schemas as audit
+
+    return audit.AuditEntry(
+        actor=default_principal(),
+        action="tenant_schema.migrate",
+        tenant_id=result.tenant_id,
+        outcome=audit.Outcome.FAILED if result.error else audit.Outcome.SUCCEEDED,
+        details={"head": head, **({"error": result.error} if result.error else {})},
+        env_id=result.env_id,
+    )

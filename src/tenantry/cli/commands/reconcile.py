@@ -12,6 +12,7 @@ from tenantry.cli.options import Output, OutputOption
 
 if TYPE_CHECKING:
     from tenantry.bootstrap import Services
+    from tenantry.tenancy.audit.schemas import AuditEntry
     from tenantry.tenancy.controller.service import Outcome
 
 CONCURRENCY = 8
@@ -54,6 +55,7 @@ def reconcile(
         outcomes = await _pass(services, ids)
         if wait:
             outcomes = await _retry(services, outcomes, within=timeout)
+        await services.audit.record([_reconciled(o) for o in outcomes if o.steps])
         return outcomes
 
     outcomes = runner.run(ctx, work)
@@ -100,3 +102,21 @@ async def _retry(services: Services, outcomes: list[Outcome], *, within: float) 
         by_id |= {o.tenant_id: o for o in await _pass(services, pending)}
         attempt += 1
     return list(by_id.values())
+
+
+def _reconciled(outcome: Outcome) -> AuditEntry:
+    """The record of a reconcile the operator ran that had steps (the controller records
+    what each step created, in the transaction recording it as owned)."""
+    from tenantry.cli.commands.tokens import default_principal
+    from tenantry.tenancy.audit import schemas as audit
+    from tenantry.tenancy.controller.service import Result
+
+    ready = outcome.result in {Result.READY, Result.SKIPPED}
+    return audit.AuditEntry(
+        actor=default_principal(),
+        action="tenant.reconcile",
+        tenant_id=outcome.tenant_id,
+        outcome=audit.Outcome.SUCCEEDED if ready else audit.Outcome.FAILED,
+        details={"result": outcome.result.value, "steps": list(outcome.steps)},
+        target=outcome.tenant_id,
+    )

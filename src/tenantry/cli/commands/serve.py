@@ -41,13 +41,15 @@ def up(
     admin token is made for this run and printed. A port in use ends it before (exit code 4).
     """
     from tenantry.cli import runner
+    from tenantry.cli.audited import by_operator
 
     parsed = _bundle(bundle)
     listening = _bind(host, port)
 
     async def work(services: Services) -> None:
         if parsed is not None:
-            applied = await services.registry.apply(parsed, source=str(bundle))
+            audit = by_operator("bundle.apply", str(bundle)[:256])
+            applied = await services.registry.apply(parsed, source=str(bundle), audit=audit)
             render.plan_table(applied, applied=True)
         await _serve(services, listening, host=host, port=port)
 

@@ -111,6 +111,7 @@ def issue(
             role=None if kind is PrincipalKind.PLATFORM_ADMIN else role,
             ttl=lifetime,
             kind=kind,
+            actor=default_principal(),
         )
 
     issued = runner.run(ctx, work)
@@ -144,7 +145,7 @@ def revoke_token(
     from tenantry.cli import runner
 
     async def work(services: Services) -> None:
-        await services.access.revoke_token(jti)
+        await services.access.revoke_token(jti, actor=default_principal())
 
     runner.run(ctx, work)
     render.out.print(f"revoked {jti}", markup=False, highlight=False)
@@ -169,7 +170,7 @@ def rotate_key(ctx: typer.Context) -> None:
     from tenantry.cli import runner
 
     async def work(services: Services) -> str:
-        return await services.access.rotate_signing_key()
+        return await services.access.rotate_signing_key(actor=default_principal())
 
     render.out.print(runner.run(ctx, work), markup=False, highlight=False)
 
@@ -183,7 +184,7 @@ def retire_key(
     from tenantry.cli import runner
 
     async def work(services: Services) -> None:
-        await services.access.retire_signing_key(kid)
+        await services.access.retire_signing_key(kid, actor=default_principal())
 
     runner.run(ctx, work)
     render.out.print(f"retired {kid}", markup=False, highlight=False)
@@ -202,7 +203,9 @@ def create(
     from tenantry.cli import runner
 
     async def work(services: Services) -> CreatedApiKey:
-        return await services.access.create_api_key(tenant, team=team, role=role, name=name)
+        return await services.access.create_api_key(
+            tenant, team=team, role=role, name=name, actor=default_principal()
+        )
 
     created = runner.run(ctx, work)
     render.emit(created, output, lambda: _created(created))
@@ -235,7 +238,7 @@ def revoke(
     from tenantry.cli import runner
 
     async def work(services: Services) -> None:
-        await services.access.revoke_api_key(tenant, key_id)
+        await services.access.revoke_api_key(tenant, key_id, actor=default_principal())
 
     runner.run(ctx, work)
     render.out.print(f"revoked {key_id}", markup=False, highlight=False)

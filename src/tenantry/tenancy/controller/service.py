@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError, Unavailable
 from tenantry.core.logging import get_logger
-from tenantry.tenancy.controller import conditions, holdings, repository
+from tenantry.tenancy.controller import audit, conditions, holdings, repository
 from tenantry.tenancy.controller.conditions import Result
 from tenantry.tenancy.controller.holdings import Held, Purges, TenantBusy
 from tenantry.tenancy.controller.plan import (
@@ -314,6 +314,7 @@ class Controller:
                 orphaned=decision.orphaned,
             )
             await self._schedule_purges(session, desired.tenant_id, decision.steps)
+            await audit.acting(session, desired.tenant_id, acting, now=now)
 
     async def _schedule_purges(
         self, session: AsyncSession, tenant_id: str, steps: Sequence[Step]
@@ -392,6 +393,8 @@ class Controller:
             )
             if ready is not None:
                 await self._cancel_purges(session, desired, ready)
+            elif decision is not None:
+                await audit.failed(session, desired.tenant_id, decision.steps, message, now=now)
             if ready is not None and state is not None:  # ready for the first time
                 envs = [p.env_id for p in ready.placements]
                 event = provisioned(

@@ -23,8 +23,10 @@ from typing import Any
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import TenantryError
 from tenantry.core.logging import get_logger
+from tenantry.tenancy.audit import log as audit_log
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.controller.backoff import delay
-from tenantry.tenancy.lifecycle import repository
+from tenantry.tenancy.lifecycle import repository, step_audit
 from tenantry.tenancy.lifecycle.announce import Change, announce
 from tenantry.tenancy.lifecycle.jobs import Job, JobState, StepRecord, StepState
 from tenantry.tenancy.lifecycle.service import finish_cancelled, follow_preempting_suspend
@@ -157,25 +159,26 @@ class JobRunner:
                     await asyncio.sleep(delay(record.attempts - 1, base=0.5, cap=10.0))
                     record = record.model_copy(update={"error": error.message})
                     continue
-                return await self._ended(job_id, records, index, StepState.FAILED, error.message)
+                return await self._ended(work.job, records, index, StepState.FAILED, error.message)
             except Exception as error:  # a job outlives surprises: the step fails, retry resumes
                 log.exception("lifecycle.step_error", job_id=job_id, step=step.name)
                 message = f"unexpected error: {error}"
-                return await self._ended(job_id, records, index, StepState.FAILED, message)
-            return await self._ended(job_id, records, index, StepState.DONE, None)
+                return await self._ended(work.job, records, index, StepState.FAILED, message)
+            return await self._ended(work.job, records, index, StepState.DONE, None)
 
     async def _ended(
         self,
-        job_id: str,
+        job: Job,
         records: list[StepRecord],
         index: int,
         state: StepState,
         error: str | None,
     ) -> StepRecord:
+        """Save the step's end with its audit record, in one transaction."""
         records[index] = records[index].model_copy(
             update={"state": state, "ended_at": self._clock(), "error": error}
         )
-        await self._save_steps(job_id, records)
+        await self._save_steps(job.id, records, audit=[step_audit.ended(job, records[index])])
         return records[index]
 
     async def _rollback(
@@ -195,7 +198,7 @@ class JobRunner:
             if undo is not None:
                 await undo(work)
             records[i] = records[i].model_copy(update={"state": StepState.UNDONE})
-            await self._save_steps(job_id, records)
+            await self._save_steps(job_id, records, audit=[step_audit.ended(job, records[i])])
         return True
 
     async def _cancel(self, job_id: str, steps: Sequence[Step], records: list[StepRecord]) -> Job:
@@ -262,11 +265,14 @@ class JobRunner:
             raise ClaimLost(f"job {job_id} is no longer claimed by {self.worker}")
         return repository.view(row)
 
-    async def _save_steps(self, job_id: str, records: Sequence[StepRecord]) -> None:
+    async def _save_steps(
+        self, job_id: str, records: Sequence[StepRecord], *, audit: Sequence[AuditEntry] = ()
+    ) -> None:
         done = sum(1 for r in records if r.state is StepState.DONE)
         progress = done * 100 // max(len(records), 1)
         await self._write(
             job_id,
+            audit=audit,
             steps=repository.steps_json(records),
             progress=progress,
             state=JobState.RUNNING.value,
@@ -277,10 +283,11 @@ class JobRunner:
         job = await self._load(job_id)
         await self._write(job_id, params={**job.params, "outputs": outputs})
 
-    async def _write(self, job_id: str, **values: Any) -> None:
+    async def _write(self, job_id: str, *, audit: Sequence[AuditEntry] = (), **values: Any) -> None:
         async with translated(), self._sessions() as session, session.begin():
             if not await repository.held(session, job_id, self.worker, **values):
                 raise ClaimLost(f"job {job_id} is no longer claimed by {self.worker}")
+            await audit_log.append(session, audit, now=self._clock())
 
 
 def _records(job: Job, steps: Sequence[Step]) -> list[StepRecord]:

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.errors import Conflict, NotFound
+from tenantry.tenancy.audit import log as audit_log
+from tenantry.tenancy.audit.attribution import Attribution
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.lifecycle import repository, retention
 from tenantry.tenancy.lifecycle.announce import Change, announce
@@ -118,12 +120,15 @@ class LifecycleService:
         actor: str,
         correlation_id: str | None = None,
         options: Mapping[str, Any] | None = None,
+        audit: Attribution | None = None,
     ) -> Job:
-        """Start ``kind`` for the tenant (or return its job already doing so)."""
+        """Start ``kind`` for the tenant (or return its job already doing so); ``audit``'s
+        record commits with the job."""
         ask = Ask.of(kind, tenant_id, actor, correlation_id, options)
         try:
             async with translated(), self._sessions() as session, session.begin():
                 job = repository.view(await self._request(session, ask))
+                await self._audited(session, audit, job)
         except IntegrityError:  # a concurrent request inserted the tenant's job first
             return await self._settled_race(kind, tenant_id, ask.env_id)
         except PolicyViolated as error:  # rolled back: the refusal is recorded on its own
@@ -236,10 +241,11 @@ class LifecycleService:
             rows = await repository.listed(session, tenant_id=tenant_id, state=state, limit=limit)
         return [repository.view(r) for r in rows]
 
-    async def cancel(self, job_id: str) -> Job:
+    async def cancel(self, job_id: str, *, audit: Attribution | None = None) -> Job:
         """Cancel a job: at once when no worker runs it, else at its next step boundary."""
         async with translated(), self._sessions() as session, session.begin():
             job = await self._cancel(session, await self._locked(session, job_id))
+            await self._audited(session, audit, job)
         self._wake()
         return job
 
@@ -273,7 +279,7 @@ class LifecycleService:
             row.cancel_requested, row.updated_at = True, self._clock()
         return repository.view(row)
 
-    async def retry(self, job_id: str) -> Job:
+    async def retry(self, job_id: str, *, audit: Attribution | None = None) -> Job:
         """Queue a failed job again; it resumes at the step that failed."""
         async with translated(), self._sessions() as session, session.begin():
             row = await self._locked(session, job_id)
@@ -296,8 +302,16 @@ class LifecycleService:
             await session.flush()
             await announce(session, row, Change.REQUESTED)
             job = repository.view(row)
+            await self._audited(session, audit, job)
         self._wake()
         return job
+
+    async def _audited(self, session: AsyncSession, audit: Attribution | None, job: Job) -> None:
+        """Append ``audit``'s record of a change to ``job`` in the change's transaction."""
+        if audit is not None:
+            details = {"job_id": job.id, "kind": job.kind.value}
+            entry = audit.entry(job.tenant_id, env_id=job.env_id, details=details)
+            await audit_log.append(session, [entry], now=self._clock())
 
     async def _locked(self, session: AsyncSession, job_id: str) -> JobRow:
         row = await repository.get(session, _job_id(job_id), lock=True)

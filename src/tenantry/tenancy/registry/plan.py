@@ -62,15 +62,15 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        tenants = any(c.action in _WRITING for c in self.changes)
+        tenants = any(c.action in WRITING for c in self.changes)
         definitions = (*self.plans, *self.policies)
-        return tenants or any(p.action in _WRITING for p in definitions)
+        return tenants or any(p.action in WRITING for p in definitions)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
 
 
-_WRITING = frozenset({Action.CREATED, Action.CHANGED, Action.REMOVED})
+WRITING = frozenset({Action.CREATED, Action.CHANGED, Action.REMOVED})  # actions that store
 
 
 def spec_hash(spec: Mapping[str, Any]) -> str:

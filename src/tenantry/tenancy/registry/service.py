@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.audit import log as audit_log
+from tenantry.tenancy.audit.attribution import Attribution
+from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.deployment import MULTI_TENANT, Deployment
 from tenantry.tenancy.idempotency.errors import IdempotencyKeyReused
 from tenantry.tenancy.idempotency.service import same_key
@@ -71,15 +74,23 @@ class RegistryService:
             return await _plan(session, bundle, prune=prune, deployment=self._deployment)
 
     async def apply(
-        self, bundle: Bundle, *, prune: bool = False, source: str = ""
+        self,
+        bundle: Bundle,
+        *,
+        prune: bool = False,
+        source: str = "",
+        audit: Attribution | None = None,
     ) -> planning.Plan:
         """Store the bundle as the desired state, in one transaction; return what changed.
-        A tenant it would put in breach of its policy or plan refuses the whole apply."""
+        A tenant it would put in breach of its policy or plan refuses the whole apply.
+        ``audit`` gives one record per tenant changed (and one for a changed plan catalog)."""
         self._deployment.check_managed(bundle.tenants)
         async with self._policies.refusals(actor=APPLY_ACTOR):
-            return await self._apply(bundle, prune=prune, source=source)
+            return await self._apply(bundle, prune=prune, source=source, audit=audit)
 
-    async def _apply(self, bundle: Bundle, *, prune: bool, source: str) -> planning.Plan:
+    async def _apply(
+        self, bundle: Bundle, *, prune: bool, source: str, audit: Attribution | None
+    ) -> planning.Plan:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             result = await _plan(session, bundle, prune=prune, deployment=self._deployment)
@@ -101,10 +112,17 @@ class RegistryService:
                     session, bundle.plans, result.plans, source=source or "bundle", now=now
                 )
                 self._record(session, _desired(bundle.tenants), result, source)
+                if audit is not None:
+                    await audit_log.append(session, _applied(audit, result), now=now)
         return result
 
     async def create(
-        self, tenant_id: str, spec: TenantSpec, *, request: str | None = None
+        self,
+        tenant_id: str,
+        spec: TenantSpec,
+        *,
+        request: str | None = None,
+        audit: Attribution | None = None,
     ) -> Created:
         """Store a new tenant exactly as applying a bundle holding it would, its source the API.
 
@@ -114,10 +132,12 @@ class RegistryService:
         """
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
         async with self._policies.refusals(actor=API_SOURCE):
-            replayed = await self._create(tenant_id, spec, request)
+            replayed = await self._create(tenant_id, spec, request, audit)
         return Created(await self.get(tenant_id), replayed=replayed)
 
-    async def _create(self, tenant_id: str, spec: TenantSpec, request: str | None) -> bool:
+    async def _create(
+        self, tenant_id: str, spec: TenantSpec, request: str | None, audit: Attribution | None
+    ) -> bool:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -140,17 +160,20 @@ class RegistryService:
                     request=request,
                 )
                 self._record(session, desired, result, API_SOURCE)
+            await self._audited(session, audit, tenant_id, replayed=replayed)
         return replayed
 
-    async def replace(self, tenant_id: str, spec: TenantSpec) -> TenantDetail:
+    async def replace(
+        self, tenant_id: str, spec: TenantSpec, *, audit: Attribution | None = None
+    ) -> TenantDetail:
         """Store a tenant's new spec as applying a bundle holding it would (the generation
         moves only if the spec changed); its source stays where it came from."""
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
         async with self._policies.refusals(actor=API_SOURCE):
-            await self._replace(tenant_id, spec)
+            await self._replace(tenant_id, spec, audit)
         return await self.get(tenant_id)
 
-    async def _replace(self, tenant_id: str, spec: TenantSpec) -> None:
+    async def _replace(self, tenant_id: str, spec: TenantSpec, audit: Attribution | None) -> None:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             stored = await repository.stored_state(session, [tenant_id])
@@ -168,6 +191,15 @@ class RegistryService:
                     self._lifecycle, session, {tenant_id: spec}, result, now=now, source=Source.API
                 )
                 self._record(session, desired, result, API_SOURCE)
+            await self._audited(session, audit, tenant_id, changed=result.has_changes)
+
+    async def _audited(
+        self, session: AsyncSession, audit: Attribution | None, tenant_id: str, **details: bool
+    ) -> None:
+        """Append ``audit``'s record of a change to ``tenant_id`` in the change's transaction."""
+        if audit is not None:
+            entry = audit.entry(tenant_id, details=details)
+            await audit_log.append(session, [entry], now=self._clock())
 
     def _record(
         self,
@@ -284,3 +316,14 @@ def _written(tenants: dict[str, TenantSpec], result: planning.Plan) -> dict[str,
 
 def _desired(tenants: dict[str, TenantSpec]) -> dict[str, dict[str, Any]]:
     return {tenant_id: spec.model_dump(mode="json") for tenant_id, spec in tenants.items()}
+
+
+def _applied(audit: Attribution, result: planning.Plan) -> list[AuditEntry]:
+    """The records of an apply: each tenant it changed, and the plan catalog if it changed."""
+    entries = [
+        audit.entry(c.tenant_id, details={"change": c.action.value, "generation": c.generation})
+        for c in result.changes
+        if c.action in planning.WRITING
+    ]
+    plans = [p.name for p in result.plans if p.action in planning.WRITING]
+    return entries + ([audit.entry(None, details={"plans": plans})] if plans else [])
