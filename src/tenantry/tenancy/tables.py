@@ -11,6 +11,7 @@ from tenantry.tenancy.lifecycle import models as lifecycle_models
 from tenantry.tenancy.lifecycle.fence import models as fence_models
 from tenantry.tenancy.limits import models as limits_models
 from tenantry.tenancy.registry.models import Base
+from tenantry.tenancy.webhooks import models as webhook_models
 
 metadata = Base.metadata
 FEATURES = (
@@ -21,4 +22,5 @@ FEATURES = (
     idempotency_models,
     lifecycle_models,
     limits_models,
+    webhook_models,
 )  # imported for their tables

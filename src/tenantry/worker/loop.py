@@ -20,6 +20,7 @@ from tenantry.worker.egress import EgressDispatcher
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 from tenantry.worker.runners.wiring import run_pools
+from tenantry.worker.webhooks import WebhookDispatcher
 
 log = get_logger(__name__)
 
@@ -56,6 +57,7 @@ async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | Non
         run_forever(default_tasks(services), interval=interval, stop=stop),
         run_jobs(services, stop=stop),
         EgressDispatcher.of(services).run(stop=stop),  # replies to Slack, Telegram
+        WebhookDispatcher.of(services).run(stop=stop),  # webhook deliveries (issue 13)
     ]
     if pool is not None:
         loops.append(run_pools(services, pool, stop=stop))
