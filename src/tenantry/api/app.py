@@ -37,6 +37,7 @@ from tenantry.api.routes import (
     tenants,
     tokens,
     usage,
+    webhooks,
 )
 from tenantry.bootstrap import Services
 from tenantry.core.settings import Settings
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             search,
             usage,
             channels,
+            webhooks,  # issue 13
         )
     ]
     # a long-poll's connection slot and a tenant request's fence hold, released at the end

@@ -152,7 +152,7 @@ async def _found(
         query = query.with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
-        raise EndpointNotFound(f"no webhook endpoint {endpoint_id[:64]!r}")
+        raise EndpointNotFound("no such webhook endpoint")
     return row
 
 
