@@ -486,7 +486,6 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-
 # -- webhooks (issue 13) --
 def webhook_sealer(settings: Settings) -> SecretSealer:
     """Webhook signing secrets' sealer: tenants' keyring, and the platform's own beside it."""

@@ -77,6 +77,9 @@ COMMANDS = {
     "usage": lazy.Entry(
         "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
     ),
+    "webhooks": lazy.Entry(  # issue 13
+        "webhooks:app", "Webhook endpoints: add, list, remove, rotate a secret, deliveries, replay."
+    ),
 }
 
 app = typer.Typer(

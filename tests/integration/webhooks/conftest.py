@@ -85,4 +85,3 @@ async def rounds(dispatcher: WebhookDispatcher, count: int = 1) -> None:
         await dispatcher.fan_out()
         await dispatcher.start_due()
         await dispatcher.settled()
-

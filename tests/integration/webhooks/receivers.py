@@ -30,8 +30,8 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
-    async def wait_for(self, count: int, *, timeout: float = 10.0) -> list[Received]:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, *, within: float = 10.0) -> list[Received]:
+        async with asyncio.timeout(within):
             while len(self.received) < count:
                 self.arrived.clear()
                 await self.arrived.wait()

@@ -3,12 +3,15 @@ with the reference library, sent to local receivers that succeed, fail, hang or 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tenantry import bootstrap
 from tenantry.bootstrap import Services
+from tenantry.core.settings import Settings
 from tenantry.tenancy.events.schemas import EventType
 from tenantry.tenancy.webhooks.schemas import Status
 from tenantry.tenancy.webhooks.service import Webhooks
@@ -174,8 +177,6 @@ async def test_replay_sends_again_with_a_fresh_signature(
 
 
 async def test_a_refused_address_is_never_dialled(tenants: Services) -> None:
-    from tenantry import bootstrap
-
     settings = tenants.settings.model_copy(update={"webhook_egress_allow": []})
     strict = bootstrap.webhooks(tenants)
     async with receiving() as receiver:
@@ -189,7 +190,5 @@ async def test_a_refused_address_is_never_dialled(tenants: Services) -> None:
     assert log.status is Status.PENDING and "egress" in (log.last_error or "")
 
 
-def _with(services: Services, settings: object) -> Services:
-    import dataclasses
-
-    return dataclasses.replace(services, settings=settings)  # type: ignore[arg-type]
+def _with(services: Services, settings: Settings) -> Services:
+    return dataclasses.replace(services, settings=settings)

@@ -42,9 +42,7 @@ router = APIRouter(
 )
 WebhookIdPath = Annotated[
     str,
-    documented(
-        "The endpoint's id: 32 lowercase hex digits.", pattern=ID_PATTERN, minLength=32
-    ),
+    documented("The endpoint's id: 32 lowercase hex digits.", pattern=ID_PATTERN, minLength=32),
 ]
 
 

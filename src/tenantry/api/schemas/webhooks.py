@@ -19,9 +19,7 @@ FILTER_LIMIT: Final = 128
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(
-        max_length=MAX_URL, description="http(s), no credentials; a public address."
-    )
+    url: str = Field(max_length=MAX_URL, description="http(s), no credentials; a public address.")
     filters: list[str] = Field(
         default_factory=list,
         max_length=MAX_FILTERS,

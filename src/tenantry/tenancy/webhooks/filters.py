@@ -41,7 +41,7 @@ def _one(given: str) -> str:
 def matches(filters: Sequence[str], event_type: str) -> bool:
     """Whether an endpoint with ``filters`` receives an event of ``event_type``."""
     for pattern in filters:
-        if pattern == WILDCARD or pattern == event_type:
+        if pattern in (WILDCARD, event_type):
             return True
         if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
             return True

@@ -56,7 +56,8 @@ class Sending:
         rng: random.Random | None = None,
     ) -> None:
         self._sessions, self._sealer, self._max = sessions, sealer, max_attempts
-        self._lease, self._clock, self._rng = lease, clock, rng or random.Random()
+        self._lease, self._clock = lease, clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
 
     async def claim(
         self, *, limit: int, room: Mapping[str, int], per_endpoint: int
@@ -166,7 +167,7 @@ def _spread(
     """At most ``limit`` rows, and per endpoint no more than its room: one endpoint's backlog
     never takes the slots of the others."""
     taken: dict[str, int] = {}
-    chosen = []
+    chosen: list[tuple[DeliveryRow, EndpointRow]] = []
     for row, endpoint in rows:
         if len(chosen) >= limit:
             break

@@ -5,8 +5,9 @@ platform's) and finds only that owner's endpoints; each write is audited in its 
 
 from __future__ import annotations
 
+import builtins
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -111,7 +112,7 @@ class Webhooks:
 
     async def deliveries(
         self, owner: Owner, endpoint_id: str, *, status: Status | None = None, limit: int = 100
-    ) -> list[Delivery]:
+    ) -> builtins.list[Delivery]:
         """The endpoint's delivery log, the newest first."""
         async with translated(), self._sessions() as session:
             row = await _found(session, owner, endpoint_id)
@@ -125,7 +126,7 @@ class Webhooks:
         delivery_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[Delivery]:
+    ) -> builtins.list[Delivery]:
         """New deliveries of one delivery's event, or of every event delivered in a range;
         each is signed again, with a fresh timestamp, when it is sent."""
         _check_replay(delivery_id, since, until)
@@ -191,7 +192,7 @@ def _replay_of(original: DeliveryRow, now: datetime) -> dict[str, object]:
 
 
 def _audit(
-    owner: Owner, action: str, target: str, details: dict[str, object] | None = None
+    owner: Owner, action: str, target: str, details: Mapping[str, object] | None = None
 ) -> AuditEntry:
     return AuditEntry(
         actor=owner.actor,
