@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import datetime
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,13 @@ TenantOption = Annotated[
     typer.Option("--tenant", "-t", help="The tenant whose endpoints; none: the platform's."),
 ]
 IdArgument = Annotated[str, typer.Argument(metavar="ENDPOINT_ID", help="The endpoint id.")]
+
+
+def _schemas() -> ModuleType:
+    """The API's bodies, which render the JSON and YAML output the same as the API answers."""
+    from tenantry.api.schemas import webhooks
+
+    return webhooks
 
 
 def _owner(tenant: str | None) -> Owner:
@@ -57,7 +65,7 @@ def add(
         )
 
     added = runner.run(ctx, work)
-    render.emit(added, output, lambda: _added(added))
+    render.emit(_schemas().EndpointAdded.of(added), output, lambda: _added(added))
 
 
 @app.command("list")
@@ -72,7 +80,8 @@ def list_(
         return await bootstrap.webhooks(services).list(_owner(tenant))
 
     found = runner.run(ctx, work)
-    render.emit({"items": found}, output, lambda: _endpoints(found))
+    items = [_schemas().EndpointOut.of(e) for e in found]
+    render.emit({"items": items}, output, lambda: _endpoints(found))
 
 
 @app.command("remove")
@@ -118,7 +127,8 @@ def deliveries(
         )
 
     found = runner.run(ctx, work)
-    render.emit({"items": found}, output, lambda: _deliveries(found))
+    items = [_schemas().DeliveryOut.of(d) for d in found]
+    render.emit({"items": items}, output, lambda: _deliveries(found))
 
 
 @app.command("replay")
@@ -141,7 +151,8 @@ def replay(
         )
 
     made = runner.run(ctx, work)
-    render.emit({"items": made}, output, lambda: _deliveries(made))
+    items = [_schemas().DeliveryOut.of(d) for d in made]
+    render.emit({"items": items}, output, lambda: _deliveries(made))
 
 
 def _utc(moment: datetime | None) -> datetime | None:
