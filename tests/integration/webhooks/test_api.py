@@ -13,6 +13,7 @@ import pytest
 from tenantry.api.app import create_app
 from tenantry.bootstrap import Services
 from tenantry.tenancy.access.schemas import Role
+from tenantry.worker.webhooks import WebhookDispatcher
 from tests.integration.webhooks.conftest import A, B, announce, rounds
 from tests.integration.webhooks.receivers import receiving
 
@@ -155,8 +156,6 @@ async def test_bad_replays_are_refused(clients: Clients) -> None:
 
 
 async def test_the_log_and_a_replay_over_the_api(clients: Clients, tenants: Services) -> None:
-    from tenantry.worker.webhooks import WebhookDispatcher
-
     async with receiving() as receiver:
         added = await clients.http.post(PATH, json={"url": receiver.url}, headers=clients.a)
         endpoint = added.json()["endpoint"]["id"]
