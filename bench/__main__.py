@@ -24,6 +24,7 @@ from bench import (
     state,
     suspend,
     tenant_data,
+    webhooks,
 )
 from bench.harness import HEADER
 from tenantry.core import logging
@@ -47,6 +48,7 @@ SUITES = {
     "archive": archive,
     "migration": migration,
     "messaging": messaging,
+    "webhooks": webhooks,  # issue 13
 }
 
 

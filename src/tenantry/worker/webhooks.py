@@ -51,6 +51,7 @@ class WebhookDispatcher:
         self._http = http or httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._inflight: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[tuple[Claimed, Result]] = []  # sent, not yet recorded
         self._wake = asyncio.Event()
 
     @classmethod
@@ -89,8 +90,20 @@ class WebhookDispatcher:
         return await self._fanout.run()
 
     async def settled(self) -> None:
-        """Wait for the deliveries in flight (each ends by its timeout at the latest)."""
+        """Wait for the deliveries in flight (each ends by its timeout at the latest) and
+        record their outcomes."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Record the outcomes of the attempts made since the last flush, in one transaction
+        (a delivery whose outcome is lost is due again once its claim's lease passes)."""
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        verdicts = await self._sending.record(batch)
+        for (delivery, _), verdict in zip(batch, verdicts, strict=True):
+            log.debug("webhooks.attempted", delivery=delivery.id, verdict=verdict.value)
 
     async def aclose(self) -> None:
         await self.settled()
@@ -99,7 +112,9 @@ class WebhookDispatcher:
 
     async def _round(self) -> bool:
         """One fan-out and one claim; True when there may be more to do at once."""
+        self._wake.clear()  # a send that ends from here on wakes the idle wait at once
         try:
+            await self.flush()
             fanned = await self.fan_out()
             started = await self.start_due()
         except TenantryError as error:  # the loop outlives a failed round
@@ -108,7 +123,6 @@ class WebhookDispatcher:
         return fanned > 0 or started > 0
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait(waits, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED)
@@ -135,9 +149,7 @@ class WebhookDispatcher:
 
     async def _deliver(self, delivery: Claimed) -> None:
         try:
-            result = await self.attempt(delivery)
-            verdict = await self._sending.record(delivery, result)
-            log.info("webhooks.attempted", delivery=delivery.id, verdict=verdict.value)
+            self._outcomes.append((delivery, await self.attempt(delivery)))
         except Exception as error:  # the claim's lease makes it due again
             log.warning("webhooks.attempt_failed", delivery=delivery.id, error=repr(error)[:200])
         finally:

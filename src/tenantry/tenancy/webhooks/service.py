@@ -40,7 +40,8 @@ from tenantry.tenancy.webhooks.schemas import (
 from tenantry.tenancy.webhooks.sealing import SecretSealer
 from tenantry.tenancy.webhooks.signing import new_secret
 
-MAX_ENDPOINTS: Final = 20  # per owner: nothing a caller sends grows a table without bound
+MAX_ENDPOINTS: Final = 20  # per tenant: nothing a caller sends grows a table without bound
+MAX_PLATFORM_ENDPOINTS: Final = 200
 MAX_DESCRIPTION: Final = 256
 MAX_REPLAY: Final = 1000  # deliveries one replay may create
 
@@ -159,10 +160,9 @@ async def _found(
 
 async def _room_for_one(session: AsyncSession, owner: Owner) -> None:
     query = select(func.count()).select_from(EndpointRow).where(repo.owned(owner.tenant_id))
-    if (await session.scalar(query) or 0) >= MAX_ENDPOINTS:
-        raise TooManyEndpoints(
-            f"{owner.label} has {MAX_ENDPOINTS} webhook endpoints, the most allowed"
-        )
+    most = MAX_PLATFORM_ENDPOINTS if owner.tenant_id is None else MAX_ENDPOINTS
+    if (await session.scalar(query) or 0) >= most:
+        raise TooManyEndpoints(f"{owner.label} has {most} webhook endpoints, the most allowed")
 
 
 def _check_replay(delivery_id: str | None, since: datetime | None, until: datetime | None) -> None:
