@@ -9,6 +9,8 @@ alternate, ``RUNS`` of each, each on a fresh embedded (SQLite) deployment.
 
 Reported, medians of the runs: healthy deliveries per second, and the p99 delay (outbox write
 to arrival) of the 99 healthy endpoints' deliveries. Target: hanging <= 1.5x the anchor.
+``TENANTRY_BENCH_WEBHOOK_RATE`` (events/s, default 10: 1000 deliveries/s offered, past what
+one embedded worker sends), ``_EVENTS`` (20) and ``_RUNS`` (5) change the load.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from tenantry.worker.webhooks import WebhookDispatcher
 
 ENDPOINTS: Final = 100
 EVENTS: Final = int(os.environ.get("TENANTRY_BENCH_WEBHOOK_EVENTS", "20"))
-RATE: Final = 10.0  # events per second written to the outbox
+RATE: Final = float(os.environ.get("TENANTRY_BENCH_WEBHOOK_RATE", "10"))  # events/s written
 RUNS: Final = int(os.environ.get("TENANTRY_BENCH_WEBHOOK_RUNS", "5"))
 TIMEOUT: Final = 2.0
 

@@ -120,6 +120,9 @@ class WebhookDispatcher:
         except TenantryError as error:  # the loop outlives a failed round
             log.warning("webhooks.round_failed", code=error.code, error=error.message)
             return False
+        except Exception as error:  # a bug must not stop every delivery of the platform
+            log.exception("webhooks.round_crashed", error=repr(error)[:200])
+            return False
         return fanned > 0 or started > 0
 
     async def _idle(self, stop: asyncio.Event) -> None:
@@ -149,7 +152,8 @@ class WebhookDispatcher:
 
     async def _deliver(self, delivery: Claimed) -> None:
         try:
-            self._outcomes.append((delivery, await self.attempt(delivery)))
+            result = await self.attempt(delivery)
+            self._outcomes.append((delivery, result))  # the list of now, not of the start
         except Exception as error:  # the claim's lease makes it due again
             log.warning("webhooks.attempt_failed", delivery=delivery.id, error=repr(error)[:200])
         finally:
