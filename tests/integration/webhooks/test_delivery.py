@@ -122,9 +122,9 @@ async def test_410_disables_the_endpoint(
     assert (log.status, log.last_status_code) == (Status.FAILED, 410)
 
 
-async def test_a_hanging_endpoint_delays_no_other(
-    tenants: Services, hooks: Webhooks, dispatcher: WebhookDispatcher
-) -> None:
+async def test_a_hanging_endpoint_delays_no_other(tenants: Services, hooks: Webhooks) -> None:
+    quick = tenants.settings.model_copy(update={"webhook_timeout_seconds": 1.0})
+    dispatcher = WebhookDispatcher.of(_with(tenants, quick), poll=0.05)
     async with receiving(lambda _: None) as hanging, receiving() as healthy:
         await hooks.add(OWNER_A, url=hanging.url, filters=[])
         await hooks.add(OWNER_B, url=healthy.url, filters=[])
@@ -136,7 +136,7 @@ async def test_a_hanging_endpoint_delays_no_other(
         await hanging.wait_for(4)  # the endpoint's share of slots, all held
         await healthy.wait_for(1)  # sent while those hang
         assert len(hanging.received) == 4
-        await dispatcher.settled()  # the hanging requests time out
+        await dispatcher.aclose()  # the hanging requests time out
     logs = await hooks.deliveries(OWNER_A, (await hooks.list(OWNER_A))[0].id)
     timed_out = [d for d in logs if d.attempts == 1]
     assert len(timed_out) == 4 and all("no answer" in (d.last_error or "") for d in timed_out)
