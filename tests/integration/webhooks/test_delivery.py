@@ -136,6 +136,7 @@ async def test_a_hanging_endpoint_delays_no_other(tenants: Services, hooks: Webh
         await hanging.wait_for(4)  # the endpoint's share of slots, all held
         await healthy.wait_for(1)  # sent while those hang
         assert len(hanging.received) == 4
+        await dispatcher.flush()  # while those hang: their outcomes come after it
         await dispatcher.aclose()  # the hanging requests time out
     logs = await hooks.deliveries(OWNER_A, (await hooks.list(OWNER_A))[0].id)
     timed_out = [d for d in logs if d.attempts == 1]

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
 from tenantry.tenancy.events.models import OutboxRow
@@ -138,7 +139,7 @@ class Sending:
         return values
 
     async def _signing(
-        self, session: Any, owners: Mapping[str, str | None], now: datetime
+        self, session: AsyncSession, owners: Mapping[str, str | None], now: datetime
     ) -> dict[str, tuple[str, ...]]:
         query = (
             select(SecretRow)
@@ -155,7 +156,7 @@ class Sending:
 
 
 async def _due(
-    session: Any, now: datetime, full: Collection[str], window: int
+    session: AsyncSession, now: datetime, full: Collection[str], window: int
 ) -> list[tuple[DeliveryRow, EndpointRow]]:
     query = (
         select(DeliveryRow, EndpointRow)
@@ -194,7 +195,7 @@ def _spread(
     return chosen
 
 
-async def _bodies(session: Any, outbox_ids: set[int]) -> dict[int, str]:
+async def _bodies(session: AsyncSession, outbox_ids: set[int]) -> dict[int, str]:
     """Each event's JSON, as sent: compact, in the outbox's key order."""
     query = select(OutboxRow.id, OutboxRow.event).where(OutboxRow.id.in_(list(outbox_ids)))
     return {
@@ -203,7 +204,7 @@ async def _bodies(session: Any, outbox_ids: set[int]) -> dict[int, str]:
     }
 
 
-async def _disable(session: Any, endpoint_id: str, now: datetime) -> None:
+async def _disable(session: AsyncSession, endpoint_id: str, now: datetime) -> None:
     reason = "the endpoint answered 410 Gone"
     await session.execute(
         update(EndpointRow)
