@@ -30,10 +30,9 @@ from tenantry.api.schemas.webhooks import (
 )
 from tenantry.tenancy.access.permissions import Action
 from tenantry.tenancy.access.schemas import PrincipalKind
-from tenantry.tenancy.webhooks.schemas import Owner, Status
+from tenantry.tenancy.webhooks.schemas import ENDPOINT_ID_PATTERN, Owner, Status
 
 MAX_BODY: Final = 16 * 1024
-ID_PATTERN: Final = r"^[0-9a-f]{32}$"
 
 router = APIRouter(
     prefix="/api/v1/webhooks",
@@ -42,7 +41,12 @@ router = APIRouter(
 )
 WebhookIdPath = Annotated[
     str,
-    documented("The endpoint's id: 32 lowercase hex digits.", pattern=ID_PATTERN, minLength=32),
+    documented(
+        "The endpoint's id: 32 lowercase hex digits.",
+        pattern=ENDPOINT_ID_PATTERN,
+        minLength=32,
+        maxLength=32,
+    ),
 ]
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Final
 
 PLATFORM: Final = None  # the owner of platform-wide endpoints (``tenant_id`` NULL)
+# Endpoint (and delivery) ids: ``uuid4().hex``. Any other id is simply not found.
+ENDPOINT_ID_PATTERN: Final = r"^[0-9a-f]{32}$"
 
 
 class Status(enum.StrEnum):
