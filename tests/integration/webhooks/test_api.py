@@ -149,6 +149,10 @@ async def test_bad_replays_are_refused(clients: Clients) -> None:
     ):
         refused = await clients.http.post(f"{PATH}/{mine}/replay", json=body, headers=clients.a)
         assert (refused.status_code, refused.json()["code"]) == (400, "webhook.replay_invalid")
+    naive = await clients.http.post(
+        f"{PATH}/{mine}/replay", json={"since": "2030-01-01T00:00:00"}, headers=clients.a
+    )
+    assert (naive.status_code, naive.json()["code"]) == (400, "request.invalid")
     unknown = await clients.http.post(
         f"{PATH}/{mine}/replay", json={"delivery_id": "0" * 32}, headers=clients.a
     )

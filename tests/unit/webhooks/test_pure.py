@@ -68,6 +68,11 @@ def test_good_urls_pass(url: str) -> None:
         "http://[::ffff:127.0.0.1]/",
         "https:///nohost",
         "https://" + "a" * 3000,
+        "http://xn--/",
+        "http://a:99999/",
+        "http:// /",
+        "https://exa mple.com/",
+        "http://a..b/",
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenantry.tenancy.webhooks.filters import MAX_FILTERS
 from tenantry.tenancy.webhooks.schemas import Added, Delivery, Endpoint, Rotated, Status
@@ -130,5 +130,7 @@ class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     delivery_id: str | None = Field(None, max_length=32, description="Replay this delivery.")
-    since: datetime | None = Field(None, description="Replay the deliveries made from then…")
-    until: datetime | None = Field(None, description="…until then (left out: now).")
+    since: AwareDatetime | None = Field(
+        None, description="Replay the deliveries made from then (with a time zone)…"
+    )
+    until: AwareDatetime | None = Field(None, description="…until then (left out: now).")

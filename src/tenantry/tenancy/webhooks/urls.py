@@ -8,6 +8,7 @@ pinned, so a later DNS change cannot reach a refused address either.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Final
 
@@ -16,6 +17,9 @@ import httpx
 from tenantry.tenancy.webhooks.errors import BadUrl
 
 MAX_URL: Final = 2048
+_HOSTNAME: Final = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 Allowed = Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], bool]
 
 
@@ -25,15 +29,20 @@ def checked(url: str, *, allowed: Allowed) -> str:
         raise BadUrl(f"a URL of at most {MAX_URL} characters")
     try:
         target = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as error:
-        raise BadUrl(f"not a URL: {error}") from None
-    if target.scheme not in {"http", "https"} or not target.host:
+        host, port = target.host, target.port  # an IDNA error is raised by .host
+    except (httpx.InvalidURL, TypeError, ValueError) as error:  # IDNA errors are ValueErrors
+        raise BadUrl(f"not a URL: {str(error)[:200]}") from None
+    if target.scheme not in {"http", "https"} or not host:
         raise BadUrl("an endpoint is an http:// or https:// URL with a host")
+    if port is not None and not 0 < port < 65_536:
+        raise BadUrl(f"no port {port}")
+    literal = _literal(host)
+    if literal is None and not _HOSTNAME.fullmatch(host):
+        raise BadUrl("the URL's host is not a host name or an IP address")
     if target.userinfo:
         raise BadUrl("no credentials in the URL: verify deliveries by their signature")
     if target.fragment:
         raise BadUrl("no fragment (#...) in the URL: it is never sent")
-    literal = _literal(target.host)
     if literal is not None and not allowed(literal):
         raise BadUrl(
             f"deliveries may not go to {literal}: not a public address "
