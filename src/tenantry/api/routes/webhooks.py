@@ -12,7 +12,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from tenantry import bootstrap
-from tenantry.api import caller, doors
+from tenantry.api import caller, doors, idempotency
 from tenantry.api.access import AccessKind, declares
 from tenantry.api.deps import ServicesDep
 from tenantry.api.limits import AUTHORING
@@ -37,6 +37,7 @@ MAX_BODY: Final = 16 * 1024
 router = APIRouter(
     prefix="/api/v1/webhooks",
     tags=["webhooks"],
+    route_class=idempotency.IdempotentRoute,  # strict JSON bodies, as every router
     responses=problem_responses(400, 401, 403, 404, 429, 503),
 )
 WebhookIdPath = Annotated[
