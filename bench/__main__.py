@@ -28,6 +28,7 @@ from bench import (
     state,
     suspend,
     tenant_data,
+    webhooks,
 )
 from bench.harness import HEADER
 from tenantry.core import logging
@@ -55,6 +56,7 @@ SUITES = {
     "audit_verify": audit_verify,
     "events": events,  # issue 13
     "audit": audit,  # issue 13: audit overhead on API writes
+    "webhooks": webhooks,  # issue 13
 }
 
 

@@ -32,6 +32,11 @@ SHARED_SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 SPEC_EXAMPLES = REPO / "examples" / "spec"  # a copy; checked against shared/ when beside it
 EXAMPLE_BUNDLE = REPO / "examples" / "bundle"
 _TABLES = (
+    "webhook_cursor",
+    "webhook_fanned",
+    "webhook_deliveries",
+    "webhook_secrets",
+    "webhook_endpoints",
     "egress_sends",
     "event_outbox",
     "event_sequences",  # events (issue 13)

@@ -42,6 +42,7 @@ from tenantry.backends.sqlite.state import SqliteState
 from tenantry.core.clock import Clock, utc_now
 from tenantry.core.settings import Settings
 from tenantry.runtime.blobs import ArchiveArea, BlobSpace
+from tenantry.runtime.flows.egress import EgressGuard  # webhooks (issue 13)
 from tenantry.runtime.flows.engine import FlowEngine
 from tenantry.runtime.messaging.ingress import Ingress
 from tenantry.runtime.messaging.limits import BusLimits
@@ -91,6 +92,8 @@ from tenantry.tenancy.registry.service import RegistryService
 from tenantry.tenancy.schema.service import Migrator
 from tenantry.tenancy.scopes import Scopes, TenantLookup
 from tenantry.tenancy.secrets.repository import SqlSecretRecords
+from tenantry.tenancy.webhooks.sealing import SecretSealer  # webhooks (issue 13)
+from tenantry.tenancy.webhooks.service import Webhooks  # webhooks (issue 13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,3 +569,21 @@ def archives(settings: Settings) -> ArchiveArea:
 def _libpq(url: str) -> str:
     """A SQLAlchemy-style URL as psycopg wants it (``postgresql://``, no driver suffix)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# -- webhooks (issue 13) --
+def webhook_sealer(settings: Settings) -> SecretSealer:
+    """Webhook signing secrets' sealer: tenants' keyring, and the platform's own beside it."""
+    root = settings.data_dir.resolve()
+    return SecretSealer(Keyring(root), Keyring(root / "platform"))
+
+
+def webhooks(services: Services) -> Webhooks:
+    """The webhook endpoints' service (``/api/v1/webhooks``, ``tenantry webhooks``)."""
+    settings = services.settings
+    return Webhooks(
+        database.session_factory(services.engine),
+        webhook_sealer(settings),
+        allowed=EgressGuard(allow=settings.webhook_egress_allow).allowed,
+        overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
+    )

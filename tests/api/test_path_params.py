@@ -19,6 +19,7 @@ from tenantry.core.names import OBJECT_KEY_LIMIT
 from tenantry.runtime.search.schemas import DOC_ID_LIMIT, doc_id
 from tenantry.tenancy.access.apikeys import KEY_ID_PATTERN, checked_key_id
 from tenantry.tenancy.access.issuing import JTI_PATTERN, checked_jti
+from tenantry.tenancy.webhooks.schemas import ENDPOINT_ID_PATTERN
 
 # parameter name -> (pattern, minLength, maxLength) documented for it
 DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
@@ -33,6 +34,7 @@ DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
     "job_id": (JOB_ID_PATTERN, 32, 32),
     "doc_id": (DOC_ID_PATTERN, 1, DOC_ID_LIMIT),
     "key": (None, 1, OBJECT_KEY_LIMIT),  # no one pattern: segments, bytes, a reserved prefix
+    "webhook_id": (ENDPOINT_ID_PATTERN, 32, 32),  # issue 13: any other id is not found
 }
 
 

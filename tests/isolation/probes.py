@@ -132,6 +132,9 @@ async def unknown_team(world: World, route: Route) -> None:
 async def foreign_names(world: World, route: Route) -> None:
     """(a) B's token, B's headers, A's names: like missing names; B's own names work."""
     a, fresh, headers = world.a.names, Names.fresh(), world.b.headers()
+    if route.ready is not None and route.kind is not Kind.ADMIN:  # both tenants' things
+        for tenant in (world.a, world.b):
+            await route.ready(world.services, tenant.names)
     for foreign_call, missing_call in zip(route.build(a), route.build(fresh), strict=True):
         foreign = await send(world, foreign_call, headers)
         missing = await send(world, missing_call, headers)

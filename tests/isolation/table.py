@@ -10,16 +10,18 @@ import enum
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from tenantry.api.access import EXTENSION, AccessKind
 from tenantry.api.app import create_app
 from tenantry.bootstrap import Services
 from tenantry.tenancy.lifecycle.models import JobRow
 from tenantry.tenancy.registry.models import TenantRow
+from tenantry.tenancy.webhooks.models import EndpointRow
 from tests.isolation.world import CHANNEL, HOOK_CHANNEL, SHARED_WORD, TEAM, Names
 
 # Not tenant routes: probes of the process, the documents describing the API, the chat page
@@ -97,6 +99,36 @@ def _job_in(state: str) -> Ready:
             await db.execute(update(JobRow).where(JobRow.id == names.job).values(values))
 
     return ready
+
+
+EPOCH: Final = "2000-01-01T00:00:00Z"
+
+
+def webhook_id(names: Names) -> str:
+    """The id of the tenant's webhook endpoint under ``names`` (made by :func:`_webhook`): the
+    job's id, a 32-hex name like an endpoint's, which the suite already blanks in answers."""
+    return names.job
+
+
+def _webhook_path(names: Names, tail: str = "") -> str:
+    return f"/api/v1/webhooks/{webhook_id(names)}{tail}"
+
+
+async def _webhook(services: Services, names: Names) -> None:
+    """The tenant's webhook endpoint, under :func:`webhook_id` (made once, with no secret:
+    these calls send nothing)."""
+    row = {
+        "id": webhook_id(names),
+        "tenant_id": names.tenant,
+        "url": "https://hooks.example.test/in",
+        "filters": ["*"],
+        "description": "",
+        "created_by": "seed",
+        "created_at": datetime.now(UTC),
+    }
+    async with services.engine.begin() as db:
+        if await db.scalar(select(EndpointRow.id).where(EndpointRow.id == row["id"])) is None:
+            await db.execute(insert(EndpointRow).values(row))
 
 
 SESSION: Final = "/api/v1/sessions/{names.session}"
@@ -447,6 +479,27 @@ ROUTES: Final[tuple[Route, ...]] = (
         _one("GET", "/api/v1/events/schemas/tenancy.tenant.suspended"),
     ),
     Route("GET", "/api/v1/events/keys", Kind.LIST, _one("GET", "/api/v1/events/keys")),
+    # -- webhooks (issue 13): each tenant's endpoint is made by `ready` under webhook_id(names) --
+    Route(
+        "POST",
+        "/api/v1/webhooks",
+        Kind.WRITE,
+        _one("POST", "/api/v1/webhooks", json={"url": "https://hooks.example.test/in"}),
+    ),
+    Route("GET", "/api/v1/webhooks", Kind.LIST, _one("GET", "/api/v1/webhooks")),
+    *(
+        Route(method, f"/api/v1/webhooks/{{webhook_id}}{tail}", Kind.ITEM, build, ready=_webhook)
+        for method, tail, build in (
+            ("DELETE", "", lambda n: [Call("DELETE", _webhook_path(n))]),
+            ("POST", "/rotate", lambda n: [Call("POST", _webhook_path(n, "/rotate"))]),
+            ("GET", "/deliveries", lambda n: [Call("GET", _webhook_path(n, "/deliveries"))]),
+            (
+                "POST",
+                "/replay",
+                lambda n: [Call("POST", _webhook_path(n, "/replay"), json={"since": EPOCH})],
+            ),
+        )
+    ),
 )
 TABLE: Final = {route.label: route for route in ROUTES}
 

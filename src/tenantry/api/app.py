@@ -41,6 +41,7 @@ from tenantry.api.routes import (
     tenants,
     tokens,
     usage,
+    webhooks,
 )
 from tenantry.bootstrap import Services
 from tenantry.core.settings import Settings
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             channels,
             policies,  # policies (issue 13)
             audit,
+            webhooks,  # issue 13
         )
     ]
     routers.append(events.router)  # tenancy event schemas (issue 13)

@@ -81,6 +81,9 @@ COMMANDS = {
         "policies:app", "List policies and check a tenant against its own (exit 4 if it fails)."
     ),
     "audit": lazy.Entry("audit:app", "List, verify, export and prune the audit log."),
+    "webhooks": lazy.Entry(  # issue 13
+        "webhooks:app", "Webhook endpoints: add, list, remove, rotate a secret, deliveries, replay."
+    ),
 }
 
 app = typer.Typer(

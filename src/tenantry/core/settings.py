@@ -111,6 +111,36 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=4, ge=1, le=64, description="Lifecycle jobs one worker runs at once."
     )
+    # -- webhooks (issue 13, docs/webhooks.md) --
+    webhook_egress_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (comma-separated) webhook deliveries may reach although they are "
+        "not public (loopback, private, link-local); empty: public addresses only.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long one webhook delivery attempt may take."
+    )
+    webhook_concurrency: int = Field(
+        default=64, ge=1, le=4096, description="Webhook deliveries one worker sends at once."
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Deliveries to one endpoint a worker sends at once."
+    )
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, le=30, description="Attempts of a delivery before it is given up."
+    )
+    webhook_secret_overlap_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        le=30 * 86_400,
+        description="How long a rotated-out signing secret still signs beside the new one.",
+    )
+
+    @field_validator("webhook_egress_allow", mode="before")
+    @classmethod
+    def _webhook_networks(cls, value: object) -> object:
+        return cls._networks(value)
+
     job_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often a worker looks for new jobs."
     )

@@ -13,6 +13,7 @@ from tenantry.tenancy.lifecycle.fence import models as fence_models
 from tenantry.tenancy.limits import models as limits_models
 from tenantry.tenancy.policy import models as policy_models
 from tenantry.tenancy.registry.models import Base
+from tenantry.tenancy.webhooks import models as webhook_models
 
 metadata = Base.metadata
 FEATURES = (
@@ -25,4 +26,5 @@ FEATURES = (
     lifecycle_models,
     limits_models,
     policy_models,
+    webhook_models,
 )  # imported for their tables

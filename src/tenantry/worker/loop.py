@@ -22,6 +22,7 @@ from tenantry.worker.events import run_events
 from tenantry.worker.jobs import run_jobs
 from tenantry.worker.reconciling import Reconciling
 from tenantry.worker.runners.wiring import run_pools
+from tenantry.worker.webhooks import WebhookDispatcher
 
 log = get_logger(__name__)
 
@@ -59,6 +60,7 @@ async def run_worker(services: Services, *, stop: asyncio.Event, pool: str | Non
         run_jobs(services, stop=stop),
         EgressDispatcher.of(services).run(stop=stop),  # replies to Slack, Telegram
         run_events(services, stop=stop),  # the event outbox onto the bus (issue 13)
+        WebhookDispatcher.of(services).run(stop=stop),  # webhook deliveries (issue 13)
     ]
     if pool is not None:
         loops.append(run_pools(services, pool, stop=stop))
