@@ -97,7 +97,8 @@ def _settle(batch: list[_Waiting], error: Exception | None) -> None:
 @asynccontextmanager
 async def running(engine: AsyncEngine, clock: Callable[[], datetime]) -> AsyncIterator[GroupCommit]:
     """A :class:`GroupCommit` for the services' lifetime, its connection released at the end."""
-    group = GroupCommit(engine, clock)
+    # SQLite has no round trip to save: its writer lets the connection go after each batch
+    group = GroupCommit(engine, clock, linger=LINGER if engine.dialect.name != "sqlite" else 0.0)
     try:
         yield group
     finally:
