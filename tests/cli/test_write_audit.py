@@ -30,8 +30,10 @@ WRITES = {
     "jobs": {"job.cancel", "job.retry"},  # cancel, retry (list, get and watch read)
     "token": {"token.issue", "token.revoke", "signing_key.rotate", "signing_key.retire"},
     "apikey": {"api_key.create", "api_key.revoke"},  # (list reads)
+    "webhooks": {"webhook.add", "webhook.remove", "webhook.rotate", "webhook.replay"},
+    "audit": {"audit.prune"},  # (list, verify and export read)
 }
-READS = {"validate", "plan", "tenants", "plans", "usage", "flows", "worker"}
+READS = {"validate", "plan", "tenants", "plans", "usage", "flows", "worker", "policies"}
 # `worker` writes nothing itself: the reconciles and job steps it runs are recorded by the
 # controller (controller.provision) and the job runner (job.step); `flows test` runs a flow in
 # a throwaway session.

@@ -20,6 +20,7 @@ class WriteAction:
 
 _TENANT: Final = "/api/v1/tenants/{tenant_id}"
 _SESSION: Final = "/api/v1/sessions/{session_id}"
+_WEBHOOK: Final = "/api/v1/webhooks/{webhook_id}"
 WRITES: Final[dict[str, WriteAction]] = {
     "POST /api/v1/tenants": WriteAction("tenant.create", in_transaction=True),
     f"PUT {_TENANT}": WriteAction("tenant.replace", in_transaction=True),
@@ -52,6 +53,11 @@ WRITES: Final[dict[str, WriteAction]] = {
     "POST /api/v1/channels/{channel_id}/messages": WriteAction("channel_message.send"),
     "POST /api/v1/channels/{channel_id}/visitors": WriteAction("visitor.mint", in_transaction=True),
     "POST /hooks/{tenant_id}/{env_id}/{team_id}/{channel_id}": WriteAction("hook.receive"),
+    # the webhook service records these in the change's transaction
+    "POST /api/v1/webhooks": WriteAction("webhook.add", in_transaction=True),
+    f"DELETE {_WEBHOOK}": WriteAction("webhook.remove", in_transaction=True),
+    f"POST {_WEBHOOK}/rotate": WriteAction("webhook.rotate", in_transaction=True),
+    f"POST {_WEBHOOK}/replay": WriteAction("webhook.replay", in_transaction=True),
 }
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -150,6 +150,7 @@ def prune(
 ) -> None:
     """Remove each chain's records older than --before behind a signed prune checkpoint."""
     from tenantry.cli import runner
+    from tenantry.cli.commands.tokens import default_principal
     from tenantry.tenancy.audit import pruning_access
     from tenantry.tenancy.registry import database
 
@@ -160,7 +161,8 @@ def prune(
         )
         try:
             owner = database.session_factory(engine)
-            return await _service(services).prune(_utc(before), owner=owner)
+            actor = default_principal()
+            return await _service(services).prune(_utc(before), owner=owner, actor=actor)
         finally:
             await engine.dispose()
 

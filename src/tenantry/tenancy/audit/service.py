@@ -14,10 +14,11 @@ from tenantry.core import ids
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.audit import canonical, listing, pruning, repository, views
 from tenantry.tenancy.audit import export as exporting
+from tenantry.tenancy.audit.appending import append as log_append
 from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.pruning_access import allow_prune
 from tenantry.tenancy.audit.pseudonyms import pseudonymise
-from tenantry.tenancy.audit.schemas import AuditItem, ChainReport, Verdict
+from tenantry.tenancy.audit.schemas import AuditEntry, AuditItem, ChainReport, Outcome, Verdict
 from tenantry.tenancy.audit.sequencer import Cadence, Sequencer
 from tenantry.tenancy.audit.verify import PRUNE, ChainVerifier, public_keys
 from tenantry.tenancy.registry.errors import translated
@@ -112,7 +113,11 @@ class AuditService:
         return exporting.verify_lines(lines, settle=self.cadence.settle)
 
     async def prune(
-        self, before: datetime, *, owner: async_sessionmaker[AsyncSession] | None = None
+        self,
+        before: datetime,
+        *,
+        owner: async_sessionmaker[AsyncSession] | None = None,
+        actor: str = "operator",
     ) -> dict[str, int]:
         """Remove each chain's leading records older than ``before`` behind a signed prune
         checkpoint, in one transaction of ``owner`` (the owner role's sessions); the number of
@@ -133,6 +138,9 @@ class AuditService:
                     signed = self.sequencer.sign(chain, seq, hash_, PRUNE, self._clock())
                     await repository.add_checkpoint(session, signed)
                     removed[chain] = await pruning.remove(session, chain, seq)
+            details = {"before": before.isoformat(), "removed": removed}
+            entry = AuditEntry(actor, "audit.prune", None, Outcome.SUCCEEDED, details=details)
+            await log_append(session, [entry], now=self._clock())
         return removed
 
     def _resolved(self, items: list[AuditItem], query: Query) -> list[AuditItem]:

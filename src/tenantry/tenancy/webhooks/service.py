@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
+from tenantry.core.logging import current_correlation
 from tenantry.tenancy.audit.log import append
 from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 from tenantry.tenancy.registry.database import SessionFactory
@@ -201,4 +202,5 @@ def _audit(
         outcome=Outcome.SUCCEEDED,
         target=f"webhook:{target}",
         details=details or {},
+        correlation_id=current_correlation(),  # the request's, matching its response
     )
