@@ -32,6 +32,8 @@ SAFE = (
     "resume",
     "jobs",
     "flows",
+    "audit",
+    "policies",
 )
 SINGLE = "TENANTRY_SINGLE_TENANT"
 TENANTRY = f"{shlex.quote(sys.executable)} -m tenantry.cli"
