@@ -15,20 +15,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tenantry.tenancy.audit.appending import (
-    CORRELATION_CHARS,
-    PseudonymKeyMissing,
-    append,
-    carry,
-    user_ref,
-)
+from tenantry.tenancy.audit.appending import PseudonymKeyMissing, append, carry
 from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.audit.sequencer import Cadence
 from tenantry.tenancy.audit.service import AuditService
 from tenantry.tenancy.registry.errors import translated
 
-__all__ = ["CORRELATION_CHARS", "AuditLog", "PseudonymKeyMissing", "append", "carry", "user_ref"]
+__all__ = ["AuditLog", "PseudonymKeyMissing", "append", "carry"]  # append and carry: the log's API
 
 
 class AuditLog:
