@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenantry.api.app import create_app
+from tenantry.api.routes.events import SCHEMA_NAME_PATTERN
 from tenantry.api.schemas.paths import DOC_ID_PATTERN, JOB_ID_PATTERN
 from tenantry.core import ids
 from tenantry.core.errors import TenantryError
@@ -35,6 +36,7 @@ DOCUMENTED: Final[dict[str, tuple[str | None, int, int]]] = {
     "doc_id": (DOC_ID_PATTERN, 1, DOC_ID_LIMIT),
     "key": (None, 1, OBJECT_KEY_LIMIT),  # no one pattern: segments, bytes, a reserved prefix
     "webhook_id": (ENDPOINT_ID_PATTERN, 32, 32),  # issue 13: any other id is not found
+    "schema_name": (SCHEMA_NAME_PATTERN, 3, 64),  # issue 13: any other name is not found
 }
 
 

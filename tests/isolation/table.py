@@ -474,7 +474,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("GET", "/api/v1/events/schemas", Kind.LIST, _one("GET", "/api/v1/events/schemas")),
     Route(
         "GET",
-        "/api/v1/events/schemas/{name}",
+        "/api/v1/events/schemas/{schema_name}",
         Kind.LIST,
         _one("GET", "/api/v1/events/schemas/tenancy.tenant.suspended"),
     ),

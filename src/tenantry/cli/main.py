@@ -78,7 +78,7 @@ COMMANDS = {
         "usage:usage", "A tenant's metered usage (AI tokens, ...) between --from and --to."
     ),
     "policies": lazy.Entry(  # policies (issue 13)
-        "policies:app", "List policies and check a tenant against its own (exit 4 if it fails)."
+        "policies:app", "List policies and check a tenant against its own."
     ),
     "audit": lazy.Entry("audit:app", "List, verify, export and prune the audit log."),
     "webhooks": lazy.Entry(  # issue 13

@@ -7,7 +7,7 @@ gets them, so an integrator's reader token suffices. The schemas are also in ``d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from tenantry.api.bodies import StrictJsonRoute
 from tenantry.api.caller import Reader
 from tenantry.api.deps import ServicesDep
 from tenantry.api.problems import problem_responses
+from tenantry.api.schemas.paths import documented
 from tenantry.core.errors import Unavailable
 from tenantry.tenancy.events.catalog import VERSION
 from tenantry.tenancy.events.service import EventsService
@@ -53,11 +54,26 @@ async def list_event_schemas(access: Reader, services: ServicesDep) -> EventSche
     return EventSchemaList(items=[_view(name, doc) for name, doc in found.items()])
 
 
-@router.get("/schemas/{name}")
-async def get_event_schema(access: Reader, services: ServicesDep, name: str) -> EventSchema:
+SCHEMA_NAME_PATTERN = r"^[a-z]+(?:\.[a-z]+)+$"
+SchemaNamePath = Annotated[
+    str,
+    documented(
+        "An event type (`tenancy.tenant.suspended`) or `tenancy.event`, the envelope's schema;"
+        " any other name is not found.",
+        pattern=SCHEMA_NAME_PATTERN,
+        minLength=3,
+        maxLength=64,
+    ),
+]
+
+
+@router.get("/schemas/{schema_name}")
+async def get_event_schema(
+    access: Reader, services: ServicesDep, schema_name: SchemaNamePath
+) -> EventSchema:
     """One event schema, by event type (``tenancy.tenant.suspended``) or ``tenancy.event``."""
     del access
-    return _view(name, _events(services).schema(name))
+    return _view(schema_name, _events(services).schema(schema_name))
 
 
 class EventKey(BaseModel):
