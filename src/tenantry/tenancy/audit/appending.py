@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,7 @@ from tenantry.tenancy.audit.pseudonyms import pseudonymise
 from tenantry.tenancy.audit.schemas import AuditEntry
 
 CORRELATION_CHARS = 64  # the column's width; the API's correlation ids are at most that
+_NUL_SHOWN: Final = "\ufffd"  # what a NUL character is recorded as
 _KEYS: Final = "tenantry.audit.keys"  # where a session's ``info`` carries the audit keys
 
 
@@ -46,19 +47,31 @@ def _values(entry: AuditEntry, now: datetime, keys: AuditKeys | None) -> dict[st
     correlation = entry.correlation_id
     return {
         "ts": now,
-        "actor": entry.actor,
-        "action": entry.action,
+        "actor": _storable(entry.actor),
+        "action": _storable(entry.action),
         "tenant_id": entry.tenant_id,
         "outcome": entry.outcome.value,
-        "correlation_id": correlation[:CORRELATION_CHARS] if correlation else None,
-        "details": dict(entry.details),
+        "correlation_id": _storable(correlation[:CORRELATION_CHARS]) if correlation else None,
+        "details": _storable(dict(entry.details)),
         "env_id": entry.env_id,
         "team_id": entry.team_id,
         "credential_id": entry.credential_id,
-        "target": entry.target,
+        "target": None if entry.target is None else _storable(entry.target),
         "request_hmac": entry.request_hmac,
         "user_ref": None if entry.user_id is None else user_ref(keys, entry),
     }
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with every NUL character replaced: a refused request's path may hold one, and
+    PostgreSQL's text and JSONB cannot (its record would fail, and the refusal with it)."""
+    if isinstance(value, str):
+        return value.replace("\x00", _NUL_SHOWN)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 def user_ref(keys: AuditKeys | None, entry: AuditEntry) -> str:
