@@ -1,7 +1,8 @@
 """What a tenant's admins may see of their chain's records, decided purely.
 
 Of an attempt against their tenant by another tenant's principal they see that it happened,
-when, on which route and with what outcome: never the principal, its credential or its grants.
+when, on which route (its template, not the path sent) and with what outcome: never the
+principal, its credential, its grants or the names it sent.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ def for_tenant(item: AuditItem, tenant: str) -> AuditItem:
             "credential_id": None,
             "user": None,
             "team_id": None,
+            "target": _route(details),  # the route, never the path the other tenant sent
             "details": {"reason": details["reason"]} if "reason" in details else {},
         }
     )
+
+
+def _route(details: Mapping[str, Any]) -> str | None:
+    route = details.get("route")
+    return route if isinstance(route, str) else None
 
 
 def is_foreign(details: Mapping[str, Any], tenant: str) -> bool:
