@@ -92,6 +92,12 @@ def test_a_tenant_sees_an_intruders_attempt_without_who_or_how() -> None:
     assert (seen.action, seen.outcome, seen.ts) == (_item().action, "denied", _item().ts)
 
 
+def test_a_tenant_sees_an_intruders_route_never_the_path_it_sent() -> None:
+    sent = {"route": "PUT /api/v1/state/{session_id}", "granted_tenants": ["globex"]}
+    seen = views.for_tenant(_item(target="/api/v1/state/globex-secret-name", details=sent), "acme")
+    assert seen.target == "PUT /api/v1/state/{session_id}"
+
+
 def test_a_tenant_sees_its_own_principals_without_caller_details() -> None:
     own = _item(details={"credential": "jti-1", "granted_tenants": ["acme"], "role": "viewer"})
     seen = views.for_tenant(own, "acme")
