@@ -4,13 +4,13 @@ bad input is a clear error that changes nothing."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from tenantry.cli import exit_codes
 from tenantry.cli.main import app
+from tests.integration.audit.bypass import tamper
 
 runner = CliRunner()
 
@@ -43,9 +43,9 @@ def test_list_verify_and_export(tmp_path: Path) -> None:
 def test_a_broken_chain_exits_with_the_integrity_code(tmp_path: Path) -> None:
     _seeded(tmp_path)
     assert _tenantry(tmp_path, "audit", "verify")[0] == 0
-    with sqlite3.connect(tmp_path / "c.db") as db:  # whoever holds the file can drop triggers
-        db.execute("DROP TRIGGER audit_records_no_update")
-        db.execute("UPDATE audit_records SET actor = 'mallory' WHERE id = 2")
+    tamper(
+        f"sqlite:///{tmp_path / 'c.db'}", "UPDATE audit_records SET actor = 'mallory' WHERE id = 2"
+    )
     code, _, err = _tenantry(tmp_path, "audit", "verify")
     assert code == exit_codes.INTEGRITY == 9
     assert "first bad link seq 2 record 2" in err

@@ -3,19 +3,18 @@ through a direct connection as the database's owner (what the application role c
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 
 from tenantry.bootstrap import Services, services
 from tenantry.core.settings import Settings
 from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 from tenantry.tenancy.audit.service import AuditService
+from tests.integration.audit.bypass import tamper
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -53,22 +52,7 @@ class Audit:
     def sql(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ``statement`` directly (``?`` placeholders), as a tamperer holding the file or
         the superuser would: past the append-only triggers, which only the chain then catches."""
-        if self.url.startswith("sqlite"):
-            with sqlite3.connect(self.url.split("///", 1)[1]) as db:
-                _drop_append_only_triggers(db)
-                return db.execute(statement, params).fetchall()
-        with psycopg.connect(self.url, autocommit=True) as db:
-            db.execute("SET session_replication_role = replica")  # a superuser skips triggers
-            cursor = db.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
-            return cursor.fetchall() if cursor.description else []
-
-
-def _drop_append_only_triggers(db: sqlite3.Connection) -> None:
-    found = db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit_%'"
-    ).fetchall()
-    for (name,) in found:
-        db.execute(f'DROP TRIGGER "{name}"')
+        return tamper(self.url, statement, params)
 
 
 @pytest.fixture
