@@ -241,7 +241,7 @@ async def _checked(
     await _admit(wired, request, found.ctx)
     require(found.role, proof.action, tenant=found.ctx.tenant_id)
     # Held before the scope reads the tenant's state: a suspend's drain waits for this request.
-    fencing.remember(request, wired.fence.admit(found.ctx.tenant_id))
+    fencing.remember(request, await wired.fence.admit(found.ctx.tenant_id))
     release: Release | None = None
     if writing:
         scope, release = await wired.scopes.open_writing(found.ctx)

@@ -43,7 +43,7 @@ async def _checked(
     proof.check(principal, found.role, channel, tenant=found.ctx.tenant_id)
     if long_lived:
         _keep_slot(request, await wired.limits.connection(found.ctx))
-    fencing.remember(request, wired.fence.admit(found.ctx.tenant_id))
+    fencing.remember(request, await wired.fence.admit(found.ctx.tenant_id))
     release: Release | None = None
     if writing:
         scope, release = await wired.scopes.open_writing(found.ctx)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tenantry.bootstrap import Services, services
 from tenantry.core.clock import utc_now
@@ -70,7 +72,7 @@ async def _suspend(wired: Services) -> tuple[Job, asyncio.Task[Job | None]]:
 async def test_a_request_in_flight_in_another_process_holds_the_suspend_back(
     first: Services, second: Services
 ) -> None:
-    hold = second.fence.admit("acme")  # a request of acme's, in flight in the second process
+    hold = await second.fence.admit("acme")  # a request of acme's, in the second process
     job, running = await _suspend(first)
     await _until(lambda: _laggards_are(first, job, [second.fence.process_id]))
     assert not running.done()
@@ -90,7 +92,7 @@ async def test_resume_then_suspend_again_raises_a_new_fence(
     resumed = await first.lifecycle.request(JobKind.RESUME, "acme", actor="test")
     assert (await first.jobs.run(resumed.id)) is not None
     assert (await first.registry.get("acme")).lifecycle_state is LifecycleState.ACTIVE
-    hold = second.fence.admit("acme")
+    hold = await second.fence.admit("acme")
     job, running = await _suspend(first)
     await _until(lambda: _laggards_are(first, job, [second.fence.process_id]))
     assert (await first.lifecycle.get(job.id)).params["outputs"]["fence"] == 2
@@ -104,7 +106,7 @@ async def test_a_process_that_does_not_drain_fails_the_step_naming_it(
 ) -> None:
     bounded = fast.model_copy(update={"fence_drain_seconds": 0.2})
     async with services(bounded) as runner, services(fast) as stuck:
-        hold = stuck.fence.admit("acme")
+        hold = await stuck.fence.admit("acme")
         job = await runner.lifecycle.request(JobKind.SUSPEND, "acme", actor="test")
         failed = await asyncio.wait_for(runner.jobs.run(job.id), timeout=30)
         assert failed is not None and failed.state is JobState.FAILED
@@ -159,18 +161,37 @@ async def test_a_long_lived_connection_is_closed_by_the_suspend(
     assert await streaming == "closed"
 
 
-async def test_a_process_without_a_fresh_heartbeat_admits_no_tenant_request(
-    first: Services,
+async def test_a_process_that_cannot_beat_admits_no_tenant_request(
+    first: Services, tmp_path: Path
 ) -> None:
-    silent = FenceWatch(database.session_factory(first.engine))  # never beat
-    with pytest.raises(TenantryError) as refused:
-        silent.admit("acme")
+    unreachable = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'db'}")
+    silent = FenceWatch(database.session_factory(unreachable))  # never beat, and cannot
+    try:
+        with pytest.raises(TenantryError) as refused:
+            await silent.admit("acme")
+    finally:
+        await unreachable.dispose()
     assert (refused.value.kind, refused.value.code) == (
         ErrorKind.UNAVAILABLE,
         "process.fence_lapsed",
     )
+    assert silent.inflight.count("acme") == 0
     assert first.fence.live
-    first.fence.admit("acme").release()
+    (await first.fence.admit("acme")).release()
+
+
+async def test_a_lapsed_process_that_can_beat_again_admits_and_drains_what_it_missed(
+    first: Services,
+) -> None:
+    lapsed = FenceWatch(database.session_factory(first.engine))  # its loop never ran
+    assert not lapsed.live
+    hold = await lapsed.admit("acme")  # one beat and one look, then the hold
+    assert lapsed.live and lapsed.inflight.count("acme") == 1
+    hold.release()
+    sessions = database.session_factory(first.engine)
+    async with sessions() as session:
+        rows = set((await session.scalars(select(FenceProcessRow.id))).all())
+    assert lapsed.process_id in rows
 
 
 async def _laggards_are(wired: Services, job: Job, expected: list[str]) -> bool:

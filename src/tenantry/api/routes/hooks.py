@@ -73,7 +73,7 @@ async def provider_signed(
     # Held before the tenant's state is read: a suspend's drain waits for this request.
     with contextlib.suppress(ids.InvalidId):  # a bad id is refused (and counted) by verify
         fence = request.app.state.services.fence
-        fencing.remember(request, fence.admit(ids.tenant_id(tenant_id)))
+        fencing.remember(request, await fence.admit(ids.tenant_id(tenant_id)))
     return await hooks_of(request.app).verify(
         path, hook_request, address=address, correlation_id=caller.correlation_id()
     )

@@ -65,7 +65,7 @@ class Processor:
     scopes: Scopes
     resolve: Resolve  # ``services.flows.resolve``
     engine: Engine
-    admit: Callable[[str], Hold]  # ``services.fence.admit``: the suspend's drain waits for it
+    admit: Callable[[str], Awaitable[Hold]]  # ``services.fence.admit``, the drain waits for it
     dead_letters: DeadLetters
     max_deliveries: int = 5
     order_gap: timedelta = timedelta(seconds=10)
@@ -85,7 +85,7 @@ class Processor:
             delivery.subject, prefix=self.bus.prefix, correlation_id=message.correlation_id
         )
         try:
-            hold = self.admit(ctx.tenant_id)  # counted before the tenant's state is read
+            hold = await self.admit(ctx.tenant_id)  # counted before the tenant's state is read
         except Unavailable as error:  # this process missed its heartbeat: it may miss a fence
             log.warning("runner.not_admitted", code=error.code, **ctx.log_fields())
             await delivery.nak(self.hold_delay)

@@ -3,7 +3,9 @@
 :class:`FenceWatch` beats the process's heartbeat row, reads the fences raised lately, and for
 each new one drains the tenant's holds (:meth:`InFlight.drain`) and then acknowledges it. A
 process whose heartbeat could not be renewed within ``stale`` seconds takes itself for dead, as
-the drains do: it admits no tenant request (:meth:`admit` raises 503) until a beat succeeds.
+the drains do: it admits no tenant request until a beat succeeds. :meth:`admit` tries that beat
+once itself (a stall of the machine or of the event loop can outlast ``stale`` while the
+database is fine), and answers 503 only when it fails.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class FenceWatch:
         self._seen: dict[str, int] = {}  # tenant -> the highest fence sequence taken up
         self._drains: set[asyncio.Task[None]] = set()
         self._failing = False
+        self._renewing = asyncio.Lock()  # one renewal for every request that found a lapse
 
     @property
     def live(self) -> bool:
@@ -77,9 +80,14 @@ class FenceWatch:
         beaten = self._beaten
         return beaten is not None and time.monotonic() - beaten < self.timing.stale
 
-    def admit(self, tenant_id: str) -> Hold:
-        """A hold for a tenant request (take it before reading the tenant's state); 503 when
-        this process's heartbeat lapsed, since the drains no longer wait for it."""
+    async def admit(self, tenant_id: str) -> Hold:
+        """A hold for a tenant request (take it before reading the tenant's state). When this
+        process's heartbeat lapsed, the drains no longer wait for it: it beats and looks for
+        fences once, and answers 503 if that fails too."""
+        if not self.live:
+            async with self._renewing:
+                if not self.live:
+                    await self._tick(beat=True)
         if not self.live:
             raise FenceLapsed(
                 "this server process lost its heartbeat to the control database; retry",
