@@ -131,6 +131,7 @@ async def list_deliveries(
     "/{webhook_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Replay one delivery or a time range",
+    responses=problem_responses(410),  # the delivery's event is past the outbox's retention
     max_body_size=MAX_BODY,
     openapi_extra=AUTHORING,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenantry.core.errors import InvalidInput, NotFound
+from tenantry.core.errors import Gone, InvalidInput, NotFound
 
 
 class EndpointNotFound(NotFound):
@@ -13,6 +13,12 @@ class EndpointNotFound(NotFound):
 
 class DeliveryNotFound(NotFound):
     code = "webhook.delivery_not_found"
+
+
+class EventExpired(Gone):
+    """A replay of a delivery whose event the outbox no longer holds."""
+
+    code = "webhook.event_expired"
 
 
 class BadUrl(InvalidInput):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.tenancy.events.models import OutboxRow
 from tenantry.tenancy.webhooks.models import DeliveryRow, EndpointRow, SecretRow
 from tenantry.tenancy.webhooks.schemas import Delivery, Endpoint, Status
 
@@ -130,8 +131,10 @@ async def originals(
     until: datetime | None,
     limit: int,
 ) -> Sequence[DeliveryRow]:
-    """The endpoint's deliveries a replay sends again: one by id, or those created in a range."""
-    query = select(DeliveryRow).where(DeliveryRow.endpoint_id == endpoint_id)
+    """The endpoint's deliveries a replay sends again: one by id, or those created in a range;
+    only those whose event the outbox still holds (an event past its retention is gone)."""
+    retained = select(OutboxRow.id).where(OutboxRow.id == DeliveryRow.outbox_id).exists()
+    query = select(DeliveryRow).where(DeliveryRow.endpoint_id == endpoint_id, retained)
     if delivery_id is not None:
         query = query.where(DeliveryRow.id == delivery_id)
     else:  # a range replays what the events were, not earlier replays of them

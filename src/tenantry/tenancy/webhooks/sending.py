@@ -14,7 +14,7 @@ import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,8 @@ from tenantry.tenancy.webhooks.attempts import Result, Verdict
 from tenantry.tenancy.webhooks.models import DeliveryRow, EndpointRow, SecretRow
 from tenantry.tenancy.webhooks.schemas import Status
 from tenantry.tenancy.webhooks.sealing import SecretSealer
+
+EXPIRED: Final = "the event is no longer in the outbox (past its retention)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +74,14 @@ class Sending:
             chosen = _spread(rows, limit, room, per_endpoint)
             if not chosen:
                 return []
+            bodies = await _bodies(session, {row.outbox_id for row, _ in chosen})
+            chosen = await _retained(session, chosen, bodies, now)
             ids = [row.id for row, _ in chosen]
             await session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id.in_(ids))
                 .values(next_attempt_at=now + self._lease, attempts=DeliveryRow.attempts + 1)
             )
-            bodies = await _bodies(session, {row.outbox_id for row, _ in chosen})
             signing = await self._signing(session, {e.id: e.tenant_id for _, e in chosen}, now)
         return [
             Claimed(
@@ -193,6 +196,24 @@ def _spread(
         taken[endpoint.id] = taken.get(endpoint.id, 0) + 1
         chosen.append((row, endpoint))
     return chosen
+
+
+async def _retained(
+    session: AsyncSession,
+    chosen: list[tuple[DeliveryRow, EndpointRow]],
+    bodies: Mapping[int, str],
+    now: datetime,
+) -> list[tuple[DeliveryRow, EndpointRow]]:
+    """The chosen deliveries whose event the outbox still holds; the others (their event was
+    pruned past its retention while they waited) fail for good, never sent without it."""
+    gone = [row.id for row, _ in chosen if row.outbox_id not in bodies]
+    if gone:
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(gone))
+            .values(status=Status.FAILED.value, next_attempt_at=None, last_error=EXPIRED)
+        )
+    return [(row, endpoint) for row, endpoint in chosen if row.outbox_id in bodies]
 
 
 async def _bodies(session: AsyncSession, outbox_ids: set[int]) -> dict[int, str]:

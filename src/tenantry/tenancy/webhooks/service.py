@@ -27,6 +27,7 @@ from tenantry.tenancy.webhooks.errors import (
     BadReplay,
     DeliveryNotFound,
     EndpointNotFound,
+    EventExpired,
     TooManyEndpoints,
 )
 from tenantry.tenancy.webhooks.models import DeliveryRow, EndpointRow
@@ -139,12 +140,25 @@ class Webhooks:
                 session, row.id, delivery_id=delivery_id, since=since, until=until, limit=MAX_REPLAY
             )
             if delivery_id is not None and not found:
-                raise DeliveryNotFound(f"no delivery {delivery_id!r} of this endpoint")
+                await _expired_or_missing(session, row.id, delivery_id)
             copies = [_replay_of(original, now) for original in found]
             await repo.insert_deliveries(session, copies)
             details = {"deliveries": len(copies)}
             await append(session, [_audit(owner, "webhook.replay", endpoint_id, details)], now=now)
         return [repo.to_delivery(DeliveryRow(**values)) for values in copies]
+
+
+async def _expired_or_missing(session: AsyncSession, endpoint_id: str, delivery_id: str) -> None:
+    """Raise why a delivery cannot be replayed: its event is past retention, or it is not one of
+    this endpoint's."""
+    query = select(DeliveryRow.id).where(
+        DeliveryRow.endpoint_id == endpoint_id, DeliveryRow.id == delivery_id
+    )
+    if await session.scalar(query) is not None:
+        raise EventExpired(
+            f"delivery {delivery_id!r}'s event is past the outbox's retention and cannot be sent"
+        )
+    raise DeliveryNotFound(f"no delivery {delivery_id!r} of this endpoint")
 
 
 async def _found(
