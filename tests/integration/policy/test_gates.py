@@ -138,6 +138,21 @@ async def test_residency_refuses_a_transition(settings: Settings) -> None:
         await moved.lifecycle.request(JobKind.DELETE, "acme", actor="ops")
 
 
+async def test_residency_refuses_retrying_a_failed_transition(settings: Settings) -> None:
+    async with wired_with(settings, **EU_WEST) as wired:
+        await wired.registry.apply(bundle({"acme": {"name": "Acme", "policy": "eu-only"}}))
+        await set_state(wired, "acme", "suspended")
+        job = await wired.lifecycle.request(JobKind.RESUME, "acme", actor="ops")
+        async with database.session_factory(wired.engine)() as session, session.begin():
+            failed = {"state": JobState.FAILED.value, "error": "a step failed"}
+            await session.execute(update(JobRow).where(JobRow.id == job.id).values(**failed))
+    async with wired_with(settings, **US_EAST) as moved:  # the data moved since the request
+        with pytest.raises(PolicyViolated) as caught:
+            await moved.lifecycle.retry(job.id)
+        await assert_refused(moved, caught, "acme", "residency")
+        assert (await moved.lifecycle.get(job.id)).state is JobState.FAILED
+
+
 # Encryption
 
 

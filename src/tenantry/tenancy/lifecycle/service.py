@@ -280,8 +280,15 @@ class LifecycleService:
         return repository.view(row)
 
     async def retry(self, job_id: str, *, audit: Attribution | None = None) -> Job:
-        """Queue a failed job again; it resumes at the step that failed."""
-        async with translated(), self._sessions() as session, session.begin():
+        """Queue a failed job again; it resumes at the step that failed, once the tenant's
+        policy still allows the transition (it may have changed since the request)."""
+        actor, correlation_id = (audit.actor, audit.correlation_id) if audit else ("system", None)
+        async with (
+            self._policies.refusals(actor=actor, correlation_id=correlation_id),
+            translated(),
+            self._sessions() as session,
+            session.begin(),
+        ):
             row = await self._locked(session, job_id)
             if row.state != JobState.FAILED.value:
                 raise JobConflict(
@@ -291,6 +298,8 @@ class LifecycleService:
             tenant = await repository.tenant(session, row.tenant_id)
             if tenant is None:
                 raise TenantNotFound(row.tenant_id)
+            again = Ask.of(JobKind(row.kind), row.tenant_id, actor, row.correlation_id, row.params)
+            await self._gate(session, tenant, again)
             found = transition(
                 JobKind(row.kind), row.tenant_id, LifecycleState(row.previous_state), row.env_id
             )
