@@ -102,9 +102,10 @@ def test_a_refused_apply_exits_4_and_policies_check_exits_4(cli: Cli, tmp_path: 
     changed = tmp_path / "changed.yaml"
     dedicated = "    plan: starter\n    profile: st-dedicated\n"
     changed.write_text(BUNDLE.replace("    plan: starter\n", dedicated))
-    code, out, err = cli("apply", "-f", str(changed))
-    assert code == 4, out + err
-    assert "plan 'starter' does not allow profile 'st-dedicated'" in err
+    for command in ("plan", "apply"):  # the plan says beforehand what the apply will refuse
+        code, out, err = cli(command, "-f", str(changed))
+        assert code == 4, out + err
+        assert "plan 'starter' does not allow profile 'st-dedicated'" in err
     assert cli.json("tenants", "get", "globex")["profile"] == "mt-standard"
 
 

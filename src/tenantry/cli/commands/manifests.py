@@ -71,7 +71,10 @@ def _load(files: list[Path]) -> Bundle:
 def plan(
     ctx: typer.Context, file: Bundles, prune: Prune = False, output: OutputOption = Output.TABLE
 ) -> None:
-    """Show what applying the bundle would change, tenant by tenant, without writing."""
+    """Show what applying the bundle would change, tenant by tenant, without writing.
+
+    Exits 4 with the reason when a policy or plan would refuse the apply.
+    """
     from tenantry.cli import runner
 
     bundle = _load(file)

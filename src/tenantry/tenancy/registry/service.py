@@ -68,10 +68,13 @@ class RegistryService:
         )
 
     async def plan(self, bundle: Bundle, *, prune: bool = False) -> planning.Plan:
-        """What :meth:`apply` would change, without writing."""
+        """What :meth:`apply` would change, without writing; :class:`PolicyViolated` (nothing
+        recorded: nothing was attempted) when the apply would be refused by a policy or plan."""
         self._deployment.check_managed(bundle.tenants)
         async with translated(), self._sessions() as session:
-            return await _plan(session, bundle, prune=prune, deployment=self._deployment)
+            result = await _plan(session, bundle, prune=prune, deployment=self._deployment)
+            await self._gate(session, bundle, result)
+        return result
 
     async def apply(
         self,
@@ -94,13 +97,8 @@ class RegistryService:
         async with translated(), self._sessions() as session, session.begin():
             await repository.lock_for_apply(session)
             result = await _plan(session, bundle, prune=prune, deployment=self._deployment)
+            await self._gate(session, bundle, result)
             if result.has_changes:
-                await self._policies.gate_apply(
-                    session,
-                    _written(bundle.tenants, result),
-                    policies=bundle.policies,
-                    plans=bundle.plans,
-                )
                 now = self._clock()
                 await definitions.store_policies(
                     session, bundle.policies, result.policies, source=source or "bundle", now=now
@@ -115,6 +113,14 @@ class RegistryService:
                 if audit is not None:
                     await audit_log.append(session, _applied(audit, result), now=now)
         return result
+
+    async def _gate(self, session: AsyncSession, bundle: Bundle, result: planning.Plan) -> None:
+        """Refuse the apply of ``bundle`` if a tenant it changes would breach its policy."""
+        if result.has_changes:
+            written = _written(bundle.tenants, result)
+            await self._policies.gate_apply(
+                session, written, policies=bundle.policies, plans=bundle.plans
+            )
 
     async def create(
         self,
