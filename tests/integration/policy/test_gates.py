@@ -17,6 +17,7 @@ from tenantry.core.clock import utc_now
 from tenantry.core.errors import ErrorKind
 from tenantry.core.settings import Settings
 from tenantry.tenancy.access.models import AuditRecordRow
+from tenantry.tenancy.audit.attribution import Attribution
 from tenantry.tenancy.events.models import OutboxRow
 from tenantry.tenancy.events.schemas import EventType
 from tenantry.tenancy.lifecycle.jobs import JobState
@@ -260,13 +261,17 @@ def _finished_archive(tenant: str, at: datetime) -> JobRow:
 
 async def test_a_plan_refuses_a_profile_at_apply(settings: Settings) -> None:
     async with wired_with(settings) as wired:
+        by = Attribution("cli:ops", "bundle.apply", correlation_id="c0ffee")
         with pytest.raises(PolicyViolated) as caught:
             await wired.registry.apply(
-                bundle({"acme": {"name": "Acme", "plan": "starter", "profile": "st-dedicated"}})
+                bundle({"acme": {"name": "Acme", "plan": "starter", "profile": "st-dedicated"}}),
+                audit=by,
             )
         assert "plan 'starter' does not allow profile 'st-dedicated'" in caught.value.message
         await assert_refused(wired, caught, "acme", "plan")
         assert caught.value.details["policy"] is None  # the plan refused it, no policy
+        [record], _ = await refusals(wired, "acme")  # recorded as who asked, not as "apply"
+        assert (record.actor, record.correlation_id) == ("cli:ops", "c0ffee")
 
 
 async def test_a_plan_refuses_a_transition(settings: Settings) -> None:

@@ -12,6 +12,7 @@ one tenant over the API takes the same path, serialised with applies.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,7 +41,7 @@ from tenantry.tenancy.registry.errors import (
 from tenantry.tenancy.registry.schemas import PlanView, Source, TenantDetail, TenantSummary
 
 API_SOURCE = "api"  # the source recorded for changes made over the API
-APPLY_ACTOR = "apply"  # who a refused apply is recorded as
+APPLY_ACTOR = "apply"  # who a refused apply is recorded as when its caller is not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class RegistryService:
         A tenant it would put in breach of its policy or plan refuses the whole apply.
         ``audit`` gives one record per tenant changed (and one for a changed plan catalog)."""
         self._deployment.check_managed(bundle.tenants)
-        async with self._policies.refusals(actor=APPLY_ACTOR):
+        async with self._refusals(audit, APPLY_ACTOR):
             return await self._apply(bundle, prune=prune, source=source, audit=audit)
 
     async def _apply(
@@ -114,6 +115,14 @@ class RegistryService:
                     await audit_log.append(session, _applied(audit, result), now=now)
         return result
 
+    def _refusals(
+        self, audit: Attribution | None, fallback: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Records a policy refusal as the change's actor (``fallback`` when not known)."""
+        if audit is None:
+            return self._policies.refusals(actor=fallback)
+        return self._policies.refusals(actor=audit.actor, correlation_id=audit.correlation_id)
+
     async def _gate(self, session: AsyncSession, bundle: Bundle, result: planning.Plan) -> None:
         """Refuse the apply of ``bundle`` if a tenant it changes would breach its policy."""
         if result.has_changes:
@@ -137,7 +146,7 @@ class RegistryService:
         existing id is :class:`TenantExists`, and for a deleted one :class:`TenantTombstoned`.
         """
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
-        async with self._policies.refusals(actor=API_SOURCE):
+        async with self._refusals(audit, API_SOURCE):
             replayed = await self._create(tenant_id, spec, request, audit)
         return Created(await self.get(tenant_id), replayed=replayed)
 
@@ -175,7 +184,7 @@ class RegistryService:
         """Store a tenant's new spec as applying a bundle holding it would (the generation
         moves only if the spec changed); its source stays where it came from."""
         self._deployment.check_managed([ids.tenant_id(tenant_id)])
-        async with self._policies.refusals(actor=API_SOURCE):
+        async with self._refusals(audit, API_SOURCE):
             await self._replace(tenant_id, spec, audit)
         return await self.get(tenant_id)
 
