@@ -41,6 +41,12 @@ class Kit:
         async with self.services.engine.begin() as db:
             await db.execute(update(TenantRow).where(TenantRow.id == tenant).values(**values))
 
+    async def stored_audit(self, action: str) -> list[AuditRecordRow]:
+        """The stored rows of ``action``, every column (the listing shows fewer), oldest first."""
+        query = select(AuditRecordRow).where(AuditRecordRow.action == action)
+        async with database.session_factory(self.services.engine)() as session:
+            return list((await session.scalars(query.order_by(AuditRecordRow.id))).all())
+
     async def count(self, table: type[ApiKeyRow] | type[AuditRecordRow]) -> int:
         async with database.session_factory(self.services.engine)() as session:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)

@@ -41,6 +41,8 @@ async def test_a_cross_tenant_attempt_is_refused_and_recorded_once(kit: Kit) -> 
         "selected_team": None,
         "granted_tenants": ["acme"],
     }
+    [stored] = await kit.stored_audit("GET /x")
+    assert stored.credential_id == alice.credential_id
 
 
 async def test_a_cross_team_attempt_is_recorded_on_the_tenant(kit: Kit) -> None:
@@ -81,6 +83,10 @@ async def test_every_platform_admin_act_on_a_tenant_is_recorded(kit: Kit) -> Non
     allowed = await _records(kit, "allowed")
     assert [r["tenant"] for r in allowed] == ["acme", "globex", "acme"]
     assert {r["actor"] for r in allowed} == {"admin-token"}
+    stored = await kit.stored_audit("GET /api/v1/sessions")
+    assert {(r.env_id, r.team_id, r.credential_id) for r in stored} == {
+        ("prod", None, admin.credential_id)
+    }
 
 
 async def test_tenant_admins_issue_tokens_of_their_own_tenant_only(kit: Kit) -> None:

@@ -29,6 +29,8 @@ async def test_an_issued_token_authenticates_to_its_grant(kit: Kit) -> None:
     [record] = await kit.access.audit_records(tenant="acme")
     assert (record.action, record.outcome, record.actor) == ("token.issue", "succeeded", "operator")
     assert record.details["jti"] == issued.jti and issued.token not in str(record.details)
+    [stored] = await kit.stored_audit("token.issue")
+    assert (stored.target, stored.team_id) == (issued.jti, "support")
 
 
 async def test_a_pending_tenant_may_be_issued_a_token(kit: Kit) -> None:

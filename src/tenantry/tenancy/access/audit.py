@@ -38,7 +38,15 @@ def refused(
         "selected_team": selection.team,
         "granted_tenants": granted,
     }
-    return AuditEntry(principal.id, action, target, Outcome.DENIED, correlation_id, details)
+    return AuditEntry(
+        principal.id,
+        action,
+        target,
+        Outcome.DENIED,
+        correlation_id,
+        details,
+        credential_id=principal.credential_id,
+    )
 
 
 def bad_credential(
@@ -54,7 +62,15 @@ def bad_credential(
 def admin_act(principal: Principal, ctx: TenantCtx, action: str) -> AuditEntry:
     details = {"credential": principal.credential_id, "env": ctx.env_id, "team": ctx.team_id}
     return AuditEntry(
-        principal.id, action, ctx.tenant_id, Outcome.ALLOWED, ctx.correlation_id, details
+        principal.id,
+        action,
+        ctx.tenant_id,
+        Outcome.ALLOWED,
+        ctx.correlation_id,
+        details,
+        env_id=ctx.env_id,
+        team_id=ctx.team_id,
+        credential_id=principal.credential_id,
     )
 
 
@@ -64,8 +80,26 @@ def changed(
     tenant: str | None,
     details: Mapping[str, Any],
     correlation_id: str | None = None,
+    *,
+    target: str | None = None,
+    team: str | None = None,
 ) -> AuditEntry:
-    return AuditEntry(actor, action, tenant, Outcome.SUCCEEDED, correlation_id, details)
+    """A change to access; ``target`` is the credential changed (a token's jti, a key's id)."""
+    return AuditEntry(
+        actor,
+        action,
+        tenant,
+        Outcome.SUCCEEDED,
+        correlation_id,
+        details,
+        team_id=team,
+        target=target,
+    )
+
+
+def key_changed(actor: str, action: str, kid: str) -> AuditEntry:
+    """A platform signing key rotated in or retired."""
+    return changed(actor, action, None, {"kid": kid}, target=kid)
 
 
 def issued(token: IssuedToken, actor: str, correlation_id: str | None) -> list[AuditEntry]:
@@ -77,7 +111,7 @@ def issued(token: IssuedToken, actor: str, correlation_id: str | None) -> list[A
         "expires_at": token.expires_at.isoformat(),
     }
     if not token.grants:
-        return [changed(actor, "token.issue", None, details, correlation_id)]
+        return [changed(actor, "token.issue", None, details, correlation_id, target=token.jti)]
     return [
         changed(
             actor,
@@ -85,6 +119,8 @@ def issued(token: IssuedToken, actor: str, correlation_id: str | None) -> list[A
             grant.tenant,
             {**details, "team": grant.team, "role": grant.role.value},
             correlation_id,
+            target=token.jti,
+            team=grant.team,
         )
         for grant in token.grants
     ]
@@ -96,6 +132,6 @@ def revoked(
     """One record per tenant the revoked token granted (one without a tenant for a platform
     token)."""
     return [
-        changed(actor, "token.revoke", tenant, {"jti": jti}, correlation_id)
+        changed(actor, "token.revoke", tenant, {"jti": jti}, correlation_id, target=jti)
         for tenant in dict.fromkeys(tenants)
     ]

@@ -305,7 +305,15 @@ class AccessService:
             revoked_at=None,
         )
         details = {"key_id": info.id, "name": label, "team": info.team, "role": info.role.value}
-        entry = audit.changed(actor, "api_key.create", info.tenant, details, correlation_id)
+        entry = audit.changed(
+            actor,
+            "api_key.create",
+            info.tenant,
+            details,
+            correlation_id,
+            target=info.id,
+            team=info.team,
+        )
         await self._records.add_key(info, new.digest, entry)
         return CreatedApiKey(key=info, secret=new.secret)
 
@@ -329,7 +337,8 @@ class AccessService:
         """Revoke one of the tenant's keys at once (again is a no-op); another tenant's key is
         not found, exactly like a missing one."""
         checked, key = ids.tenant_id(tenant), apikeys.checked_key_id(key_id)
-        entry = audit.changed(actor, "api_key.revoke", checked, {"key_id": key}, correlation_id)
+        details = {"key_id": key}
+        entry = audit.changed(actor, "api_key.revoke", checked, details, correlation_id, target=key)
         if not await self._records.revoke_key(checked, key, entry, now=self._clock()):
             raise ApiKeyNotFound(
                 f"tenant {checked!r} has no API key {key!r}", details={"key_id": key}
@@ -397,9 +406,9 @@ class AccessService:
 
     async def rotate_signing_key(self, *, actor: str = OPERATOR) -> str:
         kid = self._keys.rotate()
-        await self._audit(audit.changed(actor, "signing_key.rotate", None, {"kid": kid}))
+        await self._audit(audit.key_changed(actor, "signing_key.rotate", kid))
         return kid
 
     async def retire_signing_key(self, kid: str, *, actor: str = OPERATOR) -> None:
         self._keys.retire(kid)
-        await self._audit(audit.changed(actor, "signing_key.retire", None, {"kid": kid}))
+        await self._audit(audit.key_changed(actor, "signing_key.retire", kid))

@@ -8,6 +8,7 @@ any token (``DELETE /api/v1/tokens/{jti}``), and audited when minted.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,7 +117,12 @@ class Visitors:
             "channel": conversation.channel_id,
             "session": conversation.session_id,
         }
-        entry = audit.changed(actor, "visitor.mint", ctx.tenant_id, details, ctx.correlation_id)
+        entry = dataclasses.replace(
+            audit.changed(actor, "visitor.mint", ctx.tenant_id, details, ctx.correlation_id),
+            env_id=conversation.env_id,
+            team_id=conversation.team_id,
+            target=claims.jti,
+        )
         await self._records.add_token(
             claims.jti,
             [ctx.tenant_id],
