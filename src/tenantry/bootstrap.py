@@ -387,7 +387,8 @@ async def _limits(
 ) -> AsyncIterator[tuple[LimitsService, Meters]]:
     """Rate limits (shared through Redis when configured) and meters; admitted requests are
     metered in the background."""
-    meters = Meters(sessions, catalog, clock=clock)
+    window = settings.events_quota_window_seconds
+    meters = Meters(sessions, catalog, clock=clock, events_window=window)
     rates: RedisRateLimiter | LocalRateLimiter = (
         RedisRateLimiter(settings.redis_url) if settings.redis_url else LocalRateLimiter()
     )

@@ -6,10 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 from sqlalchemy import func, select
 
 from tenantry.core.errors import InvalidInput, NotFound
+from tenantry.tenancy.events.catalog import data_schema
+from tenantry.tenancy.events.models import OutboxRow
+from tenantry.tenancy.events.schemas import EventType
 from tenantry.tenancy.limits.errors import QuotaExceeded
 from tenantry.tenancy.limits.meters import AI_TOKENS, Meters, period_label
 from tenantry.tenancy.limits.models import UsageMeterRow
@@ -176,6 +180,24 @@ async def test_charges_stay_within_the_ai_token_cap(control: Control) -> None:
     report = await control.meters.usage("acme", granularity=Granularity.TOTAL)
     assert report.totals == {AI_TOKENS: 205}  # the refused charge left no meter behind
     assert (await control.meters.allowance("beta")).used == 0  # beta's cap is its own
+
+
+async def test_a_refused_charge_is_announced_once_per_window(control: Control) -> None:
+    await control.meters.charge("acme", 205, key="all-of-it")
+    for key in ("over-1", "over-2"):
+        with pytest.raises(QuotaExceeded):
+            await control.meters.charge("acme", 1, key=key)
+    async with control.sessions() as session:
+        query = select(OutboxRow).where(OutboxRow.type == EventType.QUOTA_EXCEEDED.value)
+        [row] = (await session.scalars(query)).all()
+    data = row.event["data"]
+    assert (row.tenant_id, data["resource"], data["used"], data["cap"]) == (
+        "acme",
+        AI_TOKENS,
+        205,
+        205,
+    )
+    jsonschema.validate(data, data_schema(EventType.QUOTA_EXCEEDED))
 
 
 async def test_concurrent_charges_never_pass_the_cap(control: Control) -> None:

@@ -56,7 +56,9 @@ _PROVISIONED: Final = {
     "required": ["generation", "environments"],
 }
 _QUOTA: Final = {
-    "description": "A storage quota refused a write; one event per tenant, resource and window.",
+    "description": "A storage quota refused a write, or the AI-token cap a charge; one event per "
+    "tenant, resource and window. Storage resources carry bytes (and items); `ai_tokens` carries "
+    "the tokens used, the cap and its period.",
     "properties": {
         "resource": {"type": "string", "maxLength": 32},
         "window_start": {"type": "string", "format": "date-time"},
@@ -66,8 +68,14 @@ _QUOTA: Final = {
         "max_bytes": _COUNT,
         "used_items": _COUNT,
         "max_items": _COUNT,
+        "used": _COUNT,
+        "cap": _COUNT,
+        "period": {"type": "string", "maxLength": 16},
     },
-    "required": ["resource", "window_start", "window_seconds", "used_bytes", "max_bytes"],
+    "required": ["resource", "window_start", "window_seconds"],
+    "if": {"properties": {"resource": {"const": "ai_tokens"}}},
+    "then": {"required": ["used", "cap", "period"]},
+    "else": {"required": ["used_bytes", "max_bytes"]},
 }
 _POLICY: Final = {
     "description": "A policy stopped a transition or an apply: the first violation's check and "

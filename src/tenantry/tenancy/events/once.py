@@ -72,5 +72,8 @@ def quota_exceeded(
     return Event(EventType.QUOTA_EXCEEDED, tenant_id, data), key
 
 
-_QUOTA_FIELDS: Final = ("exhausted", "used_bytes", "max_bytes", "used_items", "max_items")
+_QUOTA_FIELDS: Final = (
+    *("exhausted", "used_bytes", "max_bytes", "used_items", "max_items"),  # storage quotas
+    *("used", "cap", "period"),  # the AI-token cap
+)
 EXPIRES: Final = timedelta(days=2)  # marks older than this are pruned: past their window

@@ -16,6 +16,7 @@ from typing import Final
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
+from tenantry.tenancy.events import once
 from tenantry.tenancy.limits import repository
 from tenantry.tenancy.limits.errors import InvalidMeter, InvalidPeriod, QuotaExceeded
 from tenantry.tenancy.limits.plans import AiCap
@@ -95,8 +96,10 @@ class Meters:
         source: LimitsSource | None = None,
         *,
         clock: Clock = utc_now,
+        events_window: int = 3600,
     ) -> None:
         self._sessions, self._source, self._clock = sessions, source, clock
+        self._events_window, self._once = events_window, once.Once()  # quota.exceeded events
 
     async def record(
         self, tenant: str, resource: str, amount: int, *, key: str, ts: datetime | None = None
@@ -118,6 +121,15 @@ class Meters:
         tenant, amount, key = ids.tenant_id(tenant), amount_of(amount), idempotency_key(key)
         cap = await self._cap(tenant)
         now = self._clock()
+        try:
+            return await self._charge(tenant, amount, key, cap, now)
+        except QuotaExceeded as refusal:  # rolled back; announced once per window on its own
+            await self._announce(tenant, refusal, now)
+            raise
+
+    async def _charge(
+        self, tenant: str, amount: int, key: str, cap: AiCap, now: datetime
+    ) -> Allowance:
         period = period_label(cap.period, now)
         async with translated(), self._sessions() as session, session.begin():
             fresh = await repository.insert_meter(
@@ -146,6 +158,13 @@ class Meters:
             remaining=max(0, cap.cap - used),
             charged=fresh,
         )
+
+    async def _announce(self, tenant: str, refusal: QuotaExceeded, now: datetime) -> None:
+        event, key = once.quota_exceeded(
+            tenant, AI_TOKENS, dict(refusal.details), now=now, window=self._events_window
+        )
+        async with translated(), self._sessions() as session, session.begin():
+            await self._once.emit(session, event, key=key, now=now)
 
     async def allowance(self, tenant: str) -> Allowance:
         """What the tenant has used of its AI token cap this period (a check before a flow)."""
