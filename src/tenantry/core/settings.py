@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=15, ge=1, le=30, description="Attempts of a delivery before it is given up."
     )
+    webhook_log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long finished webhook deliveries stay in the delivery log (pending "
+        "ones stay until they end).",
+    )
     webhook_secret_overlap_seconds: float = Field(
         default=86_400.0,
         ge=0,

@@ -28,6 +28,7 @@ from tenantry.tenancy.webhooks.sending import Claimed, Sending
 
 log = get_logger(__name__)
 POLL: Final = 0.5  # seconds between looks for new events and due deliveries when idle
+PRUNE_EVERY: Final = 3600.0  # seconds between prunes of the delivery log
 _LEASE_SLACK: Final = 30.0  # seconds a claim outlasts the request's timeout
 
 
@@ -43,8 +44,10 @@ class WebhookDispatcher:
         per_endpoint: int,
         poll: float = POLL,
         http: httpx.AsyncClient | None = None,
+        log_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._fanout, self._sending, self._guard = fanout, sending, guard
+        self._log_retention, self._pruned_at = log_retention, float("-inf")
         self._timeout, self._concurrency, self._per_endpoint = timeout, concurrency, per_endpoint
         self._poll = poll
         self._own_http = http is None
@@ -65,25 +68,34 @@ class WebhookDispatcher:
             lease=timedelta(seconds=timeout + _LEASE_SLACK),
         )
         guard = EgressGuard(allow=settings.webhook_egress_allow)
-        return cls(
-            FanOut(sessions),
-            sending,
-            guard,
-            timeout=timeout,
-            concurrency=settings.webhook_concurrency,
-            per_endpoint=settings.webhook_endpoint_concurrency,
-            **options,  # type: ignore[arg-type]
-        )
+        configured: dict[str, object] = {
+            "timeout": timeout,
+            "concurrency": settings.webhook_concurrency,
+            "per_endpoint": settings.webhook_endpoint_concurrency,
+            "log_retention": timedelta(days=settings.webhook_log_retention_days),
+        }
+        return cls(FanOut(sessions), sending, guard, **(configured | options))  # type: ignore[arg-type]
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Fan out and send until ``stop``; the requests in flight then finish or time out."""
         try:
             while not stop.is_set():
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                    await self.prune()
                 busy = await self._round()
                 if not busy:
                     await self._idle(stop)
         finally:
             await self.aclose()
+
+    async def prune(self) -> int:
+        """Drop finished deliveries past the log's retention; how many (0 when it failed)."""
+        self._pruned_at = time.monotonic()
+        try:
+            return await self._sending.prune(older_than=self._log_retention)
+        except TenantryError as error:  # tried again at the next prune
+            log.warning("webhooks.prune_failed", code=error.code, error=error.message)
+            return 0
 
     async def fan_out(self) -> int:
         """Turn new outbox events into deliveries; how many were created."""

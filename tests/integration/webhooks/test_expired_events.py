@@ -3,6 +3,8 @@ a waiting retry fails with the reason, and a replay of it is refused as gone."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import delete
 
@@ -59,3 +61,26 @@ async def test_a_replay_needs_the_event_still_kept(
     with pytest.raises(TenantryError) as missing:
         await hooks.replay(OWNER_A, added.endpoint.id, delivery_id="0" * 32)
     assert missing.value.code == "webhook.delivery_not_found"
+
+
+async def test_the_log_keeps_pending_deliveries_and_recent_ones(
+    tenants: Services, hooks: Webhooks, dispatcher: WebhookDispatcher
+) -> None:
+    answers = iter([200, 500])  # one succeeds, the other is retried later
+    async with receiving(lambda _: next(answers)) as receiver:
+        added = await hooks.add(OWNER_A, url=receiver.url, filters=[])
+        await announce(tenants, A)
+        await announce(tenants, A)
+        await rounds(dispatcher)
+    assert {d.status for d in await hooks.deliveries(OWNER_A, added.endpoint.id)} == {
+        Status.SUCCEEDED,
+        Status.PENDING,  # its first attempt failed: retried later
+    }
+    assert await dispatcher.prune() == 0  # nothing is 30 days old
+    later = WebhookDispatcher.of(tenants, log_retention=timedelta(0))
+    try:
+        assert await later.prune() == 1  # the finished one; the pending one stays
+    finally:
+        await later.aclose()
+    [left] = await hooks.deliveries(OWNER_A, added.endpoint.id)
+    assert left.status is Status.PENDING

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.clock import Clock, utc_now
@@ -100,6 +100,18 @@ class Sending:
 
     def now(self) -> datetime:
         return self._clock()
+
+    async def prune(self, *, older_than: timedelta) -> int:
+        """Delete finished deliveries (succeeded, failed, cancelled) created before
+        ``older_than`` ago; pending ones stay until they end. How many were deleted."""
+        before = self._clock() - older_than
+        async with translated(), self._sessions() as session, session.begin():
+            done: Any = await session.execute(
+                delete(DeliveryRow).where(
+                    DeliveryRow.status != Status.PENDING.value, DeliveryRow.created_at < before
+                )
+            )
+        return int(done.rowcount)
 
     async def record(self, outcomes: Sequence[tuple[Claimed, Result]]) -> list[Verdict]:
         """Write the attempts' outcomes in one transaction and one statement (a round trip
