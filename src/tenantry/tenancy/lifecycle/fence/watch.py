@@ -104,10 +104,10 @@ class FenceWatch:
             yield self
         finally:
             task.cancel()
-            for drain in list(self._drains):
+            drains = list(self._drains)
+            for drain in drains:
                 drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.gather(task, *drains, return_exceptions=True)
             with contextlib.suppress(TenantryError):
                 await self._forget(self.process_id)
 
