@@ -83,15 +83,22 @@ class Pool:
 
         The free capacity is shared out evenly: each tenant environment may start up to its
         share (and never past its own cap), all fetched at once; with fewer free places than
-        tenants, the next ones after the last served take them, one each.
+        tenants, the next ones after the last served take them, one each, and the places of
+        those that had nothing go to the ones after them (fetches do not wait, so an empty
+        tenant costs a round trip, not a pull's expiry).
         """
         entries, free = self.entries, self.settings.concurrency - len(self._running)
         if not entries or free <= 0:
             return 0
         start = self._cursor % len(entries)
-        turn = [entries[(start + offset) % len(entries)] for offset in range(len(entries))]
-        turn, share = (turn, free // len(turn)) if free >= len(turn) else (turn[:free], 1)
-        counts = await asyncio.gather(*(self._start(entry, share) for entry in turn))
+        waiting = [entries[(start + offset) % len(entries)] for offset in range(len(entries))]
+        counts: list[int] = []
+        while waiting and free > 0:
+            size = min(free, len(waiting))
+            turn, waiting = waiting[:size], waiting[size:]
+            started = await asyncio.gather(*(self._start(e, free // size) for e in turn))
+            counts += started
+            free -= sum(started)
         served = [index for index, count in enumerate(counts) if count]
         if served:
             self._cursor = start + served[-1] + 1  # the next round starts after the last served

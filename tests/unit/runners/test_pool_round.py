@@ -1,0 +1,114 @@
+"""A pool round on the in-process bus: places shared between tenant environments, and the place
+of a tenant with nothing waiting passed on to the next one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from tenantry.backends.memory.bus import InProcessBus
+from tenantry.core import names
+from tenantry.runtime.messaging.ports import Delivery
+from tenantry.tenancy.limits.flow_slots import LocalFlowSlots
+from tenantry.tenancy.limits.plans import Limits, effective
+from tenantry.tenancy.pools.directory import Served
+from tenantry.worker.runners.pool import Pool, PoolSettings
+from tenantry.worker.runners.processing import Processor
+
+TENANTS = ("ta", "tb", "tc", "td")
+
+
+class Holding:
+    """A processor that keeps every delivery until released (the pool counts it running)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.release = asyncio.Event()
+
+    async def handle(self, delivery: Delivery) -> None:
+        self.seen.append(
+            names.parse_subject(delivery.subject, prefix=names.DEFAULT_SUBJECT_PREFIX)[1]
+        )
+        await self.release.wait()
+        await delivery.ack()
+
+
+def _pool(bus: InProcessBus, processor: Holding, concurrency: int) -> Pool:
+    limits = effective(None)
+
+    async def served() -> list[Served]:
+        return [Served("shared", tenant, "prod") for tenant in TENANTS]
+
+    async def of(tenant: str) -> Limits:
+        return limits
+
+    return Pool(
+        "shared",
+        bus,
+        cast(Processor, processor),
+        served,
+        of,
+        LocalFlowSlots(),
+        PoolSettings(concurrency=concurrency),
+    )
+
+
+async def _send(bus: InProcessBus, tenant: str, count: int) -> None:
+    for n in range(count):
+        subject = names.subject(
+            names.Direction.INGRESS, tenant, "prod", None, "webchat", prefix=bus.prefix
+        )
+        await bus.publish(subject, b"{}", message_id=f"{tenant}-{n}")
+
+
+async def _settle(pool: Pool, processor: Holding) -> None:
+    processor.release.set()
+    for _ in range(100):  # a few turns of the loop: handle, release the slot, the done callback
+        if not pool.running:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the pool's messages did not finish")
+
+
+async def test_an_empty_tenant_passes_its_place_to_the_next() -> None:
+    bus, processor = InProcessBus(), Holding()
+    pool = _pool(bus, processor, concurrency=2)
+    await pool.refresh()
+    await _send(bus, "tc", 1)  # ta and tb, first in turn, have nothing
+    await _send(bus, "td", 3)
+    assert await pool.round() == 2
+    await asyncio.sleep(0)
+    assert sorted(processor.seen) == ["tc", "td"]  # one each, not two of td
+    await _settle(pool, processor)
+
+
+async def test_the_next_round_starts_after_the_last_served() -> None:
+    bus, processor = InProcessBus(), Holding()
+    pool = _pool(bus, processor, concurrency=1)
+    await pool.refresh()
+    for tenant in TENANTS:
+        await _send(bus, tenant, 2)
+    order: list[str] = []
+    for _ in range(6):
+        assert await pool.round() == 1
+        await asyncio.sleep(0)
+        order.append(processor.seen[-1])
+        await _settle(pool, processor)
+        processor.release.clear()
+    assert order == ["ta", "tb", "tc", "td", "ta", "tb"]
+
+
+async def test_free_places_are_shared_evenly_and_nothing_is_left_unsettled() -> None:
+    bus, processor = InProcessBus(), Holding()
+    pool = _pool(bus, processor, concurrency=8)
+    await pool.refresh()
+    for tenant in TENANTS:
+        await _send(bus, tenant, 5)
+    assert await pool.round() == 8
+    await asyncio.sleep(0)
+    assert {t: processor.seen.count(t) for t in TENANTS} == dict.fromkeys(TENANTS, 2)
+    await _settle(pool, processor)
+    left: list[Any] = []
+    for tenant in TENANTS:
+        left += await bus.fetch(names.Direction.INGRESS, tenant, "prod", batch=10, wait=0)
+    assert len(left) == 12  # 20 sent, 8 processed and acknowledged
