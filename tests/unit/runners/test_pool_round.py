@@ -112,3 +112,42 @@ async def test_free_places_are_shared_evenly_and_nothing_is_left_unsettled() -> 
     for tenant in TENANTS:
         left += await bus.fetch(names.Direction.INGRESS, tenant, "prod", batch=10, wait=0)
     assert len(left) == 12  # 20 sent, 8 processed and acknowledged
+
+
+class Counting(InProcessBus):
+    """The in-process bus, counting the fetches of each tenant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: list[str] = []
+
+    async def fetch(self, direction: names.Direction, tenant: str, env: str, **kw: Any) -> Any:
+        self.fetched.append(tenant)
+        return await super().fetch(direction, tenant, env, **kw)
+
+
+async def test_between_sweeps_a_round_fetches_only_the_tenants_heard_of() -> None:
+    bus, processor = Counting(), Holding()
+    processor.release.set()
+    pool = _pool(bus, processor, concurrency=4)
+    pool.settings = PoolSettings(concurrency=4, idle=3600.0)  # no sweep but the first
+    stop = asyncio.Event()
+    task = asyncio.create_task(pool.run(stop))
+    try:
+        for _ in range(200):  # the first round swept all four; the listener is up
+            if len(bus.fetched) >= len(TENANTS) and pool.running == 0:
+                break
+            await asyncio.sleep(0.01)
+        swept, bus.fetched = sorted(bus.fetched), []
+        await asyncio.sleep(0.05)
+        await _send(bus, "tc", 2)
+        for _ in range(200):
+            if processor.seen.count("tc") == 2:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await task
+    assert swept == sorted(TENANTS)
+    assert processor.seen == ["tc", "tc"]
+    assert set(bus.fetched) == {"tc"}  # the three others, not heard of, were not fetched again

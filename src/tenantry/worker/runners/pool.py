@@ -8,6 +8,11 @@ Which tenant environments it serves is read from the registry every ``refresh`` 
 (``tenancy.pools.directory``): tenants added, moved to this pool or resumed are picked up,
 suspended or moved ones dropped, without a restart. An idle pool sleeps until a message is
 published on ingress (a live listener) or ``idle`` seconds pass.
+
+A round fetches only the tenant environments that may have messages (hinted): those heard of
+on ingress since they were last fetched, and those whose last fetch filled its share; every
+``idle`` seconds (and on every round while the listener is down) all of them are hinted, for
+redeliveries and anything not heard. A hint stays until its tenant environment is fetched.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ class Pool:
     _per_tenant: dict[str, int] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _cursor: int = 0
+    _hints: set[tuple[str, str]] = field(default_factory=set)  # (tenant, env) that may have some
+    _swept: float = float("-inf")  # when a round last fetched every tenant environment
+    _hearing: bool = False  # the ingress listener is up
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; then let running messages finish (a while)."""
@@ -90,34 +98,59 @@ class Pool:
         entries, free = self.entries, self.settings.concurrency - len(self._running)
         if not entries or free <= 0:
             return 0
+        if self._sweeping():  # each is fetched before it is not hinted any more
+            self._hints.update(_key(entry) for entry in entries)
         start = self._cursor % len(entries)
-        waiting = [entries[(start + offset) % len(entries)] for offset in range(len(entries))]
-        counts: list[int] = []
+        turn = [
+            (offset, entries[(start + offset) % len(entries)]) for offset in range(len(entries))
+        ]
+        waiting = [(o, e) for o, e in turn if _key(e) in self._hints]
+        served, total = -1, 0
         while waiting and free > 0:
             size = min(free, len(waiting))
-            turn, waiting = waiting[:size], waiting[size:]
-            started = await asyncio.gather(*(self._start(e, free // size) for e in turn))
-            counts += started
-            free -= sum(started)
-        served = [index for index, count in enumerate(counts) if count]
-        if served:
-            self._cursor = start + served[-1] + 1  # the next round starts after the last served
-        return sum(counts)
+            wave, waiting = waiting[:size], waiting[size:]
+            counts = await asyncio.gather(*(self._start(e, free // size) for _, e in wave))
+            served = max([served, *(o for (o, _), n in zip(wave, counts, strict=True) if n)])
+            total, free = total + sum(counts), free - sum(counts)
+        if served >= 0:
+            self._cursor = start + served + 1  # the next round starts after the last served
+        return total
+
+    def _sweeping(self) -> bool:
+        """Whether every tenant environment is to be hinted (fetched once more) now."""
+        now = asyncio.get_running_loop().time()
+        if self._hearing and now - self._swept < self.settings.idle:
+            return False
+        self._swept = now
+        return True
+
+    def heard(self, subject: str) -> None:
+        """A message was published on ``subject`` (ingress): its tenant environment is hinted."""
+        try:
+            _, tenant, env, _, _ = names.parse_subject(subject, prefix=self.bus.prefix)
+        except TenantryError:
+            return
+        self._hints.add((tenant, env))
+        self._wake.set()
 
     async def _start(self, entry: Served, share: int) -> int:
         """Fetch and start up to ``share`` messages of one tenant environment."""
-        tenant = entry.tenant_id
+        tenant, key = entry.tenant_id, _key(entry)
         try:
             limit = (await self.limits(tenant)).max_flow_executions
             room = min(share, limit - self._per_tenant.get(tenant, 0))
             if room <= 0:
-                return 0
+                return 0  # hinted still, if it was
+            self._hints.discard(key)  # a publish heard from now on hints it again
             found = await self.bus.fetch(
                 names.Direction.INGRESS, tenant, entry.env_id, batch=room, wait=0.0
             )
         except TenantryError as error:
             log.warning("pool.fetch_failed", pool=self.name, tenant_id=tenant, code=error.code)
+            self._hints.add(key)
             return 0
+        if len(found) >= room:  # its share filled: more may be waiting
+            self._hints.add(key)
         started = 0
         for delivery in found:
             started += await self._start_delivery(tenant, limit, delivery)
@@ -170,11 +203,15 @@ class Pool:
         while True:
             try:
                 async with self.bus.listen(every_ingress) as messages:
-                    async for _ in messages:
-                        self._wake.set()
+                    self._hearing = True
+                    async for message in messages:
+                        self.heard(message.subject)
             except TenantryError as error:
                 log.warning("pool.listen_failed", pool=self.name, code=error.code)
+                self._hearing = False  # every round fetches every tenant meanwhile
                 await asyncio.sleep(self.settings.idle * 4)
+            finally:
+                self._hearing = False
 
     async def _drain(self) -> None:
         if not self._running:
@@ -187,6 +224,10 @@ class Pool:
     @property
     def running(self) -> int:
         return len(self._running)
+
+
+def _key(entry: Served) -> tuple[str, str]:
+    return entry.tenant_id, entry.env_id
 
 
 async def _first(*waits: Awaitable[object], seconds: float) -> None:
