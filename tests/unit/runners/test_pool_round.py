@@ -23,12 +23,14 @@ class Holding:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.data: list[bytes] = []
         self.release = asyncio.Event()
 
     async def handle(self, delivery: Delivery) -> None:
         self.seen.append(
             names.parse_subject(delivery.subject, prefix=names.DEFAULT_SUBJECT_PREFIX)[1]
         )
+        self.data.append(delivery.data)
         await self.release.wait()
         await delivery.ack()
 
@@ -58,7 +60,7 @@ async def _send(bus: InProcessBus, tenant: str, count: int) -> None:
         subject = names.subject(
             names.Direction.INGRESS, tenant, "prod", None, "webchat", prefix=bus.prefix
         )
-        await bus.publish(subject, b"{}", message_id=f"{tenant}-{n}")
+        await bus.publish(subject, str(n).encode(), message_id=f"{tenant}-{n}")
 
 
 async def _settle(pool: Pool, processor: Holding) -> None:
@@ -151,3 +153,38 @@ async def test_between_sweeps_a_round_fetches_only_the_tenants_heard_of() -> Non
     assert swept == sorted(TENANTS)
     assert processor.seen == ["tc", "tc"]
     assert set(bus.fetched) == {"tc"}  # the three others, not heard of, were not fetched again
+
+
+class Held:
+    async def release(self) -> None:
+        return None
+
+
+class Scarce:
+    """Flow slots of which other processes hold all but ``free``."""
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    async def take(self, tenant_id: str, limit: int) -> Any:
+        if self.free <= 0:
+            return None
+        self.free -= 1
+        return Held()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_with_fewer_slots_than_messages_the_first_ones_start_the_rest_come_back() -> None:
+    bus, processor = InProcessBus(), Holding()
+    pool = _pool(bus, processor, concurrency=3)
+    pool.slots = cast(Any, Scarce(free=1))
+    pool.entries = [Served("shared", "ta", "prod")]
+    await _send(bus, "ta", 3)
+    assert await pool.round() == 1
+    await asyncio.sleep(0)
+    assert processor.data == [b"0"]  # the first sent
+    back = await bus.fetch(names.Direction.INGRESS, "ta", "prod", batch=3, wait=2.0)
+    assert [(d.data, d.attempt) for d in back] == [(b"1", 2), (b"2", 2)]  # put back, shortly
+    await _settle(pool, processor)

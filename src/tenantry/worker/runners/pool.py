@@ -151,22 +151,20 @@ class Pool:
             return 0
         if len(found) >= room:  # its share filled: more may be waiting
             self._hints.add(key)
-        started = 0
-        for delivery in found:
-            started += await self._start_delivery(tenant, limit, delivery)
-        return started
+        taken = await asyncio.gather(*(self._slot(tenant, limit) for _ in found))
+        slots = [slot for slot in taken if slot is not None]  # alike: the first ones get them
+        for delivery, slot in zip(found, slots, strict=False):
+            self._started(tenant, delivery, slot)
+        for delivery in found[len(slots) :]:  # every slot of the tenant is held elsewhere
+            await delivery.nak(SLOT_WAIT)
+        return len(slots)
 
-    async def _start_delivery(self, tenant: str, limit: int, delivery: Delivery) -> int:
+    async def _slot(self, tenant: str, limit: int) -> FlowSlot | None:
         try:
-            slot = await self.slots.take(tenant, limit)
+            return await self.slots.take(tenant, limit)
         except TenantryError as error:
             log.warning("pool.slot_failed", pool=self.name, tenant_id=tenant, code=error.code)
-            slot = None
-        if slot is None:  # every slot of the tenant is held by other processes
-            await delivery.nak(SLOT_WAIT)
-            return 0
-        self._started(tenant, delivery, slot)
-        return 1
+            return None
 
     def _started(self, tenant: str, delivery: Delivery, slot: FlowSlot) -> None:
         self._per_tenant[tenant] = self._per_tenant.get(tenant, 0) + 1
