@@ -13,7 +13,7 @@ from tenantry.tenancy.limits.flow_slots import LocalFlowSlots
 from tenantry.tenancy.limits.plans import Limits, effective
 from tenantry.tenancy.pools.directory import Served
 from tenantry.worker.runners.pool import Pool, PoolSettings
-from tenantry.worker.runners.processing import Processor
+from tenantry.worker.runners.processing import ORDER_DELAY, Outcome, Processor
 
 TENANTS = ("ta", "tb", "tc", "td")
 
@@ -188,3 +188,37 @@ async def test_with_fewer_slots_than_messages_the_first_ones_start_the_rest_come
     back = await bus.fetch(names.Direction.INGRESS, "ta", "prod", batch=3, wait=2.0)
     assert [(d.data, d.attempt) for d in back] == [(b"1", 2), (b"2", 2)]  # put back, shortly
     await _settle(pool, processor)
+
+
+class Waits:
+    """Puts the first delivery back as a message waiting for its predecessor would be."""
+
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+
+    async def handle(self, delivery: Delivery) -> Outcome:
+        self.attempts.append(delivery.attempt)
+        if delivery.attempt == 1:
+            await delivery.nak(ORDER_DELAY)
+            return Outcome.WAITING
+        await delivery.ack()
+        return Outcome.ANSWERED
+
+
+async def test_a_message_put_back_to_wait_is_fetched_again_without_a_sweep() -> None:
+    bus, processor = InProcessBus(), Waits()
+    pool = _pool(bus, cast(Any, processor), concurrency=4)
+    pool.settings = PoolSettings(concurrency=4, idle=3600.0)  # no sweep but the first
+    stop = asyncio.Event()
+    task = asyncio.create_task(pool.run(stop))
+    try:
+        await asyncio.sleep(0.05)  # the first round swept; the listener is up
+        await _send(bus, "tb", 1)
+        for _ in range(300):
+            if processor.attempts == [1, 2]:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await task
+    assert processor.attempts == [1, 2]

@@ -29,7 +29,7 @@ from tenantry.runtime.messaging.ports import Bus, Delivery
 from tenantry.tenancy.limits.flow_slots import FlowSlot, FlowSlots
 from tenantry.tenancy.limits.plans import Limits
 from tenantry.tenancy.pools.directory import Served, of_pool
-from tenantry.worker.runners.processing import Processor
+from tenantry.worker.runners.processing import ORDER_DELAY, Outcome, Processor
 
 log = get_logger(__name__)
 
@@ -130,8 +130,15 @@ class Pool:
             _, tenant, env, _, _ = names.parse_subject(subject, prefix=self.bus.prefix)
         except TenantryError:
             return
-        self._hints.add((tenant, env))
+        self._hint((tenant, env))
+
+    def _hint(self, key: tuple[str, str]) -> None:
+        self._hints.add(key)
         self._wake.set()
+
+    def _hint_later(self, key: tuple[str, str], delay: float) -> None:
+        """Hint ``key`` once a message put back for ``delay`` seconds is due again."""
+        asyncio.get_running_loop().call_later(delay, self._hint, key)
 
     async def _start(self, entry: Served, share: int) -> int:
         """Fetch and start up to ``share`` messages of one tenant environment."""
@@ -154,9 +161,11 @@ class Pool:
         taken = await asyncio.gather(*(self._slot(tenant, limit) for _ in found))
         slots = [slot for slot in taken if slot is not None]  # alike: the first ones get them
         for delivery, slot in zip(found, slots, strict=False):
-            self._started(tenant, delivery, slot)
+            self._started(key, delivery, slot)
         for delivery in found[len(slots) :]:  # every slot of the tenant is held elsewhere
             await delivery.nak(SLOT_WAIT)
+        if len(slots) < len(found):
+            self._hint_later(key, SLOT_WAIT)
         return len(slots)
 
     async def _slot(self, tenant: str, limit: int) -> FlowSlot | None:
@@ -166,15 +175,17 @@ class Pool:
             log.warning("pool.slot_failed", pool=self.name, tenant_id=tenant, code=error.code)
             return None
 
-    def _started(self, tenant: str, delivery: Delivery, slot: FlowSlot) -> None:
+    def _started(self, key: tuple[str, str], delivery: Delivery, slot: FlowSlot) -> None:
+        tenant = key[0]
         self._per_tenant[tenant] = self._per_tenant.get(tenant, 0) + 1
-        task = asyncio.create_task(self._process(delivery, slot))
+        task = asyncio.create_task(self._process(key, delivery, slot))
         self._running[task] = tenant
         task.add_done_callback(self._done)
 
-    async def _process(self, delivery: Delivery, slot: FlowSlot) -> None:
+    async def _process(self, key: tuple[str, str], delivery: Delivery, slot: FlowSlot) -> None:
         try:
-            await self.processor.handle(delivery)
+            if await self.processor.handle(delivery) is Outcome.WAITING:
+                self._hint_later(key, ORDER_DELAY)  # back on the bus then, and not heard of
         except Exception as error:  # left unsettled: the bus delivers it again
             log.error("pool.message_failed", pool=self.name, error=repr(error))
         finally:
