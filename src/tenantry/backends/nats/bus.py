@@ -258,6 +258,7 @@ class JetStreamBus:
         request = json.dumps({"batch": batch, "no_wait": True}).encode()
         subject = _next_subject(stream, names.consumer_name(tenant, env, direction))
         found: list[Msg] = []
+        answered = False
         try:
             with translated(f"fetching {tenant}/{env} {direction.value} messages"):
                 await client.publish(subject, request, reply=inbox.subject)
@@ -269,15 +270,18 @@ class JetStreamBus:
                     if status is not None:
                         raise APIError.from_msg(msg)
                     found.append(msg)
+            answered = True
         except BusUnavailable:
             self._streams.pop((tenant, env), None)
-            with suppress(Exception):  # a late answer must not reach a later request
-                await inbox.unsubscribe()
             if not found:
                 raise
-            return [_Delivery(msg) for msg in found]  # delivered to us: settled by the caller
-        self._inboxes.setdefault(key, []).append(inbox)  # answered in full: reusable
-        return [_Delivery(msg) for msg in found]
+        finally:
+            if answered:  # answered in full: reusable
+                self._inboxes.setdefault(key, []).append(inbox)
+            else:  # failed or cancelled: a late answer must not reach a later request
+                with suppress(Exception):
+                    await inbox.unsubscribe()
+        return [_Delivery(msg) for msg in found]  # delivered to us: the caller settles them
 
     async def _inbox(self, key: _Key, client: Client) -> Subscription:
         """An inbox subscription for the key's no-wait requests that no other fetch uses."""
