@@ -45,6 +45,24 @@ async def test_a_batch_returns_what_is_there_in_order(harness: Harness) -> None:
         await delivery.ack()
 
 
+async def test_fetch_without_waiting_takes_what_is_there(harness: Harness) -> None:
+    bus, tenant = harness.bus(), await harness.tenant()
+    assert await bus.fetch(INGRESS, tenant, "prod", batch=4, wait=0) == []
+    sent = [(await harness.send(bus, tenant, f"m{i}")).message_id for i in range(6)]
+    first = await bus.fetch(INGRESS, tenant, "prod", batch=4, wait=0)
+    second = await bus.fetch(INGRESS, tenant, "prod", batch=4, wait=0)  # the rest, then none
+    assert _ids(first) + _ids(second) == sent
+    assert [d.attempt for d in first + second] == [1] * 6
+    assert await bus.fetch(INGRESS, tenant, "prod", batch=1, wait=0) == []
+    await first[0].nak(delay=0)
+    for delivery in first[1:] + second:
+        await delivery.ack()
+    [again] = await bus.fetch(INGRESS, tenant, "prod", wait=2)
+    assert (again.attempt, _ids([again])) == (2, sent[:1])
+    await again.ack()
+    assert await bus.fetch(INGRESS, tenant, "prod", batch=4, wait=0) == []
+
+
 async def test_nak_redelivers_with_the_next_attempt(harness: Harness) -> None:
     bus, tenant = harness.bus(), await harness.tenant()
     sent = await harness.send(bus, tenant)

@@ -6,13 +6,15 @@ environment by :func:`names.bus_message_id`) and waits for the stream's acknowle
 A tenant environment's share of its stream is enforced here, before publishing: the count of
 its unacknowledged messages in a direction (its consumer's pending and ack-pending) is read
 from the server when it may be near the limit or is older than a second, so far from the limit
-a publish costs one round trip, and near it the refusal is exact.
+a publish costs one round trip, and near it the refusal is exact. A fetch that may not wait
+(``wait=0``, the pools' rounds) is one no-wait pull request, answered at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -22,7 +24,9 @@ from typing import Final
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext, api
+from nats.js.errors import APIError
 
 from tenantry.backends.nats import events
 from tenantry.backends.nats.errors import translated
@@ -35,6 +39,9 @@ from tenantry.runtime.messaging.ports import Message
 REFRESH: Final = 1.0  # seconds a tenant's count is trusted far from its limit
 NEAR: Final = 0.9  # from this share of the limit on, the count is read before each publish
 _MIN_WAIT: Final = 0.05  # JetStream needs a positive pull expiry
+_NONE_NOW: Final = frozenset(
+    {api.StatusCode.NO_MESSAGES, api.StatusCode.REQUEST_TIMEOUT, api.StatusCode.CONFLICT}
+)  # how a no-wait pull request ends short of its batch
 _Key = tuple[names.Direction, str, str]
 
 
@@ -102,6 +109,7 @@ class JetStreamBus:
         self._streams: dict[tuple[str, str], str] = {}  # (tenant, env) -> stream
         self._counts: dict[_Key, _Count] = {}
         self._pulls: dict[_Key, list[JetStreamContext.PullSubscription]] = {}
+        self._inboxes: dict[_Key, list[Subscription]] = {}  # for no-wait pull requests
         self._closed = False
 
     async def _connected(self) -> Client:
@@ -116,6 +124,7 @@ class JetStreamBus:
                     return self._client
                 raise BusUnavailable(f"NATS at {self._servers} is reconnecting")
             self._pulls.clear()  # bound to a connection that is gone
+            self._inboxes.clear()
             with translated(f"connecting to NATS at {self._servers}"):
                 self._client = await asyncio.wait_for(self._connect(), timeout=self._timeout)
             return self._client
@@ -220,6 +229,8 @@ class JetStreamBus:
         if self._closed:
             return []
         key = (direction, tenant, env)
+        if wait <= 0:
+            return await self._fetch_now(key, max(batch, 1))
         pull = await self._pull(key)
         try:
             with translated(f"fetching {tenant}/{env} {direction.value} messages"):
@@ -234,6 +245,51 @@ class JetStreamBus:
             raise
         self._pulls.setdefault(key, []).append(pull)
         return [_Delivery(msg) for msg in found]
+
+    async def _fetch_now(self, key: _Key, batch: int) -> list[_Delivery]:
+        """What the key's consumer holds now, without waiting: one no-wait pull request,
+        answered at once with up to ``batch`` messages, then a status if fewer. (nats-py's
+        ``fetch`` always sends an expiry, and the server then holds a request to an empty
+        consumer until it expires: a poll of many tenants would wait that long for each
+        empty one.)"""
+        direction, tenant, env = key
+        client, stream = await self._connected(), await self._stream(tenant, env)
+        inbox = await self._inbox(key, client)
+        request = json.dumps({"batch": batch, "no_wait": True}).encode()
+        subject = _next_subject(stream, names.consumer_name(tenant, env, direction))
+        found: list[Msg] = []
+        answered = False
+        try:
+            with translated(f"fetching {tenant}/{env} {direction.value} messages"):
+                await client.publish(subject, request, reply=inbox.subject)
+                while len(found) < batch:
+                    msg = await inbox.next_msg(timeout=self._timeout)
+                    status = JetStreamContext.is_status_msg(msg)
+                    if status in _NONE_NOW:
+                        break
+                    if status is not None:
+                        raise APIError.from_msg(msg)
+                    found.append(msg)
+            answered = True
+        except BusUnavailable:
+            self._streams.pop((tenant, env), None)
+            if not found:
+                raise
+        finally:
+            if answered:  # answered in full: reusable
+                self._inboxes.setdefault(key, []).append(inbox)
+            else:  # failed or cancelled: a late answer must not reach a later request
+                with suppress(Exception):
+                    await inbox.unsubscribe()
+        return [_Delivery(msg) for msg in found]  # delivered to us: the caller settles them
+
+    async def _inbox(self, key: _Key, client: Client) -> Subscription:
+        """An inbox subscription for the key's no-wait requests that no other fetch uses."""
+        idle = self._inboxes.get(key)
+        if idle:
+            return idle.pop()
+        with translated("subscribing to an inbox"):
+            return await client.subscribe(client.new_inbox())
 
     async def _forget(self, key: _Key, failed: JetStreamContext.PullSubscription) -> None:
         """After a failure: find the stream again next time, with new pull subscriptions."""
@@ -279,6 +335,7 @@ class JetStreamBus:
         self._closed = True
         client, self._client = self._client, None
         self._pulls.clear()
+        self._inboxes.clear()
         if client is not None and not client.is_closed:
             with suppress(Exception):  # closing a dead connection may fail; it is gone anyway
                 await client.close()
@@ -290,6 +347,12 @@ def _parsed(subject: str, prefix: str) -> tuple[names.Direction, str, str]:
     a refused subject raises every time, as errors are not cached)."""
     direction, tenant, env, _, _ = names.parse_subject(subject, prefix=prefix)
     return direction, tenant, env
+
+
+def _next_subject(stream: str, consumer: str) -> str:
+    """JetStream's API subject for pull requests on a consumer (as nats-py builds it; both
+    names come from the stream lookup and :func:`names.consumer_name`)."""
+    return f"{api.DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
 
 
 async def _quiet(error: Exception) -> None:
