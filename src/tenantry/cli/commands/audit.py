@@ -103,12 +103,14 @@ def _verify_file(ctx: typer.Context, file: Path) -> Verdict:
     from datetime import timedelta
 
     from tenantry.cli import runner
-    from tenantry.tenancy.audit.export import ExportInvalid, verify_lines
+    from tenantry.tenancy.audit.export import ExportInvalid
+    from tenantry.tenancy.audit.splitting import Split, verify_file
 
-    settle = timedelta(seconds=runner.settings_of(ctx).audit_settle_seconds)
+    settings = runner.settings_of(ctx)
+    settle = timedelta(seconds=settings.audit_settle_seconds)
+    split = Split(processes=settings.audit_verify_processes)
     try:
-        with file.open(encoding="utf-8") as lines:
-            return verify_lines(lines, settle=settle)
+        return verify_file(file, settle=settle, split=split)
     except OSError as error:
         raise ExportInvalid(f"cannot read {file}: {error.strerror}") from error
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.tenancy.access.models import AuditRecordRow
 from tenantry.tenancy.audit import canonical
 from tenantry.tenancy.audit.models import AuditChainRow, AuditCheckpointRow
+from tenantry.tenancy.audit.range_tasks import Database
 from tenantry.tenancy.audit.verify import Checkpoint, Link
 
 _LOCK_KEY: Final = 0x61756474  # "audt": the sequencers' advisory lock on PostgreSQL
@@ -136,6 +137,27 @@ async def links(session: AsyncSession, chain: str, *, after: int, limit: int) ->
         (r[0], r[1], r[2], r[3], None if r[4] is None else canonical.record_values(r[4:]), None)
         for r in rows
     ]
+
+
+async def bounds(session: AsyncSession, chains: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Each chain's first and last ``seq``; chains without links are absent."""
+    query = (
+        select(_C.chain, func.min(_C.seq), func.max(_C.seq))
+        .where(_C.chain.in_(chains))
+        .group_by(_C.chain)
+    )
+    return {chain: (first, last) for chain, first, last in (await session.execute(query)).all()}
+
+
+def worker_database(session: AsyncSession) -> Database | None:
+    """Where a verifying worker process reads the same database (None: it cannot, as with an
+    in-memory SQLite database)."""
+    url = session.get_bind().engine.url
+    if url.get_backend_name() == "sqlite":
+        path = url.database
+        return None if not path or path == ":memory:" else Database(sqlite_path=path)
+    postgres = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return Database(postgres=postgres)
 
 
 def _tenant_is(tenant: str | None) -> Any:

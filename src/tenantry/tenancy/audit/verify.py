@@ -89,11 +89,22 @@ class ChainVerifier:
             and values[_TENANT] == self._tenant
             and values[1] >= self._prev_ts
             and seq not in self._signed
-            and _hash(prev_hash, self.chain, seq, values, text) == hash_
+            and link_hash(prev_hash, self.chain, seq, values, text) == hash_
         )
         if sound:
             self._prev, self._seq, self._prev_ts = hash_, seq, values[1]  # type: ignore[index]
         return sound
+
+    def start_hash(self, seq: int) -> str | None:
+        """The ``prev_hash`` the chain's first link present must hold when it is at ``seq``
+        (None: no first link may be there)."""
+        start = self._start(seq)
+        return None if isinstance(start, Breach) else start
+
+    def vouch(self, count: int, *, seq: int, hash_: str, ts: str) -> None:
+        """Take ``count`` links up to ``seq`` as checked (:func:`ranges.stitch` did)."""
+        self._prev, self._seq, self._prev_ts = hash_, seq, ts
+        self._verified += count
 
     def report(self, *, pending: int = 0) -> ChainReport:
         if self._prev is None and self._anchor is not None:
@@ -137,7 +148,7 @@ class ChainVerifier:
             reason = "the link does not follow its predecessor"
         elif values[0] != record_id or canonical.chain_of(values[_TENANT]) != self.chain:
             reason = "the link names another record"
-        elif _hash(prev_hash, self.chain, seq, values, text) != hash_:
+        elif link_hash(prev_hash, self.chain, seq, values, text) != hash_:
             reason = f"record {record_id} does not match its hash (edited)"
         elif self._backdated(values[1]):
             reason = f"record {record_id} is backdated (inserted)"
@@ -155,15 +166,19 @@ class ChainVerifier:
         return Breach(self.chain, after + 1, None, f"seq {after + 1} is missing (removed)")
 
     def _backdated(self, ts: str) -> bool:
-        """A record older than its predecessor by more than the settle window was inserted
-        afterwards: a late commit is never that late."""
-        if ts >= self._prev_ts:
-            return False
-        gap = datetime.fromisoformat(self._prev_ts) - datetime.fromisoformat(ts)
-        return gap > self._settle
+        return backdated(self._prev_ts, ts, self._settle)
 
 
-def _hash(prev: str, chain: str, seq: int, values: Sequence[Any], text: str | None) -> str:
+def backdated(prev_ts: str, ts: str, settle: timedelta) -> bool:
+    """A record older than its predecessor by more than the settle window was inserted
+    afterwards: a late commit is never that late."""
+    if ts >= prev_ts:
+        return False
+    gap = datetime.fromisoformat(prev_ts) - datetime.fromisoformat(ts)
+    return gap > settle
+
+
+def link_hash(prev: str, chain: str, seq: int, values: Sequence[Any], text: str | None) -> str:
     if text is None:
         return canonical.link_hash(prev, chain, seq, values)
     return canonical.body_hash(prev, chain, seq, text)

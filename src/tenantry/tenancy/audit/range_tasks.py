@@ -1,0 +1,130 @@
+"""What a verifying worker process does with one range (``ranges.py``): read the range's links
+from the control database, or its lines from an export, and check them.
+
+A worker has no event loop and no engine: it opens a plain driver connection (``sqlite3``, read
+only, or ``psycopg``) and runs the same select as ``repository.links``, so it reads the values the
+sequencer hashed. Imports stay light (no database layer), as every worker process imports this.
+Any error is a doubt, never a verdict: the chain is then verified link by link.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import psycopg
+
+from tenantry.tenancy.audit import canonical, export_lines
+from tenantry.tenancy.audit.ranges import RangeVerifier, Span
+from tenantry.tenancy.audit.verify import Link
+
+_BATCH: Final = 5000
+_COLUMNS: Final = ", ".join(f"r.{name}" for name in canonical.FIELDS)
+_LINKS: Final = (
+    f"SELECT c.seq, c.record_id, c.prev_hash, c.hash, {_COLUMNS} FROM audit_chain c"  # noqa: S608 - constant columns
+    " LEFT JOIN audit_records r ON r.id = c.record_id"
+    " WHERE c.chain = {p} AND c.seq > {p} AND c.seq <= {p} ORDER BY c.seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """Where a worker reads: a SQLite file, or a PostgreSQL connection string."""
+
+    sqlite_path: str | None = None
+    postgres: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseRange:
+    """Links ``after`` < seq <= ``upto`` of ``chain``; ``signed``: its checkpoints' hashes."""
+
+    database: Database
+    chain: str
+    after: int
+    upto: int
+    signed: Mapping[int, str]
+    settle: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class FileRange:
+    """The export's lines from byte ``start`` (a line's start) to ``end``, all link lines."""
+
+    path: str
+    start: int
+    end: int
+    signed: Mapping[str, Mapping[int, str]]  # per chain
+    settle: timedelta
+
+
+def verify_database_range(task: DatabaseRange) -> Span | None:
+    verifier = RangeVerifier(task.chain, task.signed, settle=task.settle)
+    try:
+        for batch in _read(task):
+            if not verifier.check(batch):
+                break
+    except Exception:
+        return Span(task.chain, sound=False)
+    return verifier.span()
+
+
+def _read(task: DatabaseRange) -> Iterator[list[Link]]:
+    params = (task.chain, task.after, task.upto)
+    if task.database.sqlite_path is not None:
+        uri = Path(task.database.sqlite_path).resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as lite:
+            yield from _batches(lite.execute(_LINKS.format(p="?"), params))
+    elif task.database.postgres is not None:
+        with psycopg.connect(task.database.postgres) as pg, pg.cursor() as cursor:
+            cursor.execute(_LINKS.format(p="%s"), params)
+            yield from _batches(cursor)
+    else:
+        raise ValueError("a worker's database is SQLite or PostgreSQL")
+
+
+def _batches(cursor: Any) -> Iterator[list[Link]]:
+    while rows := cursor.fetchmany(_BATCH):
+        yield [_link(row) for row in rows]
+
+
+def _link(row: Sequence[Any]) -> Link:
+    values = None if row[4] is None else canonical.record_values(row[4:])
+    return (row[0], row[1], row[2], row[3], values, None)
+
+
+def verify_file_range(task: FileRange) -> list[Span]:
+    """Each chain's span of the range, in the order the chains first appear."""
+    verifiers: dict[str, RangeVerifier] = {}
+    try:
+        with Path(task.path).open("rb") as file:
+            file.seek(task.start)
+            lines = file.read(task.end - task.start).split(b"\n")
+        for line in lines:
+            if line.strip() and not _take(line, verifiers, task):
+                return [Span("", sound=False)]
+    except Exception:
+        return [Span("", sound=False)]
+    return [span for v in verifiers.values() if (span := v.span()) is not None]
+
+
+def _take(line: bytes, verifiers: dict[str, RangeVerifier], task: FileRange) -> bool:
+    """One line, which must be a link line read as a text file would read it."""
+    if b"\r" in line:  # a text file reads a line break there
+        return False
+    text, entry = export_lines.parsed(line.decode("utf-8"))
+    if not isinstance(entry, dict) or entry.get("type") != "link":
+        return False
+    chain = entry["chain"]
+    if not isinstance(chain, str):
+        return False
+    verifier = verifiers.get(chain)
+    if verifier is None:
+        verifier = RangeVerifier(chain, task.signed.get(chain, {}), settle=task.settle)
+        verifiers[chain] = verifier
+    return verifier.check([export_lines.link(entry, text)])
