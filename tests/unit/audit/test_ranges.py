@@ -4,6 +4,7 @@ finds intact, with the same report; any doubt leaves the verdict to it."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -135,3 +136,15 @@ def test_what_remains_after_a_prune_is_vouched_for_from_its_checkpoint() -> None
     assert careful.breach is None and stitched == careful
     careful, stitched = _both(chain, chain.links[4:], (1,), anchor)
     assert careful.breach is not None and stitched is None
+
+
+@pytest.mark.parametrize(
+    "details",
+    [{}, {"b": 1, "a": [1.5, 1e16, None, True]}, {"é": "ü\u2028", "nested": {"z": 1, "y": "\x00"}}],
+)
+def test_the_canonical_form_is_the_json_encoders_byte_for_byte(details: dict[str, object]) -> None:
+    values = [7, "2026-12-06T10:31:05.999078+00:00", "a", "x", None, "denied", None, details]
+    values += ["prod", None, "k", "/t", "h" * 64, "p:x"]
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert canonical.body(values) == encoder.encode(values)
+    assert canonical.body(tuple(values)) == encoder.encode(values)

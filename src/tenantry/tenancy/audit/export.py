@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.errors import InvalidInput
 from tenantry.tenancy.audit import canonical, export_lines, repository
+from tenantry.tenancy.audit.links import Link
 from tenantry.tenancy.audit.ports import PublicKeyInfo
 from tenantry.tenancy.audit.schemas import Verdict
-from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, Link, public_keys
+from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, public_keys
 
 FORMAT: Final = "tenantry-audit-export"
 VERSION: Final = 1

@@ -7,7 +7,7 @@ import json
 from typing import Any, Final
 
 from tenantry.tenancy.audit import canonical
-from tenantry.tenancy.audit.verify import Link
+from tenantry.tenancy.audit.links import Link
 
 RECORD: Final = ', "record": '  # the last member of a link line
 _WIDTH: Final = len(canonical.FIELDS)

@@ -2,16 +2,19 @@
 
 Chains are independent and a chain splits into ranges (``ranges.py``), so verification runs its
 ranges in a process pool sized to the cores this process may use. With one core (or one range)
-they run here, one after the other. Workers are spawned, never forked: the parent runs an event
-loop and driver threads, which a fork would copy mid-flight.
+they run here, one after the other, and so do those left when a worker dies. Workers are
+spawned, never forked: the parent runs an event loop and driver threads, which a fork would copy
+mid-flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 Task = TypeVar("Task")
@@ -39,16 +42,29 @@ def run_all(
 ) -> list[Result]:
     """``work`` of every task, in the tasks' order; ``done(i)`` as task ``i`` finishes (in this
     process, in the order they finish)."""
-    if processes < 2 or len(tasks) < 2:
-        return [_noted(work(task), i, done) for i, task in enumerate(tasks)]
+    results: dict[int, Result] = {}
+    if processes >= 2 and len(tasks) >= 2:
+        with contextlib.suppress(BrokenProcessPool):  # a worker was killed: the rest run here
+            _in_pool(work, tasks, processes, results, done)
+    for i, task in enumerate(tasks):
+        if i not in results:
+            results[i] = _noted(work(task), i, done)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _in_pool(
+    work: Callable[[Task], Result],
+    tasks: Sequence[Task],
+    processes: int,
+    results: dict[int, Result],
+    done: Callable[[int], None] | None,
+) -> None:
     context = multiprocessing.get_context("spawn")
-    results: list[Result | None] = [None] * len(tasks)
     with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
         futures = {pool.submit(work, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             i = futures[future]
             results[i] = _noted(future.result(), i, done)
-    return results  # type: ignore[return-value] # every slot was filled
 
 
 def _noted(result: Result, index: int, done: Callable[[int], None] | None) -> Result:

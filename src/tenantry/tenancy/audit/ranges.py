@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tenantry.tenancy.audit import canonical
-from tenantry.tenancy.audit.verify import ChainVerifier, Link, backdated, link_hash
+from tenantry.tenancy.audit.links import Link, backdated, link_hash
+
+if TYPE_CHECKING:  # workers import this module: no signatures, no pydantic there
+    from tenantry.tenancy.audit.verify import ChainVerifier
 
 _TENANT: Final = canonical.TENANT_FIELD
 

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.access.models import AuditRecordRow
 from tenantry.tenancy.audit import canonical
+from tenantry.tenancy.audit.links import Link
 from tenantry.tenancy.audit.models import AuditChainRow, AuditCheckpointRow
 from tenantry.tenancy.audit.range_tasks import Database
-from tenantry.tenancy.audit.verify import Checkpoint, Link
+from tenantry.tenancy.audit.verify import Checkpoint
 
 _LOCK_KEY: Final = 0x61756474  # "audt": the sequencers' advisory lock on PostgreSQL
 RECORD_COLUMNS: Final = tuple(getattr(AuditRecordRow, name) for name in canonical.FIELDS)

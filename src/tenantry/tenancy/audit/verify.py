@@ -7,22 +7,20 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import timedelta
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tenantry.tenancy.audit import canonical
+from tenantry.tenancy.audit.links import Link, backdated, link_hash
 from tenantry.tenancy.audit.ports import PublicKeyInfo
 from tenantry.tenancy.audit.schemas import Breach, ChainReport
 
 PRUNE: Final = "prune"  # a checkpoint behind which the older links were removed
 INTERVAL: Final = "interval"
 _TENANT: Final = canonical.TENANT_FIELD
-# (seq, record id, prev hash, hash, canonical record values or None when the record is gone,
-# and the record's canonical form when it is known as text: an export holds it)
-Link = tuple[int, int, str, str, Sequence[Any] | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,21 +165,6 @@ class ChainVerifier:
 
     def _backdated(self, ts: str) -> bool:
         return backdated(self._prev_ts, ts, self._settle)
-
-
-def backdated(prev_ts: str, ts: str, settle: timedelta) -> bool:
-    """A record older than its predecessor by more than the settle window was inserted
-    afterwards: a late commit is never that late."""
-    if ts >= prev_ts:
-        return False
-    gap = datetime.fromisoformat(prev_ts) - datetime.fromisoformat(ts)
-    return gap > settle
-
-
-def link_hash(prev: str, chain: str, seq: int, values: Sequence[Any], text: str | None) -> str:
-    if text is None:
-        return canonical.link_hash(prev, chain, seq, values)
-    return canonical.body_hash(prev, chain, seq, text)
 
 
 def _bad_signature(
