@@ -21,7 +21,7 @@ from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.pruning_access import allow_prune
 from tenantry.tenancy.audit.pseudonyms import pseudonymise
 from tenantry.tenancy.audit.ranges import stitch
-from tenantry.tenancy.audit.schemas import AuditEntry, AuditItem, ChainReport, Outcome, Verdict
+from tenantry.tenancy.audit.schemas import AuditEntry, AuditItem, Outcome, Verdict
 from tenantry.tenancy.audit.sequencer import Cadence, Sequencer
 from tenantry.tenancy.audit.splitting import Progress, Split
 from tenantry.tenancy.audit.verify import PRUNE, ChainVerifier, public_keys
@@ -92,13 +92,12 @@ class AuditService:
         async with translated(), self._sessions() as session:
             names = [chain] if chain is not None else await repository.chains(session)
             vouched = await self._in_ranges(session, names, keys, progress)
-            reports = [
-                vouched[name].report(pending=await self._pending(session, name))
-                if name in vouched
-                else await self._verify_chain(session, name, keys)
+            verifiers = [
+                vouched[name] if name in vouched else await self._verify_chain(session, name, keys)
                 for name in names
             ]
-        return Verdict(reports)
+            waiting = await repository.pending_by_tenant(session)
+        return Verdict([v.report(pending=waiting.get(v.tenant, 0)) for v in verifiers])
 
     async def _in_ranges(
         self,
@@ -129,13 +128,10 @@ class AuditService:
         verifiers = {n: ChainVerifier(n, signed[n], keys, settle=settle) for n in bounds}
         return {n: v for n, v in verifiers.items() if stitch(v, spans[n], settle=settle)}
 
-    async def _pending(self, session: AsyncSession, chain: str) -> int:
-        tenant = None if chain == canonical.PLATFORM_CHAIN else chain
-        return await repository.pending(session, tenant=tenant, everyone=False)
-
     async def _verify_chain(
         self, session: AsyncSession, chain: str, keys: dict[str, Ed25519PublicKey]
-    ) -> ChainReport:
+    ) -> ChainVerifier:
+        """Verify ``chain`` link by link."""
         checkpoints = await repository.checkpoints(session, chain)
         verifier = ChainVerifier(chain, checkpoints, keys, settle=self.cadence.settle)
         after = 0
@@ -144,7 +140,7 @@ class AuditService:
             if not verifier.check(batch) or len(batch) < READ_BATCH:
                 break
             after = batch[-1][0]
-        return verifier.report(pending=await self._pending(session, chain))
+        return verifier
 
     async def export(self, out: IO[str], *, chain: str | None = None) -> int:
         """Write the export of ``chain`` (every chain when None), each chain's head signed

@@ -51,7 +51,7 @@ class ChainVerifier:
         settle: timedelta,
     ) -> None:
         self.chain, self._settle = chain, settle
-        self._tenant = None if chain == canonical.PLATFORM_CHAIN else chain
+        self.tenant = None if chain == canonical.PLATFORM_CHAIN else chain
         self._signed = {c.seq: c for c in checkpoints}
         prunes = [c for c in checkpoints if c.kind == PRUNE]
         self._anchor = max(prunes, key=lambda c: c.seq) if prunes else None
@@ -84,7 +84,7 @@ class ChainVerifier:
             and seq == self._seq + 1
             and prev_hash == self._prev
             and values[0] == record_id
-            and values[_TENANT] == self._tenant
+            and values[_TENANT] == self.tenant
             and values[1] >= self._prev_ts
             and seq not in self._signed
             and link_hash(prev_hash, self.chain, seq, values, text) == hash_
