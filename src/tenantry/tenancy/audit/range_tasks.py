@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -43,7 +43,7 @@ class Database:
     """Where a worker reads: a SQLite file, or a PostgreSQL connection string."""
 
     sqlite_path: str | None = None
-    postgres: str | None = None
+    postgres: str | None = field(default=None, repr=False)  # it may hold a password
 
 
 @dataclass(frozen=True, slots=True)

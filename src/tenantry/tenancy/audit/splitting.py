@@ -32,6 +32,7 @@ from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, public_keys
 Progress = Callable[[int, int], None]  # (done, total): links, or bytes of an export
 _PIECES_PER_PROCESS: Final = 4  # ranges per worker, so a slow one does not hold up the rest
 _LINE_BYTES: Final = 500  # about one link line of an export, to size its ranges in links
+_MOST: Final = 50_000  # links in one range at most: a worker holds its range in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def database_spans(
     """Each chain's spans, in ``seq`` order: chains' links ``(first, last)`` from ``bounds``."""
     processes = parallel.processes(split.processes)
     total = sum(last - first + 1 for first, last in bounds.values())
-    size = max(split.least, math.ceil(total / (processes * _PIECES_PER_PROCESS)))
+    size = _size(total, processes, split)
     signed = {chain: {c.seq: c.hash for c in checkpoints[chain]} for chain in bounds}
     tasks = [
         DatabaseRange(database, chain, after, min(after + size, last), signed[chain], settle)
@@ -72,6 +73,11 @@ def database_spans(
         if span is not None:
             found[task.chain].append(span)
     return found
+
+
+def _size(total: int, processes: int, split: Split) -> int:
+    """Links per range: a few ranges per worker, within bounds."""
+    return min(_MOST, max(split.least, math.ceil(total / (processes * _PIECES_PER_PROCESS))))
 
 
 def _counter(sizes: Sequence[int], progress: Progress | None) -> Callable[[int], None] | None:
@@ -96,7 +102,7 @@ def verify_file(
     body = size - (head.links_at if head is not None else 0)
     if head is None or body < split.threshold * _LINE_BYTES:
         return _careful(path, settle)
-    piece = max(split.least * _LINE_BYTES, math.ceil(body / (processes * _PIECES_PER_PROCESS)))
+    piece = _size(body // _LINE_BYTES, processes, split) * _LINE_BYTES
     starts = _line_starts(path, head.links_at, size, piece)
     signed = {chain: {c.seq: c.hash for c in found} for chain, found in head.checkpoints.items()}
     tasks = [
