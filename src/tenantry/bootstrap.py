@@ -55,6 +55,7 @@ from tenantry.tenancy.audit import batching as audit_batching
 from tenantry.tenancy.audit.batching import GroupCommit
 from tenantry.tenancy.audit.log import AuditLog
 from tenantry.tenancy.audit.sequencer import Cadence
+from tenantry.tenancy.audit.splitting import Split
 from tenantry.tenancy.controller.resources import Provisioner
 from tenantry.tenancy.controller.service import Controller
 from tenantry.tenancy.deployment import Deployment
@@ -291,7 +292,9 @@ def _audit_log(settings: Settings, sessions: SessionFactory, clock: Clock) -> Au
         checkpoint_seconds=settings.audit_checkpoint_seconds,
         settle_seconds=settings.audit_settle_seconds,
     )
-    return AuditLog(sessions, clock, keys=AuditKeyFiles(root, Keyring(root)), cadence=cadence)
+    keys = AuditKeyFiles(root, Keyring(root))
+    split = Split(processes=settings.audit_verify_processes)
+    return AuditLog(sessions, clock, keys=keys, cadence=cadence, split=split)
 
 
 @asynccontextmanager

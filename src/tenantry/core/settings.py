@@ -334,6 +334,13 @@ class Settings(BaseSettings):
         description="A record this much older than its chain predecessor fails verify as"
         " backdated (a late commit is never that late).",
     )
+    audit_verify_processes: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Worker processes that verify long audit chains in ranges (0: one per"
+        " core; 1: in this process).",
+    )
 
     @field_validator("single_tenant")
     @classmethod

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from tenantry.backends.keys.keyring import Keyring
+from tenantry.tenancy.audit import splitting
 from tenantry.tenancy.audit.export import ExportInvalid
 from tenantry.tenancy.audit.service import Query
+from tenantry.tenancy.audit.splitting import Split
 from tests.integration.audit.conftest import START, Audit
 
 
@@ -26,7 +28,7 @@ async def test_an_export_verifies_offline(audit: Audit) -> None:
     lines = await _exported(audit)
     kinds = [json.loads(line)["type"] for line in lines]
     assert kinds[0] == "export" and "key" in kinds and "checkpoint" in kinds
-    verdict = audit.service.verify_export(lines)
+    verdict = audit.verify_export(lines)
     assert verdict.intact
     assert verdict.verified == 7
 
@@ -41,22 +43,22 @@ async def test_an_edited_export_names_the_record(audit: Audit) -> None:
     )
     entry["record"][2] = "mallory"
     lines[index] = json.dumps(entry)
-    [breach] = audit.service.verify_export(lines).breaches
+    [breach] = audit.verify_export(lines).breaches
     assert (breach.seq, breach.record_id) == (2, entry["record_id"])
 
 
 async def test_a_truncated_export_is_found(audit: Audit) -> None:
     await audit.append("acme", 4)
     lines = await _exported(audit, "acme")
-    [breach] = audit.service.verify_export(lines[:-1]).breaches
+    [breach] = audit.verify_export(lines[:-1]).breaches
     assert "truncated" in breach.reason
 
 
 def test_a_malformed_export_is_refused(audit: Audit) -> None:
     with pytest.raises(ExportInvalid):
-        audit.service.verify_export(['{"type": "link", "seq": 1}'])
+        audit.verify_export(['{"type": "link", "seq": 1}'])
     with pytest.raises(ExportInvalid):
-        audit.service.verify_export(["not json"])
+        audit.verify_export(["not json"])
 
 
 async def test_pruning_keeps_the_remainder_verifiable(audit: Audit) -> None:
@@ -72,7 +74,7 @@ async def test_pruning_keeps_the_remainder_verifiable(audit: Audit) -> None:
     assert action == "audit.prune"
     verdict = await audit.service.verify()
     assert verdict.intact, verdict.breaches
-    assert audit.service.verify_export(await _exported(audit)).intact
+    assert audit.verify_export(await _exported(audit)).intact
     await audit.append("acme", 1)
     assert (await audit.service.verify()).intact
     # the old platform record kept as its chain's head is not the head any more: the first
@@ -119,3 +121,28 @@ async def test_listing_filters_and_pages(audit: Audit) -> None:
     only = await audit.service.records(Query(action="test.write.1"))
     assert {i.tenant_id for i in only} == {"acme", "globex"}
     assert await audit.service.records(Query(since=audit.clock.now)) == []
+
+
+async def test_ranges_vouch_for_an_untouched_export_without_reading_it_again(
+    audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await audit.append("acme", 6)
+    await audit.append("globex", 3)
+    if audit.service.split.threshold > 0:
+        pytest.skip("the ranges' own test")
+
+    def careful(*_: object) -> None:
+        raise AssertionError("an intact export was read again line by line")
+
+    lines = await _exported(audit)
+    with monkeypatch.context() as patched:
+        patched.setattr(splitting, "_careful", careful)
+        verdict = audit.verify_export(lines)
+    assert verdict.intact and verdict.verified == 9
+    audit.service.split = Split(processes=2, threshold=0, least=2)  # the real pool
+    assert audit.verify_export(lines).verified == 9
+    edited = [
+        line.replace('"alice"', '"mallory"', 1) if '"seq": 5,' in line else line for line in lines
+    ]
+    [breach] = audit.verify_export(edited).breaches
+    assert (breach.chain, breach.seq) == ("acme", 5)

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.tenancy.audit import log
+from tenantry.tenancy.audit import log, repository
 from tenantry.tenancy.audit.schemas import AuditEntry, Outcome
 from tenantry.tenancy.audit.sequencer import Cadence, Sequencer
 from tenantry.tenancy.registry.database import session_factory
@@ -90,3 +90,13 @@ async def test_the_worker_links_records_and_signs_their_heads(audit: Audit) -> N
     _linked_once(audit)
     [(signed,)] = audit.sql("SELECT max(seq) FROM audit_checkpoints WHERE chain = 'acme'")
     assert signed == 3
+
+
+async def test_records_not_chained_yet_are_counted_per_chain(audit: Audit) -> None:
+    await audit.append("acme", 3)
+    await audit.append(None, 2)
+    async with session_factory(audit.services.engine)() as session:
+        assert await repository.pending_by_tenant(session) == {"acme": 3, None: 2}
+    await audit.service.sequencer.run()
+    async with session_factory(audit.services.engine)() as session:
+        assert await repository.pending_by_tenant(session) == {}

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tenantry.tenancy.audit.canonical import PLATFORM_CHAIN
 from tenantry.tenancy.audit.schemas import Breach
+from tenantry.tenancy.audit.service import AuditService
+from tenantry.tenancy.audit.splitting import Split
 from tests.integration.audit.conftest import Audit
 
 
@@ -157,3 +161,43 @@ async def test_a_tampered_chain_leaves_the_others_intact(audit: Audit) -> None:
     audit.sql("UPDATE audit_records SET actor = 'bob' WHERE id = ?", (_record_at(audit, 1),))
     verdict = await audit.service.verify()
     assert [r.chain for r in verdict.chains if r.breach is None] == ["globex"]
+
+
+async def test_ranges_vouch_for_an_untouched_log_without_reading_it_again(
+    audit: Audit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await audit.append("acme", 7)
+    await audit.append(None, 3)
+    if audit.service.split.threshold > 0:
+        pytest.skip("the ranges' own test")
+
+    async def careful(*_: object) -> None:
+        raise AssertionError("an intact chain was read again link by link")
+
+    monkeypatch.setattr(AuditService, "_verify_chain", careful)
+    verdict = await audit.service.verify()
+    assert verdict.intact
+    assert {r.chain: (r.verified, r.head) for r in verdict.chains} == {
+        "acme": (7, 7),
+        PLATFORM_CHAIN: (3, 3),
+    }
+
+
+@pytest.mark.parametrize("processes", [2])
+async def test_worker_processes_verify_and_find_an_edit(audit: Audit, processes: int) -> None:
+    """The real pool: spawned workers read the database themselves."""
+    if audit.service.split.threshold > 0:
+        pytest.skip("once is enough")
+    await audit.append("acme", 9)
+    await audit.append("globex", 4)
+    audit.service.split = Split(processes=processes, threshold=0, least=2)
+    progress: list[tuple[int, int]] = []
+    verdict = await audit.service.verify(
+        progress=lambda done, total: progress.append((done, total))
+    )
+    assert verdict.intact and verdict.verified == 13
+    assert progress[-1] == (13, 13)
+    edited = _record_at(audit, 5)
+    audit.sql("UPDATE audit_records SET actor = 'mallory' WHERE id = ?", (edited,))
+    breach = await _only_breach(audit)
+    assert (breach.seq, breach.record_id) == (5, edited)

@@ -7,6 +7,7 @@ when one is not, naming the first bad record of each broken chain.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,9 +18,12 @@ from tenantry.cli import exit_codes, render
 from tenantry.cli.options import Output, OutputOption
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tenantry.bootstrap import Services
     from tenantry.tenancy.audit.schemas import AuditItem, Verdict
     from tenantry.tenancy.audit.service import AuditService
+    from tenantry.tenancy.audit.splitting import Progress
 
 app = typer.Typer(help="List, verify, export and prune the audit log.", no_args_is_help=True)
 
@@ -85,30 +89,47 @@ def verify(
 
     if file is not None:
         try:
-            verdict = _verify_file(ctx, file)
+            with _progress("verifying the export") as progress:
+                verdict = _verify_file(ctx, file, progress)
         except TenantryError as error:
             runner.fail(error)
     else:
+        with _progress("verifying") as progress:
 
-        async def work(services: Services) -> Verdict:
-            return await _service(services).verify(chain=_chain(tenant))
+            async def work(services: Services) -> Verdict:
+                return await _service(services).verify(chain=_chain(tenant), progress=progress)
 
-        verdict = runner.run(ctx, work)
+            verdict = runner.run(ctx, work)
     render.emit(_verdict_data(verdict), output, lambda: _verdict_table(verdict))
     if not verdict.intact:
         raise typer.Exit(exit_codes.INTEGRITY)
 
 
-def _verify_file(ctx: typer.Context, file: Path) -> Verdict:
+@contextmanager
+def _progress(label: str) -> Iterator[Progress | None]:
+    """A progress bar on standard error while long chains verify in ranges (a terminal only)."""
+    if not render.err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=render.err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _verify_file(ctx: typer.Context, file: Path, progress: Progress | None) -> Verdict:
     from datetime import timedelta
 
     from tenantry.cli import runner
-    from tenantry.tenancy.audit.export import ExportInvalid, verify_lines
+    from tenantry.tenancy.audit.export import ExportInvalid
+    from tenantry.tenancy.audit.splitting import Split, verify_file
 
-    settle = timedelta(seconds=runner.settings_of(ctx).audit_settle_seconds)
+    settings = runner.settings_of(ctx)
+    settle = timedelta(seconds=settings.audit_settle_seconds)
+    split = Split(processes=settings.audit_verify_processes)
     try:
-        with file.open(encoding="utf-8") as lines:
-            return verify_lines(lines, settle=settle)
+        return verify_file(file, settle=settle, split=split, progress=progress)
     except OSError as error:
         raise ExportInvalid(f"cannot read {file}: {error.strerror}") from error
 

@@ -14,16 +14,16 @@ from typing import IO, Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core.errors import InvalidInput
-from tenantry.tenancy.audit import canonical, repository
+from tenantry.tenancy.audit import canonical, export_lines, repository
+from tenantry.tenancy.audit.links import Link
 from tenantry.tenancy.audit.ports import PublicKeyInfo
 from tenantry.tenancy.audit.schemas import Verdict
-from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, Link, public_keys
+from tenantry.tenancy.audit.verify import ChainVerifier, Checkpoint, public_keys
 
 FORMAT: Final = "tenantry-audit-export"
 VERSION: Final = 1
 _BATCH: Final = 10_000
-_WIDTH: Final = len(canonical.FIELDS)
-_RECORD: Final = ', "record": '  # the last member of a link line
+_RECORD: Final = export_lines.RECORD
 
 
 class ExportInvalid(InvalidInput):
@@ -96,7 +96,7 @@ def _take(
             found = checkpoints.get(chain, [])
             verifier = ChainVerifier(chain, found, public_keys(keys), settle=settle)
             verifiers[chain] = verifier
-        verifier.check([_link(entry, text)])
+        verifier.check([export_lines.link(entry, text)])
     elif kind != "export":
         raise ValueError(f"unknown line type {kind!r}")
 
@@ -107,35 +107,12 @@ def _entries(lines: Iterable[str]) -> Iterator[tuple[int, str | None, dict[str, 
         if not line.strip():
             continue
         try:
-            text, entry = _parsed(line)
+            text, entry = export_lines.parsed(line)
         except ValueError as error:
             raise ExportInvalid(f"line {number} is not JSON: {error}") from error
         if not isinstance(entry, dict):
             raise ExportInvalid(f"line {number} is not a JSON object")
         yield number, text, entry
-
-
-def _parsed(line: str) -> tuple[str | None, Any]:
-    """A link line's record is parsed from the very text its hash covers, so what the hash
-    proves is what is read (a duplicate key elsewhere in the line cannot stand in for it)."""
-    split = line.find(_RECORD)
-    if split < 0:
-        return None, json.loads(line)
-    text = line[split + len(_RECORD) : line.rindex("}")]
-    entry = json.loads(line[:split] + "}")
-    if isinstance(entry, dict):
-        entry["record"] = json.loads(text)
-    return text, entry
-
-
-def _link(entry: dict[str, Any], text: str | None) -> Link:
-    """A link line; its record is the canonical form itself (the last member, as written),
-    so its hash is checked on the text as it stands: the hash proves the text canonical."""
-    values = entry["record"]
-    if values is not None and not (isinstance(values, list) and len(values) == _WIDTH):
-        raise TypeError("a link's record is an array of the header's fields")
-    found = None if values is None else text
-    return (entry["seq"], entry["record_id"], entry["prev_hash"], entry["hash"], values, found)
 
 
 def _link_line(chain: str, link: Link) -> str:

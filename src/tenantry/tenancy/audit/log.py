@@ -20,6 +20,7 @@ from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.schemas import AuditEntry
 from tenantry.tenancy.audit.sequencer import Cadence
 from tenantry.tenancy.audit.service import AuditService
+from tenantry.tenancy.audit.splitting import Split
 from tenantry.tenancy.registry.errors import translated
 
 __all__ = ["AuditLog", "PseudonymKeyMissing", "append", "carry"]  # append and carry: the log's API
@@ -33,12 +34,14 @@ class AuditLog:
         *,
         keys: AuditKeys | None = None,
         cadence: Cadence | None = None,
+        split: Split | None = None,
     ) -> None:
         self._sessions, self._clock, self._keys = sessions, clock, keys
         self.service: AuditService | None = None  # list, verify, export, prune
         if keys is not None:
             carry(sessions, keys)
-            self.service = AuditService(sessions, keys, clock=clock, cadence=cadence or Cadence())
+            cadence = cadence or Cadence()
+            self.service = AuditService(sessions, keys, clock=clock, cadence=cadence, split=split)
 
     @property
     def keys(self) -> AuditKeys | None:

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.tenancy.access.models import AuditRecordRow
 from tenantry.tenancy.audit import canonical
+from tenantry.tenancy.audit.links import Link
 from tenantry.tenancy.audit.models import AuditChainRow, AuditCheckpointRow
-from tenantry.tenancy.audit.verify import Checkpoint, Link
+from tenantry.tenancy.audit.range_tasks import Database
+from tenantry.tenancy.audit.verify import Checkpoint
 
 _LOCK_KEY: Final = 0x61756474  # "audt": the sequencers' advisory lock on PostgreSQL
 RECORD_COLUMNS: Final = tuple(getattr(AuditRecordRow, name) for name in canonical.FIELDS)
@@ -49,11 +51,10 @@ async def unchained(session: AsyncSession, *, after: int, limit: int) -> list[li
     return [canonical.record_values(row) for row in rows]
 
 
-async def pending(session: AsyncSession, *, tenant: str | None, everyone: bool) -> int:
-    query = select(func.count()).select_from(_R).where(_UNCHAINED)
-    if not everyone:
-        query = query.where(_tenant_is(tenant))
-    return int(await session.scalar(query) or 0)
+async def pending_by_tenant(session: AsyncSession) -> dict[str | None, int]:
+    """Records not chained yet, per tenant (None: the platform's), in one pass."""
+    query = select(_R.tenant_id, func.count()).where(_UNCHAINED).group_by(_R.tenant_id)
+    return {tenant: int(count) for tenant, count in (await session.execute(query)).all()}
 
 
 async def newest_chained(session: AsyncSession) -> int:
@@ -138,5 +139,22 @@ async def links(session: AsyncSession, chain: str, *, after: int, limit: int) ->
     ]
 
 
-def _tenant_is(tenant: str | None) -> Any:
-    return _R.tenant_id.is_(None) if tenant is None else _R.tenant_id == tenant
+async def bounds(session: AsyncSession, chains: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Each chain's first and last ``seq``; chains without links are absent."""
+    query = (
+        select(_C.chain, func.min(_C.seq), func.max(_C.seq))
+        .where(_C.chain.in_(chains))
+        .group_by(_C.chain)
+    )
+    return {chain: (first, last) for chain, first, last in (await session.execute(query)).all()}
+
+
+def worker_database(session: AsyncSession) -> Database | None:
+    """Where a verifying worker process reads the same database (None: it cannot, as with an
+    in-memory SQLite database)."""
+    url = session.get_bind().engine.url
+    if url.get_backend_name() == "sqlite":
+        path = url.database
+        return None if not path or path == ":memory:" else Database(sqlite_path=path)
+    postgres = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return Database(postgres=postgres)

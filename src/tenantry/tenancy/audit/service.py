@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -12,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.core import ids
 from tenantry.core.errors import InvalidInput
-from tenantry.tenancy.audit import canonical, listing, pruning, repository, views
+from tenantry.tenancy.audit import canonical, listing, pruning, repository, splitting, views
 from tenantry.tenancy.audit import export as exporting
 from tenantry.tenancy.audit.appending import append as log_append
 from tenantry.tenancy.audit.ports import AuditKeys
 from tenantry.tenancy.audit.pruning_access import allow_prune
 from tenantry.tenancy.audit.pseudonyms import pseudonymise
-from tenantry.tenancy.audit.schemas import AuditEntry, AuditItem, ChainReport, Outcome, Verdict
+from tenantry.tenancy.audit.ranges import stitch
+from tenantry.tenancy.audit.schemas import AuditEntry, AuditItem, Outcome, Verdict
 from tenantry.tenancy.audit.sequencer import Cadence, Sequencer
+from tenantry.tenancy.audit.splitting import Progress, Split
 from tenantry.tenancy.audit.verify import PRUNE, ChainVerifier, public_keys
 from tenantry.tenancy.registry.errors import translated
 
@@ -51,8 +55,10 @@ class AuditService:
         *,
         clock: Callable[[], datetime],
         cadence: Cadence,
+        split: Split | None = None,
     ) -> None:
         self._sessions, self._keys, self._clock, self.cadence = sessions, keys, clock, cadence
+        self.split = split or Split()
         self.sequencer = Sequencer(sessions, keys, clock=clock, cadence=cadence)
         self._swept: datetime | None = None
 
@@ -75,18 +81,57 @@ class AuditService:
         viewer = query.viewer
         return items if viewer is None else [views.for_tenant(i, viewer) for i in items]
 
-    async def verify(self, *, chain: str | None = None) -> Verdict:
-        """Link what is committed, then verify ``chain`` (every chain when None)."""
+    async def verify(
+        self, *, chain: str | None = None, progress: Progress | None = None
+    ) -> Verdict:
+        """Link what is committed, then verify ``chain`` (every chain when None): in ranges
+        across worker processes when the chains are long (``splitting.py``), and link by link
+        where that leaves any doubt. ``progress(done, total)`` counts links as ranges finish."""
         await self.sequencer.run(full=True)
         keys = public_keys(self._keys.public_keys())
         async with translated(), self._sessions() as session:
             names = [chain] if chain is not None else await repository.chains(session)
-            reports = [await self._verify_chain(session, name, keys) for name in names]
-        return Verdict(reports)
+            vouched = await self._in_ranges(session, names, keys, progress)
+            verifiers = [
+                vouched[name] if name in vouched else await self._verify_chain(session, name, keys)
+                for name in names
+            ]
+            waiting = await repository.pending_by_tenant(session)
+        return Verdict([v.report(pending=waiting.get(v.tenant, 0)) for v in verifiers])
+
+    async def _in_ranges(
+        self,
+        session: AsyncSession,
+        names: Sequence[str],
+        keys: dict[str, Ed25519PublicKey],
+        progress: Progress | None,
+    ) -> dict[str, ChainVerifier]:
+        """The chains the ranges vouched for whole (none when they are short)."""
+        database = repository.worker_database(session)
+        if database is None:
+            return {}
+        # the checkpoints before the bounds: none signed since may lie beyond the links read
+        signed = {name: await repository.checkpoints(session, name) for name in names}
+        bounds = await repository.bounds(session, names)
+        if sum(last - first + 1 for first, last in bounds.values()) < self.split.threshold:
+            return {}
+        settle = self.cadence.settle
+        spans = await asyncio.to_thread(
+            splitting.database_spans,
+            database,
+            bounds,
+            signed,
+            settle=settle,
+            split=self.split,
+            progress=progress,
+        )
+        verifiers = {n: ChainVerifier(n, signed[n], keys, settle=settle) for n in bounds}
+        return {n: v for n, v in verifiers.items() if stitch(v, spans[n], settle=settle)}
 
     async def _verify_chain(
         self, session: AsyncSession, chain: str, keys: dict[str, Ed25519PublicKey]
-    ) -> ChainReport:
+    ) -> ChainVerifier:
+        """Verify ``chain`` link by link."""
         checkpoints = await repository.checkpoints(session, chain)
         verifier = ChainVerifier(chain, checkpoints, keys, settle=self.cadence.settle)
         after = 0
@@ -95,9 +140,7 @@ class AuditService:
             if not verifier.check(batch) or len(batch) < READ_BATCH:
                 break
             after = batch[-1][0]
-        tenant = None if chain == canonical.PLATFORM_CHAIN else chain
-        waiting = await repository.pending(session, tenant=tenant, everyone=False)
-        return verifier.report(pending=waiting)
+        return verifier
 
     async def export(self, out: IO[str], *, chain: str | None = None) -> int:
         """Write the export of ``chain`` (every chain when None), each chain's head signed
@@ -111,6 +154,11 @@ class AuditService:
 
     def verify_export(self, lines: Iterable[str]) -> Verdict:
         return exporting.verify_lines(lines, settle=self.cadence.settle)
+
+    def verify_file(self, path: Path, *, progress: Progress | None = None) -> Verdict:
+        """Verify an export file (no database is read), in ranges when it is large."""
+        settle = self.cadence.settle
+        return splitting.verify_file(path, settle=settle, split=self.split, progress=progress)
 
     async def prune(
         self,

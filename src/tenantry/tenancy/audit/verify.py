@@ -7,22 +7,20 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import timedelta
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tenantry.tenancy.audit import canonical
+from tenantry.tenancy.audit.links import Link, backdated, link_hash
 from tenantry.tenancy.audit.ports import PublicKeyInfo
 from tenantry.tenancy.audit.schemas import Breach, ChainReport
 
 PRUNE: Final = "prune"  # a checkpoint behind which the older links were removed
 INTERVAL: Final = "interval"
 _TENANT: Final = canonical.TENANT_FIELD
-# (seq, record id, prev hash, hash, canonical record values or None when the record is gone,
-# and the record's canonical form when it is known as text: an export holds it)
-Link = tuple[int, int, str, str, Sequence[Any] | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +51,7 @@ class ChainVerifier:
         settle: timedelta,
     ) -> None:
         self.chain, self._settle = chain, settle
-        self._tenant = None if chain == canonical.PLATFORM_CHAIN else chain
+        self.tenant = None if chain == canonical.PLATFORM_CHAIN else chain
         self._signed = {c.seq: c for c in checkpoints}
         prunes = [c for c in checkpoints if c.kind == PRUNE]
         self._anchor = max(prunes, key=lambda c: c.seq) if prunes else None
@@ -86,14 +84,25 @@ class ChainVerifier:
             and seq == self._seq + 1
             and prev_hash == self._prev
             and values[0] == record_id
-            and values[_TENANT] == self._tenant
+            and values[_TENANT] == self.tenant
             and values[1] >= self._prev_ts
             and seq not in self._signed
-            and _hash(prev_hash, self.chain, seq, values, text) == hash_
+            and link_hash(prev_hash, self.chain, seq, values, text) == hash_
         )
         if sound:
             self._prev, self._seq, self._prev_ts = hash_, seq, values[1]  # type: ignore[index]
         return sound
+
+    def start_hash(self, seq: int) -> str | None:
+        """The ``prev_hash`` the chain's first link present must hold when it is at ``seq``
+        (None: no first link may be there)."""
+        start = self._start(seq)
+        return None if isinstance(start, Breach) else start
+
+    def vouch(self, count: int, *, seq: int, hash_: str, ts: str) -> None:
+        """Take ``count`` links up to ``seq`` as checked (:func:`ranges.stitch` did)."""
+        self._prev, self._seq, self._prev_ts = hash_, seq, ts
+        self._verified += count
 
     def report(self, *, pending: int = 0) -> ChainReport:
         if self._prev is None and self._anchor is not None:
@@ -137,7 +146,7 @@ class ChainVerifier:
             reason = "the link does not follow its predecessor"
         elif values[0] != record_id or canonical.chain_of(values[_TENANT]) != self.chain:
             reason = "the link names another record"
-        elif _hash(prev_hash, self.chain, seq, values, text) != hash_:
+        elif link_hash(prev_hash, self.chain, seq, values, text) != hash_:
             reason = f"record {record_id} does not match its hash (edited)"
         elif self._backdated(values[1]):
             reason = f"record {record_id} is backdated (inserted)"
@@ -155,18 +164,7 @@ class ChainVerifier:
         return Breach(self.chain, after + 1, None, f"seq {after + 1} is missing (removed)")
 
     def _backdated(self, ts: str) -> bool:
-        """A record older than its predecessor by more than the settle window was inserted
-        afterwards: a late commit is never that late."""
-        if ts >= self._prev_ts:
-            return False
-        gap = datetime.fromisoformat(self._prev_ts) - datetime.fromisoformat(ts)
-        return gap > self._settle
-
-
-def _hash(prev: str, chain: str, seq: int, values: Sequence[Any], text: str | None) -> str:
-    if text is None:
-        return canonical.link_hash(prev, chain, seq, values)
-    return canonical.body_hash(prev, chain, seq, text)
+        return backdated(self._prev_ts, ts, self._settle)
 
 
 def _bad_signature(
