@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tenantry.tenancy.limits import slices
+from tenantry.tenancy.limits import repository, slices
 from tenantry.tenancy.limits.catalog import LimitsCatalog
 from tenantry.tenancy.limits.errors import QuotaExceeded, QuotaTooLarge
 from tenantry.tenancy.limits.models import UsageCounterRow
 from tenantry.tenancy.limits.quotas import Quotas
 from tenantry.tenancy.limits.schemas import Resource
 from tenantry.tenancy.manifests import loader
+from tenantry.tenancy.registry.errors import ControlDatabaseUnavailable
 from tests.integration.limits.conftest import BUNDLE, Control, write_bundle
 
 # delta: a slice is 20 bytes and 64 items (1/128 of 2560 bytes; of 10,000 items, at most 64)
@@ -133,3 +134,24 @@ async def test_a_lowered_quota_is_not_passed_through_a_slice(
     assert await counted(control) == (10, 1)  # the refusal gave the slice back
     await quotas.take("delta", "objects", 5, 0)
     assert await written(quotas) == (15, 1)
+
+
+async def test_a_failed_refill_leaves_the_old_slice_counted_never_spent(
+    control: Control, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await apply(control, tmp_path)
+    quotas = process(control)
+    await quotas.take("delta", "objects", 10)  # a slice of 20 bytes and 64 items beyond it
+
+    async def down(*_: object, **__: object) -> bool:
+        raise ControlDatabaseUnavailable("the control database is unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(repository, "add_within", down)
+        with pytest.raises(ControlDatabaseUnavailable):
+            await quotas.take("delta", "objects", 30)  # needs a refill, which fails
+    assert await counted(control) == (30, 65)  # its outcome unknown: the room stays counted
+    for _ in range(2):  # 20 bytes, 2 items: spent from the old slice, they would not count
+        await quotas.take("delta", "objects", 10)
+    await quotas.give_back()
+    assert await counted(control) == (30 + 20, 3 + 64)  # the old slice leaked, counted

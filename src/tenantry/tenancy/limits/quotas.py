@@ -158,6 +158,9 @@ class Quotas:
             slices.room_of(quota.count, slices.MOST_ITEMS) if items else 0,
         )
         kept = (held.bytes, held.items)  # counted already: netted against what is added
+        # Out of the slice before the round trip: a transaction that fails, or a commit whose
+        # outcome is unknown (cancelled), leaves the old room counted and unspendable.
+        held.refill(0, 0, (0, 0), (0, 0))
         async with translated(), self._sessions() as session, session.begin():
 
             async def add(more: tuple[int, int], kept: tuple[int, int]) -> bool:
@@ -202,7 +205,6 @@ class Quotas:
             if isinstance(refusal, QuotaExceeded):  # announced once per window, committed
                 await self._announce(session, tenant, kind, refusal, now=now)
         if refusal is not None:  # committed: the old slice was given back
-            held.refill(0, 0, (0, 0), (0, 0))
             raise refusal
         if granted is not None:  # committed: the slice holds what was granted beyond the write
             held.refill(granted[0], granted[1], limits, most)
@@ -252,19 +254,20 @@ class Quotas:
             async with held.lock:
                 if idle_only and not held.idle(now):
                     continue
-                if (held.bytes, held.items) != (0, 0):
+                kept = held.bytes, held.items
+                held.refill(0, 0, (0, 0), (0, 0))  # first: a failed give-back over-counts
+                if self._slices.get(counter) is held:
+                    del self._slices[counter]
+                if kept != (0, 0):
                     async with translated(), self._sessions() as session, session.begin():
                         await repository.subtract(
                             session,
                             *counter,
                             LIFETIME,
-                            used=held.bytes,
-                            items=held.items,
+                            used=kept[0],
+                            items=kept[1],
                             now=self._clock(),
                         )
-                held.refill(0, 0, (0, 0), (0, 0))
-                if self._slices.get(counter) is held:
-                    del self._slices[counter]
 
     @asynccontextmanager
     async def running(self, every: float = slices.IDLE) -> AsyncIterator[Quotas]:
