@@ -278,7 +278,7 @@ class Quotas:
                 await asyncio.sleep(every)
                 try:
                     await self.give_back(idle_only=True)
-                except TenantryError as error:  # the next round tries again; over-counted meanwhile
+                except TenantryError as error:  # that slice stays counted: the safe side
                     log.warning("quota.give_back_failed", error=error.message)
 
         task = asyncio.create_task(loop())
