@@ -240,6 +240,7 @@ async def services(
             _refusal_audit(access),
             _limits(settings, sessions, catalog, clock) as (limits, meters),
             fence.running(),
+            quotas.running(),
             audit_batching.running(engine, clock) as audit_writes,
         ):
             try:

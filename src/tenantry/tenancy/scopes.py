@@ -1,8 +1,10 @@
 """Opening a tenant scope: the registry says whether, the runtime backends say how.
 
 :meth:`Scopes.open` reads the tenant's lifecycle state and stored placement with one indexed
-query on every call (so a suspension takes effect at once), refuses tenants that may not run, and
-asks the configured :class:`Runtime` (built by ``bootstrap``) to bind its stores to the placement.
+query on every call (so a suspension takes effect at once; concurrent calls may share a query
+that started after each of them, never one already running: ``core.coalesce``), refuses
+tenants that may not run, and asks the configured :class:`Runtime` (built by ``bootstrap``) to
+bind its stores to the placement.
 
 The query is a :class:`TenantLookup` on the control database's own driver (``backends``): it is on
 the path of every tenant request, where an ORM round trip would cost more than the request's own

@@ -165,6 +165,30 @@ async def test_a_suspension_takes_effect_at_the_next_open(wired: Services) -> No
         await wired.scopes.open(_ctx("acme"))
 
 
+async def test_a_second_process_refuses_writes_at_once_after_a_suspend(
+    wired: Services, settings: Settings
+) -> None:
+    """Another process opening many scopes for writing at once (on PostgreSQL its status reads
+    are coalesced): every open that starts after the suspend's commit is refused, and a
+    migrating tenant's writes go through its write gate."""
+    await _active(wired, "acme", "beta")
+    contexts = [_ctx(tenant) for tenant in ("acme", "beta") for _ in range(20)]
+    async with services(settings, migrate=False) as other:
+        opened = await asyncio.gather(*(other.scopes.open_writing(ctx) for ctx in contexts))
+        assert all(release is None for _, release in opened)
+        await _set_state(wired, "acme", lifecycle_state="suspended")  # committed elsewhere
+        outcomes = await asyncio.gather(
+            *(other.scopes.open_writing(ctx) for ctx in contexts), return_exceptions=True
+        )
+        refused = [getattr(outcome, "code", None) for outcome in outcomes[:20]]
+        assert refused == ["tenant.suspended"] * 20
+        assert not [outcome for outcome in outcomes[20:] if isinstance(outcome, BaseException)]
+        await _set_state(wired, "beta", lifecycle_state="migrating")
+        _, release = await other.scopes.open_writing(_ctx("beta"))
+        assert release is not None  # the write gate's hold, taken at once
+        await release()
+
+
 async def test_each_open_carries_its_own_context(wired: Services) -> None:
     await _active(wired, "acme")
     first = await wired.scopes.open(_ctx("acme", team="support"))

@@ -4,12 +4,15 @@ A write reserves first (one guarded increment of the tenant's counter, so concur
 can never take it past the quota) and releases if the write then fails; a delete releases
 what it frees. A resize reserves the growth (``count=0``) or releases the shrink. A process
 killed between reserving and writing leaves the reservation counted (over-counting is the safe
-side); :meth:`Quotas.usage` shows the counters.
+side); :meth:`Quotas.usage` shows the counters. A reservation that goes to the counter also
+takes a slice of it for this process, spent in memory by the next ones (``slices``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -20,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.core import ids
 from tenantry.core.clock import Clock, utc_now
-from tenantry.core.errors import InvalidInput
+from tenantry.core.errors import InvalidInput, TenantryError
+from tenantry.core.logging import get_logger
 from tenantry.tenancy.events import once
-from tenantry.tenancy.limits import repository
+from tenantry.tenancy.limits import repository, slices
 from tenantry.tenancy.limits.errors import QuotaExceeded, QuotaTooLarge
 from tenantry.tenancy.limits.plans import Quota
 from tenantry.tenancy.limits.ports import LimitsSource
@@ -31,6 +35,7 @@ from tenantry.tenancy.limits.schemas import MAX_BYTES, MAX_COUNT, Resource
 from tenantry.tenancy.registry.database import SessionFactory
 from tenantry.tenancy.registry.errors import translated
 
+log = get_logger(__name__)
 LIFETIME: Final = "lifetime"  # the counter period of stored resources: they do not reset
 
 
@@ -78,6 +83,7 @@ class Quotas:
         self._sessions, self._source, self._clock = sessions, source, clock
         self._events_window, self._once = events_window, once.Once()  # quota.exceeded events
         self._counters: set[tuple[str, str]] = set()  # counters known to exist: no upsert
+        self._slices: dict[tuple[str, str], slices.Slice] = {}  # this process's room, counted
 
     @asynccontextmanager
     async def reserve(
@@ -116,18 +122,55 @@ class Quotas:
         quota = (await self._source.get(tenant)).storage[kind]
         written = size if item_bytes is None else _amount("item_bytes", item_bytes, MAX_BYTES)
         _check_item(tenant, kind, quota, written)
+        counter, limits = (tenant, kind.value), (quota.bytes, quota.count)
+        held = self._slices.get(counter)
+        # Not while a refill or a give-back holds the lock: it has read the slice to net it.
+        if held is not None and not held.lock.locked() and held.spend(size, items, limits):
+            return  # within this process's slice: counted already
+        while True:
+            held = self._slices.setdefault(counter, slices.Slice())
+            async with held.lock:
+                if self._slices.get(counter) is not held:  # given back while this one waited
+                    continue
+                if held.spend(size, items, limits):  # refilled while this one waited
+                    return
+                await self._refill(tenant, kind, quota, held, size=size, items=items)
+                return
+
+    async def _refill(
+        self,
+        tenant: str,
+        kind: Resource,
+        quota: Quota,
+        held: slices.Slice,
+        *,
+        size: int,
+        items: int,
+    ) -> None:
+        """Reserve ``size`` and ``items`` with a new slice beyond them, giving back what the old
+        slice held, in one guarded increment; without a slice if that does not fit; else give
+        the old slice back and refuse."""
         now, counter = self._clock(), (tenant, kind.value)
         known = counter in self._counters
+        limits = (quota.bytes, quota.count)
+        most = (
+            slices.room_of(quota.bytes, slices.MOST_BYTES),
+            slices.room_of(quota.count, slices.MOST_ITEMS) if items else 0,
+        )
+        kept = (held.bytes, held.items)  # counted already: netted against what is added
+        # Out of the slice before the round trip: a transaction that fails, or a commit whose
+        # outcome is unknown (cancelled), leaves the old room counted and unspendable.
+        held.refill(0, 0, (0, 0), (0, 0))
         async with translated(), self._sessions() as session, session.begin():
 
-            async def add() -> bool:
+            async def add(more: tuple[int, int], kept: tuple[int, int]) -> bool:
                 return await repository.add_within(
                     session,
                     tenant,
                     kind.value,
                     LIFETIME,
-                    used=size,
-                    items=items,
+                    used=size + more[0] - kept[0],
+                    items=items + more[1] - kept[1],
                     max_used=quota.bytes,
                     max_items=quota.count,
                     now=now,
@@ -135,13 +178,21 @@ class Quotas:
 
             if not known:
                 await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
-            done = await add()
-            if not done and known:  # refused, or its counter is gone (a purge): make sure
-                await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
-                done = await add()
+            granted = most if most != (0, 0) and await add(most, kept) else None
+            if granted is None and await add((0, 0), kept):
+                granted = (0, 0)
+            if granted is None:  # give the slice back; its counter may be gone (a purge)
+                if kept != (0, 0):
+                    await repository.subtract(
+                        session, tenant, kind.value, LIFETIME, used=kept[0], items=kept[1], now=now
+                    )
+                if known:
+                    await repository.ensure_counter(session, tenant, kind.value, LIFETIME, now=now)
+                    if await add((0, 0), (0, 0)):
+                        granted = (0, 0)
             refusal = (
                 None
-                if done
+                if granted is not None
                 else _refused(
                     tenant,
                     kind,
@@ -153,8 +204,10 @@ class Quotas:
             )
             if isinstance(refusal, QuotaExceeded):  # announced once per window, committed
                 await self._announce(session, tenant, kind, refusal, now=now)
-        if refusal is not None:
+        if refusal is not None:  # committed: the old slice was given back
             raise refusal
+        if granted is not None:  # committed: the slice holds what was granted beyond the write
+            held.refill(granted[0], granted[1], limits, most)
         if len(self._counters) >= _KNOWN_COUNTERS:
             self._counters.clear()
         self._counters.add(counter)
@@ -180,16 +233,69 @@ class Quotas:
         bytes: int,
         count: int = 1,
     ) -> None:
-        """Give back ``bytes`` and ``count`` items (after a delete or a failed write)."""
+        """Give back ``bytes`` and ``count`` items (after a delete or a failed write): into this
+        process's slice of the counter when it stays within a slice, else to the counter."""
         tenant, kind = ids.tenant_id(tenant), _resource(resource)
         size, items = _amount("bytes", bytes, MAX_BYTES), _amount("count", count, MAX_COUNT)
+        held = self._slices.get((tenant, kind.value))
+        if held is not None and held.refund(size, items):
+            return
         async with translated(), self._sessions() as session, session.begin():
             await repository.subtract(
                 session, tenant, kind.value, LIFETIME, used=size, items=items, now=self._clock()
             )
 
+    async def give_back(self, *, idle_only: bool = False) -> None:
+        """Give every slice's room back to its counter (only the idle ones if ``idle_only``)."""
+        now = time.monotonic()
+        for counter, held in list(self._slices.items()):
+            if idle_only and not held.idle(now):
+                continue
+            async with held.lock:
+                if idle_only and not held.idle(now):
+                    continue
+                kept = held.bytes, held.items
+                held.refill(0, 0, (0, 0), (0, 0))  # first: a failed give-back over-counts
+                if self._slices.get(counter) is held:
+                    del self._slices[counter]
+                if kept != (0, 0):
+                    async with translated(), self._sessions() as session, session.begin():
+                        await repository.subtract(
+                            session,
+                            *counter,
+                            LIFETIME,
+                            used=kept[0],
+                            items=kept[1],
+                            now=self._clock(),
+                        )
+
+    @asynccontextmanager
+    async def running(self, every: float = slices.IDLE) -> AsyncIterator[Quotas]:
+        """Give idle slices back every ``every`` seconds for the block, and all at its end."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.give_back(idle_only=True)
+                except TenantryError as error:  # that slice stays counted: the safe side
+                    log.warning("quota.give_back_failed", error=error.message)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            try:
+                await self.give_back()
+            except TenantryError as error:  # left counted: over-counting, the safe side
+                log.warning("quota.give_back_failed", error=error.message)
+
     async def usage(self, tenant: str) -> list[StorageUsage]:
-        """Every resource's counters and quota for one tenant."""
+        """Every resource's counters and quota for one tenant: what is written, so without the
+        room this process's slices hold (another process's slices still count)."""
         tenant = ids.tenant_id(tenant)
         limits = await self._source.get(tenant)
         async with translated(), self._sessions() as session:
@@ -197,7 +303,9 @@ class Quotas:
         found = []
         for kind in Resource:
             used, quota = counters.get(kind.value, Usage(0, 0)), limits.storage[kind]
-            found.append(StorageUsage(kind, used.used, used.items, quota.bytes, quota.count))
+            held = self._slices.get((tenant, kind.value)) or slices.Slice()
+            written = max(0, used.used - held.bytes), max(0, used.items - held.items)
+            found.append(StorageUsage(kind, *written, quota.bytes, quota.count))
         return found
 
     def bind(self, tenant: str) -> TenantQuota:
