@@ -73,6 +73,7 @@ class FenceWatch:
         self._drains: set[asyncio.Task[None]] = set()
         self._failing = False
         self._renewing = asyncio.Lock()  # one renewal for every request that found a lapse
+        self._home: asyncio.AbstractEventLoop | None = None  # the loop its sessions belong to
 
     @property
     def live(self) -> bool:
@@ -83,11 +84,14 @@ class FenceWatch:
     async def admit(self, tenant_id: str) -> Hold:
         """A hold for a tenant request (take it before reading the tenant's state). When this
         process's heartbeat lapsed, the drains no longer wait for it: it beats and looks for
-        fences once, and answers 503 if that fails too."""
-        if not self.live:
+        fences once (within a heartbeat period, on the loop it watches from), and answers 503
+        if that fails too."""
+        if not self.live and self._home in (None, asyncio.get_running_loop()):
             async with self._renewing:
                 if not self.live:
-                    await self._tick(beat=True)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.timing.heartbeat):
+                            await self._tick(beat=True)
         if not self.live:
             raise FenceLapsed(
                 "this server process lost its heartbeat to the control database; retry",
@@ -98,6 +102,7 @@ class FenceWatch:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[FenceWatch]:
         """Beat and watch for the block; the process's row is removed at the end."""
+        self._home = asyncio.get_running_loop()
         await self._tick(beat=True)
         task = asyncio.create_task(self._loop())
         try:
