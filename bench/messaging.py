@@ -52,6 +52,7 @@ class Fairness:
     quiet_p99: float  # the median over the runs
     noisy_p99: float  # the quiet tenants' p99 beside the noisy tenant, median
     ratio: float  # the median of the runs' ratios
+    refused: float = 0.0  # the share of the noisy tenant's messages its door refused, median
 
 
 async def _measure(side: Side, tenants: Sequence[str]) -> Figures:
@@ -81,6 +82,7 @@ async def _fairness(side: Side, tenants: Sequence[str], throughput: float) -> Fa
     await side.start(waiting.replied)
     calm: list[float] = []
     loud: list[float] = []
+    turned: list[float] = []
     try:
         for _ in range(FAIR_RUNS):
             alone = await open_loop(side, waiting, dict.fromkeys(quiet, rate), seconds=FAIR_SECONDS)
@@ -88,6 +90,8 @@ async def _fairness(side: Side, tenants: Sequence[str], throughput: float) -> Fa
             beside = await open_loop(side, waiting, rates, seconds=FAIR_SECONDS)
             calm.append(percentile(alone.all(quiet), 99))
             loud.append(percentile(beside.all(quiet), 99))
+            sent = beside.refused[noisy] + len(beside.latencies[noisy])
+            turned.append(beside.refused[noisy] / max(sent, 1))
             await asyncio.sleep(1.0)  # a pause, so that one run's tail never reaches the next
     finally:
         await side.stop()
@@ -96,6 +100,7 @@ async def _fairness(side: Side, tenants: Sequence[str], throughput: float) -> Fa
         statistics.median(calm),
         statistics.median(loud),
         statistics.median(b / a for a, b in zip(calm, loud, strict=True)),
+        statistics.median(turned),
     )
 
 
@@ -141,8 +146,9 @@ async def _ours(tenants: Sequence[str]) -> dict[str, Figures | Fairness]:
                     if count == 1 and fsync:
                         base = found[key]
                         assert isinstance(base, Figures)
-                        side = OursSide(here.wired, tenants)
-                        found["ours_fair"] = await _fairness(side, tenants, base.throughput)
+                        for doors, name in ((True, "ours_fair"), (False, "ours_fair_around")):
+                            side = OursSide(here.wired, tenants, doors=doors)
+                            found[name] = await _fairness(side, tenants, base.throughput)
     return found
 
 
@@ -169,7 +175,8 @@ def _results(
                 continue
             what = f"messaging, {load}, {count} worker{'s' if count > 1 else ''}, sessions {label}"
             rows += _figure_rows(what, mine, theirs, raw_name)
-    rows += _fair_rows("ours", ours.get("ours_fair"))
+    rows += _fair_rows("ours, through the tenant's rate limit", ours.get("ours_fair"))
+    rows += _fair_rows("ours, around the rate limit", ours.get("ours_fair_around"))
     rows += _fair_rows("raw nats-py", anchor.get("raw_fair"))
     return rows
 
@@ -187,6 +194,9 @@ def _fair_rows(who: str, fair: Figures | Fairness | None) -> list[Result]:
         return []
     name = f"fairness ({who}): 9 quiet tenants' p99 beside a {NOISY_FACTOR}x tenant"
     rows = [Result(name, fair.noisy_p99, fair.quiet_p99, "same 9, no noisy tenant")]
+    if fair.refused:
+        what = f"fairness ({who}): share of the noisy tenant's messages refused (429)"
+        rows.append(Result(what, fair.refused * 100, 100.0, "all of them", unit="%"))
     rows.append(
         Result(
             f"fairness ({who}): median of {FAIR_RUNS} runs' p99 ratio (target <= 1.5x)",

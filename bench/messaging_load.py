@@ -31,6 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 TEXT = "hello, I need help with my order"
 
 
+class Refused(Exception):
+    """The side's door refused the message (over the API: a ``429`` at the tenant's rate)."""
+
+
 class Side(Protocol):
     async def start(self, on_reply: Callable[[str], None]) -> None: ...
 
@@ -44,6 +48,7 @@ class Side(Protocol):
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: float = 0.0
 
     def count(self, tenants: Sequence[str] | None = None) -> int:
@@ -117,10 +122,15 @@ async def open_loop(
     count as that long)."""
     tally = Tally()
 
-    async def one(tenant: str, session: str | None, due: float) -> str:
+    async def one(tenant: str, session: str | None, due: float) -> str | None:
         key = uuid.uuid4().hex
         reply = waiting.expect(key)
-        made = await side.send(tenant, session, key, TEXT)
+        try:
+            made = await side.send(tenant, session, key, TEXT)
+        except Refused:  # never sent: no reply to wait for, no latency
+            reply.cancel()
+            tally.refused[tenant] += 1
+            return session
         try:
             done = await asyncio.wait_for(reply, patience)
         except TimeoutError:

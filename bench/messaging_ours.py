@@ -2,7 +2,8 @@
 on PostgreSQL (control database), Redis and the real NATS JetStream.
 
 The load goes in as webchat's does (:meth:`Ingress.accept` under the tenant's scope: the
-session read, the envelope published with ack) and the replies are read as the egress
+session read, the envelope published with ack; in one of the fairness measures also through
+the tenant's rate limit first, as webchat's ``POST`` is) and the replies are read as the egress
 dispatcher reads them (``bus.fetch`` of the tenant's egress consumer, acked). Between the two,
 ``tenantry worker --pool shared`` processes: fetch, checks, the flow, the sealed session
 write (fsync unless ``TENANTRY_SESSION_FSYNC=false``), the reply published, the ack.
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.anchor import driver
+from bench.messaging_load import Refused
 from tenantry.bootstrap import Services, services
 from tenantry.core import names
 from tenantry.core.context import TenantCtx
-from tenantry.core.errors import TenantryError
+from tenantry.core.errors import RateLimited, TenantryError
 from tenantry.core.settings import Settings
 from tenantry.runtime.messaging.envelope import Envelope
 from tenantry.runtime.messaging.ingress import Inbound
@@ -117,8 +119,10 @@ async def _retire(wired: Services, tenants: Sequence[str]) -> None:
 class OursSide:
     """The load's end: webchat's way in, the egress dispatcher's way out."""
 
-    def __init__(self, wired: Services, tenants: Sequence[str]) -> None:
-        self.wired, self.tenants = wired, list(tenants)
+    def __init__(self, wired: Services, tenants: Sequence[str], *, doors: bool = False) -> None:
+        """With ``doors``, each message first takes a request from its tenant's rate limit, as
+        webchat's ``POST`` does (refused past it: :class:`Refused`)."""
+        self.wired, self.tenants, self.doors = wired, list(tenants), doors
         self._readers: list[asyncio.Task[None]] = []
 
     async def start(self, on_reply: Callable[[str], None]) -> None:
@@ -141,6 +145,11 @@ class OursSide:
 
     async def send(self, tenant: str, session: str | None, key: str, text: str) -> str:
         ctx = TenantCtx(tenant_id=tenant, env_id=ENV, team_id=TEAM)
+        if self.doors:
+            try:
+                await self.wired.limits.admit(ctx)
+            except RateLimited as error:
+                raise Refused(error.code) from error
         scope = await self.wired.scopes.open(ctx)
         inbound = Inbound(CHANNEL, "bench-user", text, session_id=session, message_id=key)
         accepted = await self.wired.ingress.accept(scope, inbound)
